@@ -1,0 +1,125 @@
+"""Command line: ``python run_sim.py SCENARIO [options]`` and ``run_sim.py plot DIR``.
+
+Bad input ends with one line on stderr (file, field, problem) and exit status 2; a
+failed replication names its scenario, replication and seed and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+import sys
+import time
+from pathlib import Path
+
+from sim import __version__
+from sim.config import ScenarioError, load_scenario, parse_overrides
+from sim.experiment import ReplicationError, default_jobs, run, summarise
+from sim.report import read_run, summary_table, write_run
+
+COMMANDS = ("run", "plot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="run_sim.py",
+        description="Hulplijn 1712 call-centre simulator. "
+        "Default command: run a scenario (run_sim.py SCENARIO.yaml ...).",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="simulate a scenario and write a results folder")
+    r.add_argument("scenario", type=Path, help="scenario YAML file")
+    r.add_argument("--reps", type=int, help="replications (default: the scenario's experiment.replications)")
+    r.add_argument("--seed", type=int, help="base seed (default: the scenario's experiment.seed)")
+    r.add_argument("--out", type=Path, help="results folder (default: results/<scenario name>)")
+    r.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a scenario setting, e.g. --set phone.queue.capacity=2 (repeatable)")
+    r.add_argument("--jobs", type=int, default=default_jobs(),
+                   help="parallel processes (default: all cores)")
+    r.add_argument("--keep-events", type=int, nargs="?", const=1, default=0, metavar="N",
+                   help="also save the attempts and callers tables of the first N replications")
+    r.add_argument("--no-figures", action="store_true", help="skip drawing figures")
+    r.add_argument("--quiet", action="store_true", help="no progress bar or table, only the final line")
+
+    pl = sub.add_parser("plot", help="redraw the figures of a results folder without simulating")
+    pl.add_argument("results", type=Path, help="results folder written by a run")
+    return p
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return status
+
+
+def cmd_run(args) -> int:
+    from sim.figures import run_figures
+
+    overrides = parse_overrides(args.set)
+    if args.reps is not None:
+        overrides["experiment.replications"] = args.reps
+    if args.seed is not None:
+        overrides["experiment.seed"] = args.seed
+    scn = load_scenario(args.scenario, overrides)
+    reps, seed = scn.experiment.replications, scn.experiment.seed
+    out = args.out or Path("results") / scn.name
+    t0 = time.perf_counter()
+    result = run(scn, reps, seed, jobs=args.jobs, keep_events=args.keep_events, progress=not args.quiet)
+    wall = time.perf_counter() - t0
+    summary = summarise(result.kpis())
+    meta = {
+        "kind": "run",
+        "scenario": scn.name,
+        "scenario_file": str(args.scenario),
+        "overrides": args.set,
+        "seed": seed,
+        "replications": reps,
+        "version": __version__,
+        "python": platform.python_version(),
+        "wall_time_s": round(wall, 3),
+        "jobs": args.jobs,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+    }
+    write_run(out, result, summary, meta, None if args.no_figures else lambda d: run_figures(summary, d))
+    if not args.quiet:
+        print(f"\nScenario {scn.name!r}: {reps} replications, seed {seed}\n")
+        print(summary_table(summary))
+        print()
+    idx = summary.set_index(["by", "key", "kpi"])["mean"]
+    print(
+        f"{scn.name}: answer rate per caller {idx[('all', 'all', 'answer_rate_caller')]:.1%}, "
+        f"per attempt {idx[('all', 'all', 'answer_rate_attempt')]:.1%}, "
+        f"{idx[('all', 'all', 'mean_attempts')]:.2f} attempts per caller "
+        f"({reps} reps, {wall:.1f} s) -> {out}"
+    )
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from sim.figures import run_figures
+
+    if not (args.results / "summary.csv").exists():
+        return _fail(f"{args.results}: not a results folder (no summary.csv)", 2)
+    summary, _meta = read_run(args.results)
+    written = run_figures(summary, args.results)
+    print(f"{len(written)} figure files written to {args.results / 'figures'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `run_sim.py SCENARIO ...` is short for `run_sim.py run SCENARIO ...`.
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        argv.insert(0, "run")
+    args = _parser().parse_args(argv)
+    try:
+        return {"run": cmd_run, "plot": cmd_plot}[args.command](args)
+    except ScenarioError as e:
+        return _fail(str(e), 2)
+    except ReplicationError as e:
+        return _fail(f"{e} (rerun it alone with --seed {e.seed} and replication {e.replication})", 1)
+    except KeyboardInterrupt:
+        return _fail("interrupted; no results folder was written", 130)

@@ -1,0 +1,597 @@
+"""Scenario files -> one validated, frozen :class:`Scenario`.
+
+This module is the ONLY place defaults live. A scenario file is YAML; it may name a
+``base:`` scenario (a path relative to the file) whose keys it overrides, and the CLI
+may apply ``--set dotted.path=value`` overrides on top. Mappings merge key by key;
+lists and scalars replace. Every problem becomes one :class:`ScenarioError` naming the
+file, the dotted field path, the YAML line where known, and what is wrong.
+
+Units at this edge: dates as ``YYYY-MM-DD``, clock times as ``HH:MM``, durations in
+minutes (keys end in ``_min``), demand in callers per year. The model converts to
+seconds since the scenario start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from sim.distributions import Distribution, Exponential, Gamma, LogNormal
+
+PROVINCES: tuple[str, ...] = (
+    "Antwerpen",
+    "Limburg",
+    "Oost-Vlaanderen",
+    "Vlaams-Brabant",
+    "West-Vlaanderen",
+)
+Province = Literal["Antwerpen", "Limburg", "Oost-Vlaanderen", "Vlaams-Brabant", "West-Vlaanderen"]
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+# Population on 1 January 2020 (Statbel, "Bevolking per gemeente 1/1/2020"). Brussels'
+# Dutch speakers are counted under Vlaams-Brabant, as the issue asks: we take 10% of
+# Brussels' 1,218,255 inhabitants (assumption; language surveys such as the BRIO
+# Taalbarometer put home-language Dutch speakers between about 5% and 16%).
+POPULATION_2020: dict[str, int] = {
+    "Antwerpen": 1_869_730,
+    "Limburg": 877_370,
+    "Oost-Vlaanderen": 1_525_255,
+    "Vlaams-Brabant": 1_155_843 + 121_826,
+    "West-Vlaanderen": 1_200_945,
+}
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+_HHMM = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+
+
+class ScenarioError(Exception):
+    """A scenario problem, printable as one line: ``file:line: path: message``."""
+
+    def __init__(self, file: str | Path | None, path: str, message: str, line: int | None = None):
+        self.file = str(file) if file is not None else "<scenario>"
+        self.path = path
+        self.message = message
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.path or '(top level)'}: {self.message}"
+
+
+# ---------------------------------------------------------------------------------------
+# Calendar and opening hours
+# ---------------------------------------------------------------------------------------
+
+
+def parse_interval(text: str) -> tuple[int, int]:
+    """``"09:00-18:00"`` -> (540, 1080) minutes after midnight; ``24:00`` is allowed."""
+    m = _HHMM.match(text.strip())
+    if not m:
+        raise ValueError(f"{text!r} is not an interval of the form HH:MM-HH:MM")
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    if not (0 <= h1 <= 24 and 0 <= h2 <= 24 and m1 < 60 and m2 < 60):
+        raise ValueError(f"{text!r} has an impossible clock time")
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if start > 24 * 60 or end > 24 * 60:
+        raise ValueError(f"{text!r} goes past 24:00")
+    if end <= start:
+        raise ValueError(f"{text!r} ends before it starts")
+    return start, end
+
+
+class WeeklyHours(BaseModel):
+    """Opening hours per weekday as lists of ``"HH:MM-HH:MM"`` intervals (local time)."""
+
+    model_config = _STRICT
+    mon: list[str] = []
+    tue: list[str] = []
+    wed: list[str] = []
+    thu: list[str] = []
+    fri: list[str] = []
+    sat: list[str] = []
+    sun: list[str] = []
+
+    @field_validator("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    @classmethod
+    def _valid_intervals(cls, v: list[str]) -> list[str]:
+        spans = sorted(parse_interval(s) for s in v)
+        for (_, e1), (s2, _) in zip(spans, spans[1:], strict=False):
+            if s2 < e1:
+                raise ValueError(f"opening intervals {v} overlap")
+        return v
+
+    def minutes(self, weekday: int) -> list[tuple[int, int]]:
+        """Sorted open intervals of weekday ``0=mon .. 6=sun`` in minutes after midnight."""
+        return sorted(parse_interval(s) for s in getattr(self, WEEKDAYS[weekday]))
+
+
+def _weekly(mon_fri: list[str], sat: list[str] | None = None) -> WeeklyHours:
+    return WeeklyHours(
+        mon=mon_fri, tue=mon_fri, wed=mon_fri, thu=mon_fri, fri=mon_fri, sat=sat or []
+    )
+
+
+class Horizon(BaseModel):
+    """Simulated period, both dates included. Time zero is ``start`` at 00:00."""
+
+    model_config = _STRICT
+    start: dt.date = dt.date(2020, 1, 1)
+    end: dt.date = dt.date(2020, 12, 31)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Horizon:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+class CalendarConfig(BaseModel):
+    """Days on which the helpline is closed, on top of the weekly opening hours.
+
+    Belgian public holidays come from the ``holidays`` package (country ``BE``). The
+    seeds do not say 1712 closes on them; we assume it does (as most CAW services do),
+    and ``open_on_holidays`` or ``open_dates`` switch that off.
+    """
+
+    model_config = _STRICT
+    holidays: Literal["BE", "none"] = "BE"
+    open_on_holidays: bool = False
+    closed_dates: list[dt.date] = []
+    open_dates: list[dt.date] = []
+
+
+# ---------------------------------------------------------------------------------------
+# Phone
+# ---------------------------------------------------------------------------------------
+
+
+class ExtraLines(BaseModel):
+    """Extra staffed lines on listed days or date ranges (for example peak days).
+
+    Applies on every date in ``dates`` and on every date in ``[from, to]``; optionally
+    only on some weekdays and during part of the day (``hours``). ``lines`` is added to
+    the base staffing of each listed province while the channel is open.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    name: str = ""
+    dates: list[dt.date] = []
+    from_: dt.date | None = Field(default=None, alias="from")
+    to: dt.date | None = None
+    weekdays: list[Weekday] | None = None
+    hours: str | None = None
+    provinces: list[Province] | Literal["all"] = "all"
+    lines: int = Field(default=1, ge=1)
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_interval(v)
+        return v
+
+    @model_validator(mode="after")
+    def _has_days(self) -> ExtraLines:
+        if (self.from_ is None) != (self.to is None):
+            raise ValueError("give both 'from' and 'to' for a date range")
+        if self.from_ is not None and self.to < self.from_:
+            raise ValueError(f"'to' {self.to} is before 'from' {self.from_}")
+        if not self.dates and self.from_ is None:
+            raise ValueError("give 'dates' or a 'from'/'to' range")
+        return self
+
+
+class PhoneStaffing(BaseModel):
+    """Staffed phone lines per province over time.
+
+    Default: one line per province, as in 2020 (seed 004: "één telefoonlijn per
+    provincie"). ``lines`` may be one number for every province or a mapping.
+    """
+
+    model_config = _STRICT
+    lines: dict[Province, Annotated[int, Field(ge=0)]] = {p: 1 for p in PROVINCES}
+    extra: list[ExtraLines] = []
+
+    @field_validator("lines", mode="before")
+    @classmethod
+    def _one_number_for_all(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            return {p: v for p in PROVINCES}
+        if isinstance(v, dict):
+            missing = [p for p in PROVINCES if p not in v]
+            return {**{p: 1 for p in missing}, **v}
+        return v
+
+
+class Option0Routing(BaseModel):
+    """Where IVR option 0 ("I don't know or won't say my province") goes.
+
+    Before 2021 it went to one line (``fixed``; seed 000, answer 3). The province is not
+    published: we assume Vlaams-Brabant, the team that also serves Brussels, where the
+    callers who cannot name a Flemish province most likely live.
+    """
+
+    model_config = _STRICT
+    policy: Literal["fixed"] = "fixed"
+    province: Province = "Vlaams-Brabant"
+
+
+class Option0(BaseModel):
+    """Share of callers who choose option 0 and how option 0 is routed.
+
+    The share is not published (assumption: 10%).
+    """
+
+    model_config = _STRICT
+    probability: Probability = 0.10
+    routing: Option0Routing = Option0Routing()
+
+
+class QueueConfig(BaseModel):
+    """Waiting room per province line group.
+
+    1712 has none: a caller who finds every line busy hears a busy tone (capacity 0).
+    Capacity > 0 with a patience distribution gives Erlang C / Erlang A behaviour.
+    """
+
+    model_config = _STRICT
+    capacity: int = Field(default=0, ge=0)
+    patience_min: Distribution | None = None
+
+    @model_validator(mode="after")
+    def _patience_needed(self) -> QueueConfig:
+        if self.capacity > 0 and self.patience_min is None:
+            raise ValueError("a queue (capacity > 0) needs 'patience_min'")
+        return self
+
+
+class Redial(BaseModel):
+    """What a caller does after a busy tone (or abandoning the queue).
+
+    ``probability[k-1]`` is the chance of trying again after failed attempt ``k``; the
+    last value repeats. Hand-set defaults (assumption, to be calibrated to the Proximus
+    sample of 3-4 attempts per caller, seed 000 answer 6).
+    """
+
+    model_config = _STRICT
+    probability: list[Probability] = Field(
+        default=[0.85, 0.8, 0.75, 0.7, 0.6, 0.5], min_length=1
+    )
+    delay_min: Distribution = Field(
+        default=LogNormal(dist="lognormal", mean=15.0, sd=20.0)
+    )
+    max_attempts: int = Field(default=12, ge=1)
+
+    def p_after(self, attempt: int) -> float:
+        """Probability of a new try after failed attempt number ``attempt`` (1-based)."""
+        return self.probability[min(attempt, len(self.probability)) - 1]
+
+
+class ClosedBehaviour(BaseModel):
+    """What a caller does on hearing the "we are closed" message.
+
+    With ``retry_probability`` they call again after the next opening, ``delay_min``
+    after it opens (assumption; out-of-hours calls are not registered, seed 001 answer 4).
+    """
+
+    model_config = _STRICT
+    retry_probability: Probability = 0.5
+    delay_min: Distribution = Field(
+        default=Exponential(dist="exponential", mean=120.0)
+    )
+
+
+class Phone(BaseModel):
+    """The phone channel: five provincial line groups behind an IVR menu."""
+
+    model_config = _STRICT
+    # Mon-Fri 9-18 (seed 002, "Ma-vr, 9u-18u").
+    opening_hours: WeeklyHours = _weekly(["09:00-18:00"])
+    province_shares: dict[Province, Annotated[float, Field(ge=0)]] = dict(POPULATION_2020)
+    option0: Option0 = Option0()
+    staffing: PhoneStaffing = PhoneStaffing()
+    queue: QueueConfig = QueueConfig()
+    # Talk and registration ("wrap-up") times are not published; hand-set assumption.
+    talk_min: Distribution = Field(
+        default=LogNormal(dist="lognormal", mean=25.0, sd=15.0)
+    )
+    wrap_up_min: Distribution = Field(
+        default=Gamma(dist="gamma", mean=10.0, sd=5.0)
+    )
+    redial: Redial = Redial()
+    closed: ClosedBehaviour = ClosedBehaviour()
+
+    @field_validator("province_shares", mode="before")
+    @classmethod
+    def _all_provinces(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {**{p: 0.0 for p in PROVINCES}, **v}
+        return v
+
+    @field_validator("province_shares")
+    @classmethod
+    def _positive_total(cls, v: dict[str, float]) -> dict[str, float]:
+        if sum(v.values()) <= 0:
+            raise ValueError("province shares must not all be zero")
+        return v
+
+
+# ---------------------------------------------------------------------------------------
+# Demand
+# ---------------------------------------------------------------------------------------
+
+
+class DemandEvent(BaseModel):
+    """A dated multiplicative effect on the arrival rate (lockdown, media campaign).
+
+    Multiplier ``1 + amplitude * shape(t)``: shape is 0 before ``start``, 1 for
+    ``plateau_days``, then decays as ``exp(-days / decay_days)``; with no ``decay_days``
+    it stays 1 until ``end`` (or the end of the horizon). After ``end`` it is 0.
+    """
+
+    model_config = _STRICT
+    name: str
+    kind: Literal["lockdown", "campaign", "other"] = "campaign"
+    start: dt.date
+    end: dt.date | None = None
+    amplitude: float = Field(gt=-1.0)
+    plateau_days: float = Field(default=0.0, ge=0)
+    decay_days: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DemandEvent:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+def _fixed_len(n: int, what: str):
+    def check(v: list[float]) -> list[float]:
+        if len(v) != n:
+            raise ValueError(f"{what} needs {n} values, got {len(v)}")
+        if sum(v) <= 0:
+            raise ValueError(f"{what} must not all be zero")
+        return v
+
+    return check
+
+
+# Hour-of-day profile of phone demand. Not observable: the registration system does not
+# record call times (seed 000, answer 2). Assumption: most demand in office hours with a
+# late-morning and early-afternoon peak; a little in the evening and at night (those
+# callers hear the closed message). Relative weights, normalised to mean 1.
+DEFAULT_PHONE_HOUR_PROFILE = [
+    0.05, 0.03, 0.02, 0.02, 0.02, 0.05, 0.15, 0.40,   # 00-08
+    0.90, 1.50, 1.90, 1.80, 1.40, 1.70, 1.80, 1.70,   # 08-16
+    1.50, 1.20, 0.80, 0.60, 0.50, 0.40, 0.25, 0.10,   # 16-24
+]  # fmt: skip
+
+
+class ChannelDemand(BaseModel):
+    """Arrival rate of new contacts (first attempts) of one channel.
+
+    rate(t) [per day] = ``annual`` / 365 x month factor x weekday factor x hour profile
+    x (1 + trend_per_year)^(years since start) x product of event multipliers.
+    Month, weekday and hour factors are relative weights normalised to mean 1, so
+    ``annual`` is the expected yearly number of new contacts without events and trend.
+    """
+
+    model_config = _STRICT
+    annual: float = Field(default=9000.0, gt=0)
+    month_factors: list[Annotated[float, Field(ge=0)]] = [1.0] * 12
+    weekday_factors: list[Annotated[float, Field(ge=0)]] = [1.1, 1.05, 1.0, 1.0, 0.95, 0.5, 0.4]
+    hour_profile: list[Annotated[float, Field(ge=0)]] = DEFAULT_PHONE_HOUR_PROFILE
+    trend_per_year: float = Field(default=0.0, gt=-1.0)
+    events: list[DemandEvent] = []
+
+    _months = field_validator("month_factors")(_fixed_len(12, "month_factors"))
+    _weekdays = field_validator("weekday_factors")(_fixed_len(7, "weekday_factors"))
+    _hours = field_validator("hour_profile")(_fixed_len(24, "hour_profile"))
+
+
+class Demand(BaseModel):
+    model_config = _STRICT
+    phone: ChannelDemand = ChannelDemand()
+
+
+class Experiment(BaseModel):
+    """Replications and seed; the CLI's ``--reps`` and ``--seed`` override these."""
+
+    model_config = _STRICT
+    seed: int = Field(default=1, ge=0)
+    replications: int = Field(default=20, ge=1)
+
+
+class Scenario(BaseModel):
+    """A complete, validated scenario. Build one with :func:`load_scenario`."""
+
+    model_config = _STRICT
+    name: str = "default"
+    description: str = ""
+    horizon: Horizon = Horizon()
+    calendar: CalendarConfig = CalendarConfig()
+    phone: Phone = Phone()
+    demand: Demand = Demand()
+    experiment: Experiment = Experiment()
+
+    def to_yaml(self) -> str:
+        """The fully resolved scenario (all defaults written out) as YAML."""
+        data = self.model_dump(mode="json", by_alias=True)
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------
+
+
+def _read_yaml(path: Path) -> tuple[dict, str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(path, "", "file not found") from None
+    except OSError as e:
+        raise ScenarioError(path, "", f"cannot read file ({e.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        line = getattr(getattr(e, "problem_mark", None), "line", None)
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ScenarioError(path, "", f"malformed YAML: {problem}", None if line is None else line + 1) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(path, "", f"a scenario must be a mapping of keys, not {type(data).__name__}")
+    return data, text
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """Mappings merge key by key; anything else in ``over`` replaces ``base``."""
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _resolve_bases(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, list[tuple[Path, str]]]:
+    """Read ``path`` and its chain of ``base:`` files; return merged data and sources."""
+    path = path.resolve()
+    if path in seen:
+        chain = " -> ".join(p.name for p in (*seen, path))
+        raise ScenarioError(seen[-1], "base", f"scenario includes itself ({chain})")
+    data, text = _read_yaml(path)
+    base = data.pop("base", None)
+    sources = [(path, text)]
+    if base is None:
+        return data, sources
+    if not isinstance(base, str):
+        raise ScenarioError(path, "base", "must be a path to another scenario file")
+    base_path = (path.parent / base).resolve()
+    if not base_path.exists():
+        raise ScenarioError(path, "base", f"base scenario {base!r} does not exist", _line_of(text, ["base"]))
+    base_data, base_sources = _resolve_bases(base_path, (*seen, path))
+    return _merge(base_data, data), sources + base_sources
+
+
+def _line_of(text: str, keys: list[str | int]) -> int | None:
+    """1-based line of a dotted path in YAML text, or None if the path is not there."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key in keys:
+        if isinstance(node, yaml.MappingNode):
+            match = [v for k, v in node.value if k.value == str(key)]
+            if not match:
+                return line
+            node = match[0]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            return line
+        line = node.start_mark.line + 1
+    return line
+
+
+def _set_path(data: dict, dotted: str, value: Any, known: dict) -> None:
+    """Set ``dotted`` in ``data``; the path must exist in ``known`` (defaults + file)."""
+    keys = dotted.split(".")
+    node, ref = data, known
+    for i, key in enumerate(keys):
+        here = ".".join(keys[: i + 1])
+        if not isinstance(ref, dict) or key not in ref:
+            raise ScenarioError("--set", dotted, f"no such setting ({here!r} does not exist)")
+        if i == len(keys) - 1:
+            node[key] = value
+        else:
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node, ref = node[key], ref[key]
+
+
+def _loc_to_path(loc: tuple) -> list[str | int]:
+    # pydantic puts the tag of a discriminated union (e.g. 'lognormal') and the name of
+    # a union member (e.g. 'function-after[...]') in the location; they are not keys.
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(part, str) and (
+            part in {"exponential", "lognormal", "gamma", "fixed", "empirical"}
+            or "[" in part
+            or part in {"int", "str", "list", "dict"}
+        ):
+            continue
+        out.append(part)
+    return out
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    """``["a.b=3", "c=[1, 2]"]`` -> ``{"a.b": 3, "c": [1, 2]}`` (values parsed as YAML)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ScenarioError("--set", item, "expected PATH=VALUE")
+        key, raw = item.split("=", 1)
+        try:
+            out[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise ScenarioError("--set", key.strip(), f"value {raw!r} is not valid YAML") from None
+    return out
+
+
+def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load, merge (``base:``), override (``--set``) and validate a scenario.
+
+    ``path=None`` gives the default scenario (plus overrides). Raises
+    :class:`ScenarioError` with file, dotted path and YAML line on any problem.
+    """
+    if path is None:
+        data, sources = {}, []
+    else:
+        data, sources = _resolve_bases(Path(path))
+    known = _merge(Scenario().model_dump(by_alias=True), data)
+    for dotted, value in (overrides or {}).items():
+        _set_path(data, dotted, value, known)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        keys = _loc_to_path(err["loc"])
+        dotted = ".".join(str(k) for k in keys)
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        if "input" in err and err["type"] not in ("extra_forbidden", "missing") and not isinstance(err["input"], dict | list):
+            msg = f"{msg} (got {err['input']!r})"
+        # Report the file that sets this path (the scenario itself before its bases).
+        if dotted in (overrides or {}):
+            raise ScenarioError("--set", dotted, msg) from None
+        for src, text in sources:
+            line = _line_of(text, keys)
+            if line is not None:
+                raise ScenarioError(src, dotted, msg, line) from None
+        raise ScenarioError(sources[0][0] if sources else None, dotted, msg) from None

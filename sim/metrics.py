@@ -1,0 +1,164 @@
+"""KPIs of one replication from its tables (pure pandas/numpy, no SimPy).
+
+Two views, because planners ask both questions:
+
+- **Caller view** (cohort): callers are grouped by the month of their *first* attempt
+  and by home province; all their attempts count, also redials after the month or the
+  horizon end. KPIs: ``callers``, ``callers_answered``, ``answer_rate_caller``,
+  ``mean_attempts``, ``mean_attempts_answered``, ``share_2plus_attempts``,
+  ``callers_gave_up``, ``callers_max_attempts``.
+- **Attempt view**: attempts are grouped by the month in which they were made (inside
+  the horizon) and by the line group they reached. ``answered`` is comparable with the
+  published monthly counts of answered calls (seed 000), which count by answer date.
+  KPIs: ``attempts``, ``attempts_open`` (made while open), ``answered``, ``busy_tones``,
+  ``closed_attempts``, ``abandoned``, ``answer_rate_attempt`` (answered / attempts made
+  while open), ``answer_rate_attempt_all`` (answered / all attempts, closed included).
+
+``utilisation`` is line-busy time (talk + wrap-up) over staffed line time, by month,
+province and weekday x hour. The result is a tidy table: ``by, key, kpi, value``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from sim.calendar import DAY_S, StepFunction
+from sim.config import PROVINCES, WEEKDAYS
+from sim.eventlog import ABANDONED, ANSWERED, BUSY, CLOSED, END_ANSWERED, END_GAVE_UP, END_MAX_ATTEMPTS
+
+HOUR_S = 3600.0
+# Attempts-per-caller histogram: 1..ATTEMPTS_HIST_MAX-1 and a last bin "ATTEMPTS_HIST_MAX+".
+ATTEMPTS_HIST_MAX = 10
+
+
+def per_hour(starts: np.ndarray, ends: np.ndarray, weights: np.ndarray, n_hours: int) -> np.ndarray:
+    """Sum of ``weight x overlap`` of intervals ``[starts, ends)`` with each hour (seconds).
+
+    Intervals are split at hour boundaries; anything at or after ``n_hours`` is dropped.
+    """
+    starts, ends = np.asarray(starts, float), np.asarray(ends, float)
+    weights = np.broadcast_to(np.asarray(weights, float), starts.shape)
+    keep = ends > starts
+    starts, ends, weights = starts[keep], ends[keep], weights[keep]
+    first = np.floor(starts / HOUR_S).astype(np.int64)
+    last = np.floor(np.nextafter(ends, -np.inf) / HOUR_S).astype(np.int64)
+    n = last - first + 1
+    idx = np.repeat(np.arange(len(starts)), n)
+    hour = np.repeat(first, n) + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
+    lo = np.maximum(starts[idx], hour * HOUR_S)
+    hi = np.minimum(ends[idx], (hour + 1) * HOUR_S)
+    ok = (hour >= 0) & (hour < n_hours)
+    return np.bincount(hour[ok], weights=((hi - lo) * weights[idx])[ok], minlength=n_hours)
+
+
+def _staffed_per_hour(lines: StepFunction, n_hours: int) -> np.ndarray:
+    ends = np.append(lines.times[1:], lines.times[-1] if len(lines.times) else 0.0)
+    return per_hour(lines.times, ends, lines.values, n_hours)
+
+
+def _rows(by: str, key, values: dict[str, float]) -> list[tuple]:
+    return [(by, str(key), k, float(v)) for k, v in values.items()]
+
+
+def _safe_div(a, b) -> float:
+    return float(a) / float(b) if b else float("nan")
+
+
+def _caller_kpis(c: pd.DataFrame) -> dict[str, float]:
+    n = len(c)
+    answered = c["end"] == END_ANSWERED
+    return {
+        "callers": n,
+        "callers_answered": int(answered.sum()),
+        "answer_rate_caller": _safe_div(answered.sum(), n),
+        "mean_attempts": _safe_div(c["attempts"].sum(), n),
+        "mean_attempts_answered": _safe_div(c.loc[answered, "attempts"].sum(), answered.sum()),
+        "share_2plus_attempts": _safe_div((c["attempts"] >= 2).sum(), n),
+        "callers_gave_up": int((c["end"] == END_GAVE_UP).sum()),
+        "callers_max_attempts": int((c["end"] == END_MAX_ATTEMPTS).sum()),
+    }
+
+
+def _attempt_kpis(a: pd.DataFrame) -> dict[str, float]:
+    out = a["outcome"]
+    answered = int((out == ANSWERED).sum())
+    closed = int((out == CLOSED).sum())
+    return {
+        "attempts": len(a),
+        "attempts_open": len(a) - closed,
+        "answered": answered,
+        "busy_tones": int((out == BUSY).sum()),
+        "closed_attempts": closed,
+        "abandoned": int((out == ABANDONED).sum()),
+        "answer_rate_attempt": _safe_div(answered, len(a) - closed),
+        "answer_rate_attempt_all": _safe_div(answered, len(a)),
+    }
+
+
+def kpis(
+    attempts: pd.DataFrame,
+    callers: pd.DataFrame,
+    lines: dict[str, StepFunction],
+    start: dt.date,
+    n_days: int,
+) -> pd.DataFrame:
+    """Tidy KPI table (``by, key, kpi, value``) of one replication over the horizon."""
+    n_hours = n_days * 24
+    horizon_s = n_days * DAY_S
+    hour_dates = pd.to_datetime(start) + pd.to_timedelta(np.arange(n_hours), unit="h")
+    hour_month = hour_dates.strftime("%Y-%m").to_numpy()
+    rows: list[tuple] = []
+
+    # Caller view.
+    c = callers.assign(
+        month=(pd.to_datetime(start) + pd.to_timedelta(callers["arrival_at"], unit="s")).dt.strftime("%Y-%m")
+    )
+    rows += _rows("all", "all", _caller_kpis(c))
+    for month, g in c.groupby("month", sort=True):
+        rows += _rows("month", month, _caller_kpis(g))
+    for prov, g in c.groupby("home_province", observed=False):
+        rows += _rows("province", prov, _caller_kpis(g))
+    counts = np.bincount(np.minimum(c["attempts"].to_numpy(), ATTEMPTS_HIST_MAX), minlength=ATTEMPTS_HIST_MAX + 1)
+    for k in range(1, ATTEMPTS_HIST_MAX + 1):
+        label = f"{k}+" if k == ATTEMPTS_HIST_MAX else str(k)
+        rows += _rows("attempts", label, {"share_callers": _safe_div(counts[k], len(c))})
+
+    # Attempt view.
+    rows += _rows("all", "all", _attempt_kpis(attempts))
+    inside = attempts[attempts["at"] < horizon_s]
+    a_month = (pd.to_datetime(start) + pd.to_timedelta(inside["at"], unit="s")).dt.strftime("%Y-%m")
+    for month, g in inside.groupby(a_month.to_numpy(), sort=True):
+        rows += _rows("month", month, _attempt_kpis(g))
+    for prov, g in attempts.groupby("province", observed=False):
+        rows += _rows("province", prov, _attempt_kpis(g))
+
+    # Utilisation: busy line time over staffed line time, inside the horizon.
+    served = attempts[attempts["outcome"] == ANSWERED]
+    begin = (served["at"] + served["wait_s"]).to_numpy()
+    busy = np.zeros((len(PROVINCES), n_hours))
+    staffed = np.zeros((len(PROVINCES), n_hours))
+    for gi, prov in enumerate(PROVINCES):
+        mine = (served["group"] == gi).to_numpy()
+        busy[gi] = per_hour(begin[mine], begin[mine] + served["hold_s"].to_numpy()[mine], 1.0, n_hours)
+        staffed[gi] = _staffed_per_hour(lines[prov], n_hours)
+    rows += _rows("all", "all", {"utilisation": _safe_div(busy.sum(), staffed.sum()),
+                                 "staffed_line_hours": staffed.sum() / HOUR_S})
+    for gi, prov in enumerate(PROVINCES):
+        rows += _rows("province", prov, {"utilisation": _safe_div(busy[gi].sum(), staffed[gi].sum()),
+                                         "staffed_line_hours": staffed[gi].sum() / HOUR_S})
+    b_all, s_all = busy.sum(axis=0), staffed.sum(axis=0)
+    for month in np.unique(hour_month):
+        m = hour_month == month
+        rows += _rows("month", month, {"utilisation": _safe_div(b_all[m].sum(), s_all[m].sum())})
+    wd = hour_dates.weekday.to_numpy()
+    hr = hour_dates.hour.to_numpy()
+    key = wd * 24 + hr
+    b_wh = np.bincount(key, weights=b_all, minlength=7 * 24)
+    s_wh = np.bincount(key, weights=s_all, minlength=7 * 24)
+    for k in np.flatnonzero(s_wh > 0):
+        rows += _rows("weekday_hour", f"{WEEKDAYS[k // 24]} {k % 24:02d}",
+                      {"utilisation": b_wh[k] / s_wh[k]})
+    return pd.DataFrame.from_records(rows, columns=["by", "key", "kpi", "value"])
