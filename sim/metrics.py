@@ -12,7 +12,8 @@ Two views, because planners ask both questions:
   published monthly counts of answered calls (seed 000), which count by answer date.
   KPIs: ``attempts``, ``attempts_open`` (made while open), ``answered``, ``busy_tones``,
   ``closed_attempts``, ``abandoned``, ``answer_rate_attempt`` (answered / attempts made
-  while open), ``answer_rate_attempt_all`` (answered / all attempts, closed included).
+  while open), ``answer_rate_attempt_all`` (answered / all attempts, closed included),
+  ``share_waited`` and ``mean_wait_s`` (over attempts admitted to a line or the queue).
 
 ``utilisation`` is line-busy time (talk + wrap-up) over staffed line time, by month,
 province and weekday x hour. The result is a tidy table: ``by, key, kpi, value``.
@@ -86,6 +87,9 @@ def _attempt_kpis(a: pd.DataFrame) -> dict[str, float]:
     out = a["outcome"]
     answered = int((out == ANSWERED).sum())
     closed = int((out == CLOSED).sum())
+    queued_or_served = ~out.isin([CLOSED, BUSY]).to_numpy()
+    offered = int(queued_or_served.sum())
+    waited = int(((a["wait_s"] > 0) | (out == ABANDONED)).sum())
     return {
         "attempts": len(a),
         "attempts_open": len(a) - closed,
@@ -95,6 +99,10 @@ def _attempt_kpis(a: pd.DataFrame) -> dict[str, float]:
         "abandoned": int((out == ABANDONED).sum()),
         "answer_rate_attempt": _safe_div(answered, len(a) - closed),
         "answer_rate_attempt_all": _safe_div(answered, len(a)),
+        # Waiting (only with a queue): over attempts made while open that were not
+        # blocked, as in Erlang C/A; "waited" means found every line busy and queued.
+        "share_waited": _safe_div(waited, offered),
+        "mean_wait_s": _safe_div(a.loc[queued_or_served, "wait_s"].sum(), offered),
     }
 
 
@@ -153,7 +161,7 @@ def kpis(
     for month in np.unique(hour_month):
         m = hour_month == month
         rows += _rows("month", month, {"utilisation": _safe_div(b_all[m].sum(), s_all[m].sum())})
-    wd = hour_dates.weekday.to_numpy()
+    wd = hour_dates.day_of_week.to_numpy()
     hr = hour_dates.hour.to_numpy()
     key = wd * 24 + hr
     b_wh = np.bincount(key, weights=b_all, minlength=7 * 24)

@@ -53,9 +53,9 @@ __all__ = [
 _BD_TAIL_TOL = 1e-14
 # Default limit on the probability of the truncation boundary of a 2-D chain.
 _TRUNCATION_TOL = 1e-8
-# Largest chain we are willing to solve (sparse LU stays well under a second or so
-# for the chains used in validation; beyond this the model is almost surely unstable).
-_MAX_STATES = 2_000_000
+# Largest chain we are willing to solve: sparse LU fill-in (memory) grows fast beyond
+# this, and a chain that needs more is too close to instability to be useful ground truth.
+_MAX_STATES = 400_000
 
 
 # --------------------------------------------------------------------------- checks
@@ -346,8 +346,9 @@ def _generator(n: int, src: np.ndarray, dst: np.ndarray, rate: np.ndarray) -> sp
     return (off - sp.diags(np.asarray(off.sum(axis=1)).ravel())).tocsr()
 
 
-def _auto_truncate(solve: Callable[[int], tuple], size: int | None, start: int,
-                   tol: float, name: str) -> tuple:
+def _auto_truncate(
+    solve: Callable[[int], tuple], size: int | None, start: int, tol: float, name: str
+) -> tuple:
     """Run solve(size) -> (..., boundary_mass); double size until the mass is <= tol."""
     fixed = size is not None
     size = size if fixed else start
@@ -430,7 +431,8 @@ def retrial_loss(
         max_orbit: orbit truncation level (integer >= 1); None doubles it from 32
             until the boundary probability is <= ``max_truncation_mass``. A fixed
             level whose boundary probability exceeds that raises ValueError. Callers
-            that would join a full orbit are dropped.
+            that would join a full orbit are dropped. p_redial = 1 with
+            lam >= c mu is unstable and raises ValueError.
         max_truncation_mass: tolerated P(orbit = max_orbit), default 1e-8.
 
     Returns:
@@ -449,10 +451,16 @@ def retrial_loss(
     if max_orbit is not None:
         max_orbit = _check_int("max_orbit", max_orbit, 1)
     tol = _check_prob("max_truncation_mass", max_truncation_mass)
+    if p == 1.0 and lam >= c * mu:
+        # Persistent callers never leave: stable iff lam < c mu (Falin & Templeton 1997,
+        # sec. 2.1). With p_redial < 1 the loss j redial_rate (1 - p) grows without
+        # bound in the orbit size, so the orbit is always stable.
+        raise ValueError(f"unstable: with p_redial = 1, lam (= {lam}) must be < c*mu (= {c * mu})")
 
     def solve(m_top: int):
-        k, j = (g.ravel() for g in np.meshgrid(np.arange(c + 1), np.arange(m_top + 1),
-                                               indexing="ij"))
+        k, j = (
+            g.ravel() for g in np.meshgrid(np.arange(c + 1), np.arange(m_top + 1), indexing="ij")
+        )
         n = k.size
 
         def idx(kk, jj):
@@ -551,8 +559,7 @@ def overflow_two_groups(
     c2 = _check_int("c2", c2, 1)
     o12, o21 = bool(overflow_1_to_2), bool(overflow_2_to_1)
 
-    k1, k2 = (g.ravel() for g in np.meshgrid(np.arange(c1 + 1), np.arange(c2 + 1),
-                                             indexing="ij"))
+    k1, k2 = (g.ravel() for g in np.meshgrid(np.arange(c1 + 1), np.arange(c2 + 1), indexing="ij"))
     n = k1.size
 
     def idx(a, b):
@@ -625,6 +632,41 @@ class AnsweringMachineResult:
     truncation_mass: float
 
 
+def _mailbox_drift(c, lam, mu, p_msg, cb, p_ok, mu_fail) -> tuple[float, float]:
+    """Message inflow and successful-callback outflow when the mailbox never empties.
+
+    With pending messages n = m + k_fail as the level, the chain is a level-independent
+    quasi-birth-death process above the boundary, with phase (k_ok, k_fail). It is
+    positive recurrent iff the mean up-rate is below the mean down-rate under the
+    stationary phase distribution pi* of the phase generator with callbacks always
+    possible (Neuts 1981, "Matrix-Geometric Solutions in Stochastic Models", thm 3.1.1):
+    lam p_message pi*(all busy) < callback_rate p_reach pi*(a line free).
+    """
+    ko, kf = np.meshgrid(np.arange(c + 1), np.arange(c + 1), indexing="ij")
+    valid = ko + kf <= c
+    lookup = np.full(ko.shape, -1, dtype=np.int64)
+    lookup[valid] = np.arange(int(valid.sum()))
+    ko, kf = ko[valid], kf[valid]
+    n = ko.size
+    s = np.arange(n)
+    free = ko + kf < c
+
+    def idx(a, b):
+        return lookup[np.clip(a, 0, c), np.clip(b, 0, c)]
+
+    moves = [
+        (free, idx(ko + 1, kf), np.full(n, lam + cb * p_ok)),
+        (free, idx(ko, kf + 1), np.full(n, cb * (1.0 - p_ok))),
+        (ko > 0, idx(ko - 1, kf), ko * mu),
+        (kf > 0, idx(ko, kf - 1), kf * mu_fail),
+    ]
+    src = np.concatenate([s[m] for m, _, _ in moves])
+    dst = np.concatenate([d[m] for m, d, _ in moves])
+    rate = np.concatenate([r[m].astype(float) for m, _, r in moves])
+    pi = ctmc_stationary(_generator(n, src, dst, rate))
+    return lam * p_msg * float(pi[~free].sum()), cb * p_ok * float(pi[free].sum())
+
+
 def answering_machine(
     c: int,
     lam: float,
@@ -673,6 +715,8 @@ def answering_machine(
             value belongs in the scenario, not here.
         max_mailbox: truncation level (integer >= 1); None doubles it from 32 until
             the boundary probability is <= ``max_truncation_mass``.
+            An unstable system (the mailbox would grow without bound; checked exactly,
+            see ``_mailbox_drift``) raises ValueError whatever the truncation.
         max_truncation_mass: tolerated P(m + k_fail = max_mailbox), default 1e-8.
 
     Returns:
@@ -694,10 +738,18 @@ def answering_machine(
     if max_mailbox is not None:
         max_mailbox = _check_int("max_mailbox", max_mailbox, 1)
     tol = _check_prob("max_truncation_mass", max_truncation_mass)
+    if p_msg > 0:
+        msg_in, msg_out = _mailbox_drift(c, lam, mu, p_msg, cb, p_ok, mu_fail)
+        if msg_in >= msg_out:
+            raise ValueError(
+                f"unstable: with a full mailbox, messages arrive at {msg_in:.4g} per unit "
+                f"time but callbacks succeed at only {msg_out:.4g}"
+            )
 
     def solve(m_top: int):
-        ko, kf, m = np.meshgrid(np.arange(c + 1), np.arange(c + 1), np.arange(m_top + 1),
-                                indexing="ij")
+        ko, kf, m = np.meshgrid(
+            np.arange(c + 1), np.arange(c + 1), np.arange(m_top + 1), indexing="ij"
+        )
         valid = (ko + kf <= c) & (m + kf <= m_top)
         lookup = np.full(ko.shape, -1, dtype=np.int64)
         lookup[valid] = np.arange(int(valid.sum()))
