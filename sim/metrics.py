@@ -28,7 +28,15 @@ import pandas as pd
 
 from sim.calendar import DAY_S, StepFunction
 from sim.config import PROVINCES, WEEKDAYS
-from sim.eventlog import ABANDONED, ANSWERED, BUSY, CLOSED, END_ANSWERED, END_GAVE_UP, END_MAX_ATTEMPTS
+from sim.eventlog import (
+    ABANDONED,
+    ANSWERED,
+    BUSY,
+    CLOSED,
+    END_ANSWERED,
+    END_GAVE_UP,
+    END_MAX_ATTEMPTS,
+)
 
 HOUR_S = 3600.0
 # Attempts-per-caller histogram: 1..ATTEMPTS_HIST_MAX-1 and a last bin "ATTEMPTS_HIST_MAX+".

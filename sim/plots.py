@@ -68,7 +68,7 @@ def answer_rate_per_month(summary: pd.DataFrame, ax: Axes, published_range=None)
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.set_ylabel("share answered")
     ax.set_title("Answer rate by month (95% CI)")
-    ax.legend(loc="lower left")
+    ax.legend(loc="upper right", fontsize=8)
     return ax
 
 

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from sim.config import PROVINCES, ScenarioError, Scenario, load_scenario, parse_overrides
+from sim.config import PROVINCES, Scenario, ScenarioError, load_scenario, parse_overrides
 from tests.conftest import SCENARIOS
 
 
