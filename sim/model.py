@@ -117,8 +117,10 @@ def draw_phone_callers(scn: Scenario, streams: Streams) -> PhoneCallers:
 class LineGroup:
     """The staffed lines of one province, with an optional waiting room.
 
-    ``busy`` counts lines in use; the number staffed at time t is ``lines(t)``. A fall
-    in staffing never interrupts a call: the line is freed when the call ends.
+    ``busy`` counts lines in use (calls, callbacks, blended e-mails); the number staffed
+    at time t is ``lines(t)``. A fall in staffing never interrupts work: the line is
+    freed when the work ends. Other parts of the model (callbacks, e-mail blending)
+    ``listen`` to be told when a line may have become free.
     """
 
     def __init__(self, env: simpy.Environment, index: int, lines: StepFunction, queue_cap: int):
@@ -127,34 +129,60 @@ class LineGroup:
         self.lines = lines
         self.queue_cap = queue_cap
         self.busy = 0
-        self.queue: deque[simpy.Event] = deque()
-        if queue_cap > 0:
-            env.process(self._staffing_changes())
+        self.queue: deque[tuple[simpy.Event, float]] = deque()  # (event, hold_s)
+        self._listeners: list = []
+        # Line time committed to work started today (seconds): the "least busy" routing
+        # tie-break reads it, as an ACD would. Reset at the first seize of each day.
+        self.committed_today = 0.0
+        self._day = -1
+        env.process(self._staffing_changes())
+
+    def free_lines(self) -> int:
+        return max(self.lines(self.env.now) - self.busy, 0)
 
     def has_free_line(self) -> bool:
         return self.busy < self.lines(self.env.now)
 
+    def listen(self, callback) -> None:
+        """Call ``callback(group)`` whenever a line is released or staffing rises."""
+        self._listeners.append(callback)
+
+    def seize(self, hold_s: float) -> None:
+        """Take a line for work that will hold it ``hold_s`` seconds."""
+        day = int(self.env.now // DAY_S)
+        if day != self._day:
+            self._day, self.committed_today = day, 0.0
+        self.committed_today += hold_s
+        self.busy += 1
+
     def release(self) -> None:
         self.busy -= 1
         self._serve_waiting()
+        self._notify()
+
+    def _notify(self) -> None:
+        for callback in self._listeners:
+            callback(self)
 
     def _serve_waiting(self) -> None:
         # FIFO: the longest-waiting caller gets the line that frees up.
         while self.queue and self.has_free_line():
-            self.busy += 1
-            self.queue.popleft().succeed(ANSWERED)
+            served, hold_s = self.queue.popleft()
+            self.seize(hold_s)
+            served.succeed(ANSWERED)
 
     def _staffing_changes(self):
-        """Give new lines to waiting callers; send them away when the lines close."""
+        """Give new lines to waiting callers and listeners; send the queue away at closing."""
         times, values = self.lines.times, self.lines.values
         for t, v in zip(times, values, strict=True):
             if t > self.env.now:
                 yield self.env.timeout(t - self.env.now)
             if v == 0:
                 while self.queue:
-                    self.queue.popleft().succeed(CLOSED_IN_QUEUE)
+                    self.queue.popleft()[0].succeed(CLOSED_IN_QUEUE)
             else:
                 self._serve_waiting()
+                self._notify()
 
 
 class Helpline:
@@ -228,15 +256,16 @@ class Helpline:
             return CLOSED
         grp = self.groups[g]
         wait = 0.0
+        talk, hold = float(c.talk_s[i]), float(c.talk_s[i] + c.wrap_s[i])
         if grp.has_free_line() and not grp.queue:
-            grp.busy += 1
+            grp.seize(hold)
         elif len(grp.queue) < grp.queue_cap:
             served = env.event()
-            grp.queue.append(served)
+            grp.queue.append((served, hold))
             yield served | env.timeout(c.patience_s[i])
             wait = env.now - now
             if not served.triggered:
-                grp.queue.remove(served)
+                grp.queue.remove((served, hold))
                 log.attempt(i, attempt, now, g, ABANDONED, wait, 0.0, 0.0)
                 return ABANDONED
             if served.value == CLOSED_IN_QUEUE:
@@ -245,7 +274,6 @@ class Helpline:
         else:
             log.attempt(i, attempt, now, g, BUSY, 0.0, 0.0, 0.0)
             return BUSY
-        talk, hold = float(c.talk_s[i]), float(c.talk_s[i] + c.wrap_s[i])
         log.attempt(i, attempt, now, g, ANSWERED, wait, talk, hold)
         yield env.timeout(hold)
         grp.release()
