@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.distributions import Distribution, Exponential, Gamma, LogNormal
+from sim.distributions import Distribution, Exponential, Fixed, Gamma, LogNormal
 
 PROVINCES: tuple[str, ...] = (
     "Antwerpen",
@@ -225,13 +225,23 @@ class PhoneStaffing(BaseModel):
 class Option0Routing(BaseModel):
     """Where IVR option 0 ("I don't know or won't say my province") goes.
 
-    Before 2021 it went to one line (``fixed``; seed 000, answer 3). The province is not
-    published: we assume Vlaams-Brabant, the team that also serves Brussels, where the
-    callers who cannot name a Flemish province most likely live.
+    - ``fixed``: always ``province`` (the pre-2021 behaviour, seed 000 answer 3). The
+      province is not published: we assume Vlaams-Brabant, the team that also serves
+      Brussels, where callers who cannot name a Flemish province most likely live.
+    - ``round_robin``: the next province in a fixed cycle, hunting on along the cycle to
+      the first with a free line; the cycle advances by one per option-0 call.
+    - ``least_busy``: the province with the most free lines now; ties go to the one with
+      the least line time committed today (calls, callbacks and e-mails started since
+      midnight), then to a random draw from the caller's own stream.
+    - ``any_free``: any province with a free line, chosen at random (caller's stream).
+
+    Since 2021 option 0 is an overflow line to "the least busy provinces and/or lines
+    that are free at that moment" (seed 000 answer 3): ``least_busy`` or ``any_free``.
+    When no line is free anywhere, the call gets a busy tone like any other.
     """
 
     model_config = _STRICT
-    policy: Literal["fixed"] = "fixed"
+    policy: Literal["fixed", "round_robin", "least_busy", "any_free"] = "fixed"
     province: Province = "Vlaams-Brabant"
 
 
@@ -244,6 +254,117 @@ class Option0(BaseModel):
     model_config = _STRICT
     probability: Probability = 0.10
     routing: Option0Routing = Option0Routing()
+
+
+class Period(BaseModel):
+    """A date range, both ends included."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    from_: dt.date = Field(alias="from")
+    to: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.to < self.from_:
+            raise ValueError(f"'to' {self.to} is before 'from' {self.from_}")
+        return self
+
+
+# Neighbouring provinces in order of shared border length (assumption; the seed only
+# says callers "may be passed to another region that has capacity", seed 000).
+DEFAULT_NEIGHBOURS: dict[str, list[str]] = {
+    "Antwerpen": ["Oost-Vlaanderen", "Vlaams-Brabant", "Limburg"],
+    "Limburg": ["Vlaams-Brabant", "Antwerpen"],
+    "Oost-Vlaanderen": ["West-Vlaanderen", "Antwerpen", "Vlaams-Brabant"],
+    "Vlaams-Brabant": ["Antwerpen", "Oost-Vlaanderen", "Limburg"],
+    "West-Vlaanderen": ["Oost-Vlaanderen"],
+}
+
+
+class Overflow(BaseModel):
+    """Passing a call to another province when every line of its own is busy.
+
+    Seed 000: "bellers op piekmomenten in hun regio worden doorgeschakeld naar een
+    andere regio waar op dat ogenblik wel capaciteit is". Overflow is tried only when
+    the target province has no free line (before the caller would queue or hear a busy
+    tone). ``any_free``: another province with a free line (most free lines first, then
+    a random draw); ``neighbours``: the first province with a free line in the ordered
+    list of the target province. With ``when: peak_days`` it is active only on the
+    listed dates and periods.
+    """
+
+    model_config = _STRICT
+    policy: Literal["off", "any_free", "neighbours"] = "off"
+    neighbours: dict[Province, list[Province]] = {k: list(v) for k, v in DEFAULT_NEIGHBOURS.items()}
+    when: Literal["always", "peak_days"] = "always"
+    peak_dates: list[dt.date] = []
+    peak_periods: list[Period] = []
+
+    @field_validator("neighbours", mode="before")
+    @classmethod
+    def _fill(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {**{p: [] for p in PROVINCES}, **v}
+        return v
+
+    @model_validator(mode="after")
+    def _not_self(self) -> Overflow:
+        for p, order in self.neighbours.items():
+            if p in order:
+                raise ValueError(f"neighbours of {p} list {p} itself")
+        if self.when == "peak_days" and not (self.peak_dates or self.peak_periods):
+            raise ValueError("when: peak_days needs peak_dates or peak_periods")
+        return self
+
+
+class Callbacks(BaseModel):
+    """How staff return answering-machine messages (seed 000 answer 3 and 5).
+
+    A callback is made by a free line of the mailbox's province (for a central mailbox,
+    the province with the most free lines, ties to the least line time committed
+    today), only while open and when no caller is waiting in that line group's queue:
+
+    - ``immediate``: as soon as a line is free;
+    - ``after_idle``: only once the line group has had a free line for ``idle_min``
+      (drawn afresh each time the group goes from fully busy to having a free line);
+    - ``target_delay``: as ``after_idle``, but a message older than
+      ``target_delay_min`` is returned as soon as a line is free.
+
+    The oldest eligible message goes first. Each try reaches the caller with
+    ``reach_probability``; a successful callback holds the line for the caller's talk
+    and wrap-up time, a failed one for ``failed_min``. A message is tried at most
+    ``max_tries`` times, ``retry_spacing_min`` apart; then it is abandoned. Defaults are
+    assumptions (nothing is published on callbacks).
+    """
+
+    model_config = _STRICT
+    policy: Literal["immediate", "after_idle", "target_delay"] = "after_idle"
+    idle_min: Distribution = Fixed(dist="fixed", value=30.0)
+    target_delay_min: float = Field(default=24 * 60.0, gt=0)
+    reach_probability: Probability = 0.6
+    failed_min: Distribution = Fixed(dist="fixed", value=2.0)
+    max_tries: int = Field(default=3, ge=1)
+    retry_spacing_min: Distribution = Fixed(dist="fixed", value=120.0)
+
+
+class AnsweringMachine(BaseModel):
+    """Messages left after a busy tone, returned by callbacks.
+
+    The answering machine existed before the 2021 subsidy; the subsidy paid for faster
+    callbacks (seed 000 answer 3). "Ruim driekwart" of callers stay anonymous (seed
+    000 answer 5), so by default a quarter of messages carry a usable number. The
+    share of busy-tone callers who leave a message at all is not published
+    (assumption: 20%). A caller leaves at most one message; a message without a number
+    is counted but cannot be returned.
+    """
+
+    model_config = _STRICT
+    enabled: bool = True
+    message_probability: Probability = 0.20
+    number_probability: Probability = 0.25
+    mailbox: Literal["per_province", "central"] = "per_province"
+    redial_after_message: bool = True
+    callbacks: Callbacks = Callbacks()
 
 
 class QueueConfig(BaseModel):
@@ -319,6 +440,8 @@ class Phone(BaseModel):
     )
     redial: Redial = Redial()
     closed: ClosedBehaviour = ClosedBehaviour()
+    overflow: Overflow = Overflow()
+    answering_machine: AnsweringMachine = AnsweringMachine()
 
     @field_validator("province_shares", mode="before")
     @classmethod

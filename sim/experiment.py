@@ -49,12 +49,15 @@ class RunResult:
 class ReplicationError(RuntimeError):
     """A replication failed; names what is needed to rerun it alone."""
 
-    def __init__(self, scenario: str, replication: int, seed: int, cause: BaseException):
+    def __init__(self, scenario: str, replication: int, seed: int, cause: BaseException | str):
         self.scenario, self.replication, self.seed = scenario, replication, seed
+        self.cause = cause if isinstance(cause, str) else f"{type(cause).__name__}: {cause}"
         super().__init__(
-            f"replication {replication} of scenario {scenario!r} (seed {seed}) failed: "
-            f"{type(cause).__name__}: {cause}"
+            f"replication {replication} of scenario {scenario!r} (seed {seed}) failed: {self.cause}"
         )
+
+    def __reduce__(self):  # must cross process boundaries intact
+        return (ReplicationError, (self.scenario, self.replication, self.seed, self.cause))
 
 
 def run_replication(scn: Scenario, seed: int, replication: int, keep_events: bool = False) -> Replication:
@@ -63,7 +66,8 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
         model = Helpline(scn, Streams(seed, replication))
         log = model.run()
         attempts, callers = log.attempts_table(), log.callers_table()
-        table = kpis(attempts, callers, model.cal.phone_lines, scn.horizon.start, scn.horizon.days)
+        table = kpis(attempts, callers, model.cal.phone_lines, scn.horizon.start, scn.horizon.days,
+                     log.messages_table(), log.callbacks_table())
     except Exception as e:  # keep the context a planner needs to rerun it
         raise ReplicationError(scn.name, replication, seed, e) from e
     if keep_events:

@@ -26,6 +26,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from sim import callbacks as cbk
 from sim.calendar import DAY_S, StepFunction
 from sim.config import PROVINCES, WEEKDAYS
 from sim.eventlog import (
@@ -33,7 +34,9 @@ from sim.eventlog import (
     ANSWERED,
     BUSY,
     CLOSED,
+    DIALLED,
     END_ANSWERED,
+    END_CALLBACK,
     END_GAVE_UP,
     END_MAX_ATTEMPTS,
 )
@@ -78,11 +81,14 @@ def _safe_div(a, b) -> float:
 
 def _caller_kpis(c: pd.DataFrame) -> dict[str, float]:
     n = len(c)
-    answered = c["end"] == END_ANSWERED
+    direct = c["end"] == END_ANSWERED
+    answered = direct | (c["end"] == END_CALLBACK)
     return {
         "callers": n,
         "callers_answered": int(answered.sum()),
+        "callers_answered_callback": int((c["end"] == END_CALLBACK).sum()),
         "answer_rate_caller": _safe_div(answered.sum(), n),
+        "answer_rate_caller_direct": _safe_div(direct.sum(), n),
         "mean_attempts": _safe_div(c["attempts"].sum(), n),
         "mean_attempts_answered": _safe_div(c.loc[answered, "attempts"].sum(), answered.sum()),
         "share_2plus_attempts": _safe_div((c["attempts"] >= 2).sum(), n),
@@ -114,12 +120,62 @@ def _attempt_kpis(a: pd.DataFrame) -> dict[str, float]:
     }
 
 
+def message_kpis(messages: pd.DataFrame, callbacks: pd.DataFrame, horizon_s: float) -> dict[str, float]:
+    """Answering machine and callbacks; states as they stand at the horizon end.
+
+    Messages left inside the horizon are counted; one resolved after the horizon end is
+    ``messages_pending_end`` (it may still be returned in the calendar's tail). The
+    delay is from leaving the message to the start of the callback that reached the
+    caller (hours).
+    """
+    m = messages[messages["left_at"] < horizon_s]
+    by_end = m["resolved_at"] < horizon_s
+    state = m["state"].astype(str).where(by_end, cbk.PENDING)
+    ok = m[(m["state"] == cbk.CALLBACK) & by_end]
+    delay_h = (ok["resolved_at"] - ok["left_at"]) / 3600.0
+    cb = callbacks[callbacks["at"] < horizon_s]
+    return {
+        "messages_left": len(m),
+        "messages_with_number": int((m["state"] != cbk.NO_NUMBER).sum()),
+        "messages_no_number": int((state == cbk.NO_NUMBER).sum()),
+        "messages_called_back": int((state == cbk.CALLBACK).sum()),
+        "messages_answered_by_redial": int((state == cbk.ANSWERED_BY_REDIAL).sum()),
+        "messages_abandoned": int((state == cbk.ABANDONED).sum()),
+        "messages_pending_end": int((state == cbk.PENDING).sum()),
+        "callbacks_attempted": len(cb),
+        "callbacks_successful": int(cb["reached"].sum()),
+        "callback_delay_mean_h": float(delay_h.mean()) if len(delay_h) else float("nan"),
+        "callback_delay_p80_h": float(delay_h.quantile(0.8)) if len(delay_h) else float("nan"),
+    }
+
+
+def flow_kpis(attempts: pd.DataFrame) -> list[tuple]:
+    """Option-0 flows per province and the origin -> answering-province matrix."""
+    rows: list[tuple] = []
+    opt0 = attempts[(attempts["dialled"] == len(PROVINCES)) & (attempts["outcome"] != CLOSED)]
+    for gi, prov in enumerate(PROVINCES):
+        here = opt0[opt0["group"] == gi]
+        rows += _rows("option0_to", prov, {"attempts": len(here),
+                                           "answered": int((here["outcome"] == ANSWERED).sum())})
+    ans = attempts[attempts["outcome"] == ANSWERED]
+    matrix = np.zeros((len(DIALLED), len(PROVINCES)), dtype=np.int64)
+    np.add.at(matrix, (ans["dialled"].to_numpy(), ans["group"].to_numpy()), 1)
+    for d, origin in enumerate(DIALLED):
+        for g, prov in enumerate(PROVINCES):
+            rows += _rows("flow", f"{origin} > {prov}", {"answered": matrix[d, g]})
+    own = ans["dialled"] == ans["group"]
+    rows += _rows("all", "all", {"answered_other_province": int((~own & (ans["dialled"] < len(PROVINCES))).sum())})
+    return rows
+
+
 def kpis(
     attempts: pd.DataFrame,
     callers: pd.DataFrame,
     lines: dict[str, StepFunction],
     start: dt.date,
     n_days: int,
+    messages: pd.DataFrame | None = None,
+    callbacks: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Tidy KPI table (``by, key, kpi, value``) of one replication over the horizon."""
     n_hours = n_days * 24
@@ -150,9 +206,14 @@ def kpis(
         rows += _rows("month", month, _attempt_kpis(g))
     for prov, g in attempts.groupby("province", observed=False):
         rows += _rows("province", prov, _attempt_kpis(g))
+    rows += flow_kpis(attempts)
+    if messages is not None and callbacks is not None:
+        rows += _rows("all", "all", message_kpis(messages, callbacks, horizon_s))
 
-    # Utilisation: busy line time over staffed line time, inside the horizon.
-    served = attempts[attempts["outcome"] == ANSWERED]
+    # Utilisation: busy line time (calls and callback tries) over staffed line time.
+    served = attempts.loc[attempts["outcome"] == ANSWERED, ["at", "wait_s", "hold_s", "group"]]
+    if callbacks is not None and len(callbacks):
+        served = pd.concat([served, callbacks[["at", "hold_s", "group"]].assign(wait_s=0.0)])
     begin = (served["at"] + served["wait_s"]).to_numpy()
     busy = np.zeros((len(PROVINCES), n_hours))
     staffed = np.zeros((len(PROVINCES), n_hours))

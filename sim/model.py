@@ -26,6 +26,7 @@ from sim.calendar import (
     open_intervals,
     staffed_lines,
 )
+from sim.callbacks import CALLBACK, CallbackDesk
 from sim.config import PROVINCES, Scenario
 from sim.distributions import sampler
 from sim.eventlog import (
@@ -35,6 +36,7 @@ from sim.eventlog import (
     CLOSED,
     CLOSED_IN_QUEUE,
     END_ANSWERED,
+    END_CALLBACK,
     END_GAVE_UP,
     END_MAX_ATTEMPTS,
     END_NO_OPENING,
@@ -50,6 +52,8 @@ class PhoneCallers:
     Times in seconds. ``redial_u[i, k]`` is caller i's uniform draw for the decision
     after attempt k+1; ``retry_delay_s[i, k]`` the delay before attempt k+2 after a busy
     tone, ``closed_delay_s[i, k]`` after the closed message (counted from the opening).
+    Streams are drawn whether or not a feature is switched on, so switching it on does
+    not change any caller's other attributes.
     """
 
     arrival_at: np.ndarray
@@ -61,6 +65,12 @@ class PhoneCallers:
     redial_u: np.ndarray
     retry_delay_s: np.ndarray
     closed_delay_s: np.ndarray
+    route_u: np.ndarray  # (n, max_attempts): random tie-breaks of routing per attempt
+    message_u: np.ndarray  # leaves a message after a busy tone if < message_probability
+    number_u: np.ndarray  # the message has a usable number if < number_probability
+    reach_u: np.ndarray  # (n, max_tries): callback try k reaches the caller
+    failed_s: np.ndarray  # (n, max_tries): line time of a failed callback try
+    spacing_s: np.ndarray  # (n, max_tries): wait before the next try after a failed one
 
     def __len__(self) -> int:
         return len(self.arrival_at)
@@ -96,6 +106,7 @@ def draw_phone_callers(scn: Scenario, streams: Streams) -> PhoneCallers:
     home = streams("caller.province").choice(len(PROVINCES), size=n, p=shares / shares.sum())
     option0 = streams("caller.option0").random(n) < phone.option0.probability
     k = phone.redial.max_attempts
+    cb = phone.answering_machine.callbacks
     patience = (
         sampler(phone.queue.patience_min)(streams("patience.phone"), n)
         if phone.queue.patience_min is not None
@@ -111,6 +122,13 @@ def draw_phone_callers(scn: Scenario, streams: Streams) -> PhoneCallers:
         redial_u=streams("redial.decision").random((n, k)),
         retry_delay_s=sampler(phone.redial.delay_min)(streams("redial.delay"), n * k).reshape(n, k),
         closed_delay_s=sampler(phone.closed.delay_min)(streams("closed.delay"), n * k).reshape(n, k),
+        route_u=streams("routing").random((n, k)),
+        message_u=streams("message.leave").random(n),
+        number_u=streams("message.number").random(n),
+        reach_u=streams("callback.reach").random((n, cb.max_tries)),
+        failed_s=sampler(cb.failed_min)(streams("callback.failed"), n * cb.max_tries).reshape(n, cb.max_tries),
+        spacing_s=sampler(cb.retry_spacing_min)(streams("callback.spacing"), n * cb.max_tries).reshape(
+            n, cb.max_tries),
     )
 
 
@@ -135,6 +153,9 @@ class LineGroup:
         # tie-break reads it, as an ACD would. Reset at the first seize of each day.
         self.committed_today = 0.0
         self._day = -1
+        # Since when the group has had at least one free line (None while fully busy or
+        # closed): the callback policy "after the line has been idle for some minutes".
+        self.idle_since: float | None = None
         env.process(self._staffing_changes())
 
     def free_lines(self) -> int:
@@ -154,11 +175,20 @@ class LineGroup:
             self._day, self.committed_today = day, 0.0
         self.committed_today += hold_s
         self.busy += 1
+        if not self.has_free_line():
+            self.idle_since = None
 
     def release(self) -> None:
         self.busy -= 1
         self._serve_waiting()
+        self._mark_idle()
         self._notify()
+
+    def _mark_idle(self) -> None:
+        if not self.has_free_line():
+            self.idle_since = None
+        elif self.idle_since is None:
+            self.idle_since = self.env.now
 
     def _notify(self) -> None:
         for callback in self._listeners:
@@ -182,6 +212,8 @@ class LineGroup:
                     self.queue.popleft()[0].succeed(CLOSED_IN_QUEUE)
             else:
                 self._serve_waiting()
+            self._mark_idle()
+            if v > 0:
                 self._notify()
 
 
@@ -194,16 +226,34 @@ class Helpline:
         self.log = log if log is not None else EventLog()
         self.cal = build_calendar(scn)
         self.callers = draw_phone_callers(scn, streams)
-        qcap = scn.phone.queue.capacity
+        phone = scn.phone
         self.groups = [
-            LineGroup(self.env, i, self.cal.phone_lines[p], qcap) for i, p in enumerate(PROVINCES)
+            LineGroup(self.env, i, self.cal.phone_lines[p], phone.queue.capacity)
+            for i, p in enumerate(PROVINCES)
         ]
+        self.groups_last = np.zeros(len(self.callers), dtype=np.int64)  # group of last attempt
+        self._fixed = PROVINCES.index(phone.option0.routing.province)
+        self._rr_next = 0
+        self._neighbours = [
+            [PROVINCES.index(q) for q in phone.overflow.neighbours[p]] for p in PROVINCES
+        ]
+        self._peak_days = peak_day_set(scn)
+        am = phone.answering_machine
+        self.desk = (
+            CallbackDesk(self.env, am.callbacks, am.mailbox == "central", self.groups, self.callers,
+                         streams("callback.idle"), sampler(am.callbacks.idle_min), self.log)
+            if am.enabled
+            else None
+        )
 
     def run(self) -> EventLog:
         self.env.process(self._arrivals())
         # Run until every journey has ended: callers who arrived before the horizon end
         # may redial after it; the calendar's tail keeps lines open for them.
         self.env.run()
+        if self.desk is not None:
+            self.desk.finish()  # messages still open; their callers' journeys end now
+            self.env.run()
         return self.log
 
     def _arrivals(self):
@@ -212,23 +262,41 @@ class Helpline:
             yield env.timeout(at - env.now)
             env.process(self.caller(i))
 
+    # --- one caller ---------------------------------------------------------------------
+
     def caller(self, i: int):
-        """One caller's journey: attempts until answered or they give up."""
+        """One caller's journey: attempts until answered (directly or by a callback) or
+        they give up; a caller who left a message with a number may wait for the callback.
+        """
         env, c, phone = self.env, self.callers, self.scn.phone
-        redial = phone.redial
+        redial, am = phone.redial, phone.answering_machine
         attempt = 1
-        while True:
-            group = routing.target_group(int(c.home[i]), bool(c.option0[i]), phone.option0.routing)
-            outcome = yield from self.attempt(i, attempt, group)
+        msg = None  # the caller's message on the answering machine, if any
+        end = None
+        while end is None:
+            outcome = yield from self.attempt(i, attempt)
             if outcome == ANSWERED:
+                if msg is not None:
+                    self.desk.caller_got_through(msg)
                 end = END_ANSWERED
                 break
+            if (outcome == BUSY and msg is None and self.desk is not None
+                    and c.message_u[i] < am.message_probability):
+                number = bool(c.number_u[i] < am.number_probability)
+                msg = self.desk.leave(i, self.groups_last[i], number)
+            waiting = msg is not None and msg.state is None  # a callback may still come
             u = c.redial_u[i, attempt - 1]
             if outcome == CLOSED:
                 again = attempt < redial.max_attempts and u < phone.closed.retry_probability
             else:
                 again = routing.tries_again(u, attempt, redial.probability, redial.max_attempts)
+            if waiting and not am.redial_after_message:
+                again = False
             if not again:
+                if waiting:
+                    state = yield msg.done
+                    end = END_CALLBACK if state == CALLBACK else END_GAVE_UP
+                    break
                 # Split "would have tried but hit the cap" from "chose to stop".
                 p = phone.closed.retry_probability if outcome == CLOSED else redial.p_after(attempt)
                 end = END_MAX_ATTEMPTS if attempt >= redial.max_attempts and u < p else END_GAVE_UP
@@ -241,19 +309,62 @@ class Helpline:
                 delay = opens - env.now + c.closed_delay_s[i, attempt - 1]
             else:
                 delay = c.retry_delay_s[i, attempt - 1]
-            yield env.timeout(delay)
+            if waiting:
+                yield env.timeout(delay) | msg.done
+                if msg.state == CALLBACK:
+                    end = END_CALLBACK
+                    break
+            else:
+                yield env.timeout(delay)
             attempt += 1
         self.log.caller_end(
             i, float(c.arrival_at[i]), int(c.home[i]), bool(c.option0[i]), end, attempt, env.now
         )
 
-    def attempt(self, i: int, attempt: int, g: int):
-        """One call attempt of caller ``i`` at line group ``g``; returns its outcome."""
+    # --- one attempt --------------------------------------------------------------------
+
+    def route(self, i: int, attempt: int) -> tuple[int, int]:
+        """(province dialled, line group that takes the attempt) for caller i now.
+
+        Option 0 is dialled as ``len(PROVINCES)``. Overflow to another province is tried
+        when the target has no free line (see ``sim.config.Overflow``).
+        """
+        c, phone, groups = self.callers, self.scn.phone, self.groups
+        u = float(c.route_u[i, attempt - 1])
+        if c.option0[i]:
+            dialled = len(PROVINCES)
+            policy = phone.option0.routing.policy
+            if policy == "fixed":
+                target = self._fixed
+            else:
+                free = [g.free_lines() for g in groups]
+                committed = [g.committed_today for g in groups]
+                target, self._rr_next = routing.route_option0(
+                    policy, self._fixed, free, committed, self._rr_next, u)
+        else:
+            dialled = target = int(c.home[i])
+        ov = phone.overflow
+        if ov.policy != "off" and not groups[target].has_free_line() and (
+            ov.when == "always" or int(self.env.now // DAY_S) in self._peak_days
+        ):
+            free = [g.free_lines() for g in groups]
+            committed = [g.committed_today for g in groups]
+            other = routing.overflow_target(target, ov.policy, free, self._neighbours[target], committed, u)
+            if other is not None:
+                target = other
+        return dialled, target
+
+    def attempt(self, i: int, attempt: int):
+        """One call attempt of caller ``i``; returns its outcome."""
         env, c, log = self.env, self.callers, self.log
         now = env.now
         if not self.cal.phone_open.is_open(now):
-            log.attempt(i, attempt, now, g, CLOSED, 0.0, 0.0, 0.0)
+            dialled = len(PROVINCES) if c.option0[i] else int(c.home[i])
+            target = self._fixed if c.option0[i] else dialled
+            log.attempt(i, attempt, now, dialled, target, CLOSED, 0.0, 0.0, 0.0)
             return CLOSED
+        dialled, g = self.route(i, attempt)
+        self.groups_last[i] = g
         grp = self.groups[g]
         wait = 0.0
         talk, hold = float(c.talk_s[i]), float(c.talk_s[i] + c.wrap_s[i])
@@ -266,18 +377,27 @@ class Helpline:
             wait = env.now - now
             if not served.triggered:
                 grp.queue.remove((served, hold))
-                log.attempt(i, attempt, now, g, ABANDONED, wait, 0.0, 0.0)
+                log.attempt(i, attempt, now, dialled, g, ABANDONED, wait, 0.0, 0.0)
                 return ABANDONED
             if served.value == CLOSED_IN_QUEUE:
-                log.attempt(i, attempt, now, g, CLOSED_IN_QUEUE, wait, 0.0, 0.0)
+                log.attempt(i, attempt, now, dialled, g, CLOSED_IN_QUEUE, wait, 0.0, 0.0)
                 return CLOSED_IN_QUEUE
         else:
-            log.attempt(i, attempt, now, g, BUSY, 0.0, 0.0, 0.0)
+            log.attempt(i, attempt, now, dialled, g, BUSY, 0.0, 0.0, 0.0)
             return BUSY
-        log.attempt(i, attempt, now, g, ANSWERED, wait, talk, hold)
+        log.attempt(i, attempt, now, dialled, g, ANSWERED, wait, talk, hold)
         yield env.timeout(hold)
         grp.release()
         return ANSWERED
+
+
+def peak_day_set(scn: Scenario) -> set[int]:
+    """Day indices (days since the start) on which overflow ``when: peak_days`` applies."""
+    ov, start = scn.phone.overflow, scn.horizon.start
+    days = {(d - start).days for d in ov.peak_dates}
+    for p in ov.peak_periods:
+        days |= set(range((p.from_ - start).days, (p.to - start).days + 1))
+    return days
 
 
 def simulate(scn: Scenario, seed: int, replication: int) -> EventLog:

@@ -1,29 +1,89 @@
 """Routing decisions as pure functions (no SimPy, no state of their own).
 
-Each takes what it needs to know about the system now and returns a line group index.
-Random decisions take their uniform draw as an argument, so they are testable and keep
-random streams aligned across scenarios.
+Each takes what it needs to know about the system now (free lines per province, line
+time committed today) and returns a line group index (province, in the order of
+``sim.config.PROVINCES``). Random choices take the caller's uniform draw ``u`` in
+[0, 1) as an argument, so they are testable and keep random streams aligned across
+scenarios. Definitions are in the docstrings of ``sim.config.Option0Routing`` and
+``sim.config.Overflow``.
 """
 
 from __future__ import annotations
 
-from sim.config import PROVINCES, Option0Routing
+from collections.abc import Sequence
 
 
-def target_group(home: int, option0: bool, policy: Option0Routing) -> int:
-    """Line group (province index) an attempt is offered to.
+def _pick(candidates: list[int], u: float) -> int:
+    return candidates[min(int(u * len(candidates)), len(candidates) - 1)]
 
-    A caller who picks their province goes to that province's lines. Option 0 goes to
-    the province named by the ``fixed`` policy (the pre-2021 behaviour, seed 000).
+
+def least_busy(free: Sequence[int], committed: Sequence[float], u: float) -> int:
+    """Most free lines now; ties to the least line time committed today; then ``u``."""
+    most = max(free)
+    tied = [g for g, f in enumerate(free) if f == most]
+    least = min(committed[g] for g in tied)
+    return _pick([g for g in tied if committed[g] == least], u)
+
+
+def route_option0(
+    policy: str,
+    fixed: int,
+    free: Sequence[int],
+    committed: Sequence[float],
+    rr_next: int,
+    u: float,
+) -> tuple[int, int]:
+    """Province for an option-0 attempt, and the round-robin position after it.
+
+    ``free[g]``: free lines of province g now (0 when closed or busy); ``committed[g]``:
+    line seconds committed today; ``rr_next``: next province in the round-robin cycle.
+    If no line is free anywhere, the returned province has none free either (busy
+    tone, or its queue).
     """
-    if not option0:
-        return home
-    if policy.policy == "fixed":
-        return PROVINCES.index(policy.province)
-    raise ValueError(f"unknown option-0 routing policy {policy.policy!r}")
+    n = len(free)
+    if policy == "fixed":
+        return fixed, rr_next
+    if policy == "round_robin":
+        for step in range(n):
+            g = (rr_next + step) % n
+            if free[g] > 0:
+                return g, (rr_next + 1) % n
+        return rr_next % n, (rr_next + 1) % n
+    if policy == "least_busy":
+        return least_busy(free, committed, u), rr_next
+    if policy == "any_free":
+        with_free = [g for g in range(n) if free[g] > 0]
+        return _pick(with_free or list(range(n)), u), rr_next
+    raise ValueError(f"unknown option-0 routing policy {policy!r}")
 
 
-def tries_again(u: float, attempt: int, probabilities: list[float], max_attempts: int) -> bool:
+def overflow_target(
+    own: int,
+    policy: str,
+    free: Sequence[int],
+    neighbours: Sequence[int],
+    committed: Sequence[float],
+    u: float,
+) -> int | None:
+    """Another province to take a call whose own province has no free line, or None.
+
+    ``any_free``: among the other provinces with a free line, the least busy (most free
+    lines, then least committed time, then ``u``); ``neighbours``: the first province in
+    ``neighbours`` (ordered) with a free line.
+    """
+    if policy == "off":
+        return None
+    if policy == "neighbours":
+        return next((g for g in neighbours if free[g] > 0), None)
+    if policy == "any_free":
+        others = [0 if g == own else f for g, f in enumerate(free)]
+        if max(others) == 0:
+            return None
+        return least_busy(others, committed, u)
+    raise ValueError(f"unknown overflow policy {policy!r}")
+
+
+def tries_again(u: float, attempt: int, probabilities: Sequence[float], max_attempts: int) -> bool:
     """Whether a caller whose attempt number ``attempt`` failed makes another attempt.
 
     ``probabilities[k-1]`` applies after attempt k (the last value repeats); no attempt

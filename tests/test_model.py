@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 
 from sim import routing
-from sim.config import PROVINCES, Option0Routing, load_scenario
+from sim.config import PROVINCES, load_scenario
 from sim.eventlog import CALLER_ENDS
 from sim.experiment import run
 from sim.model import Helpline
@@ -110,12 +110,6 @@ def test_waits_respect_patience_and_queue(busy_system):
 
 
 # --- pure decisions -----------------------------------------------------------------------
-
-
-def test_routing_fixed_option0():
-    pol = Option0Routing(policy="fixed", province="Limburg")
-    assert routing.target_group(0, False, pol) == 0, "own province when not option 0"
-    assert all(routing.target_group(h, True, pol) == PROVINCES.index("Limburg") for h in range(5))
 
 
 def test_redial_decision():

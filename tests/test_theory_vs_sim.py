@@ -32,6 +32,7 @@ def stationary(lines, annual, hold_min, **more):
         "phone.option0.probability": 0.0,
         "phone.redial.probability": [0.0],
         "phone.closed.retry_probability": 0.0,
+        "phone.answering_machine.enabled": False,
         "demand.phone.annual": annual,
         "demand.phone.weekday_factors": [1] * 7,
         "demand.phone.hour_profile": [1] * 24,

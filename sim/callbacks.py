@@ -1,0 +1,205 @@
+"""The answering machine: messages left after a busy tone and the callbacks that return them.
+
+A :class:`Message` is created when a caller who heard a busy tone leaves one. It waits
+in a mailbox (per province or central) until a free line of the right province returns
+it under the policy of ``sim.config.Callbacks``. Each message ends in exactly one
+state, recorded when it is reached:
+
+- ``no_number``: left without a usable number; it cannot be returned;
+- ``callback``: a callback reached the caller;
+- ``answered_by_redial``: the caller got through on their own first;
+- ``abandoned``: ``max_tries`` callbacks failed to reach the caller;
+- ``pending``: still waiting when the simulation ran out of calendar.
+
+Whether a message was still pending *at the horizon end* is decided at metric time from
+its ``left_at`` and ``resolved_at`` instants (habit 2).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from sim.config import Callbacks
+
+NO_NUMBER = "no_number"
+CALLBACK = "callback"
+ANSWERED_BY_REDIAL = "answered_by_redial"
+ABANDONED = "abandoned"
+PENDING = "pending"
+MESSAGE_STATES = (NO_NUMBER, CALLBACK, ANSWERED_BY_REDIAL, ABANDONED, PENDING)
+
+
+@dataclass(eq=False)
+class Message:
+    """One message on the answering machine (``caller`` indexes the phone callers)."""
+
+    id: int
+    caller: int
+    group: int  # province whose busy tone led to the message
+    mailbox: int  # mailbox index (the province, or 0 for a central mailbox)
+    left_at: float
+    done: simpy.Event  # succeeds with the final state
+    eligible_at: float = 0.0
+    tries: int = 0
+    in_progress: bool = False
+    state: str | None = field(default=None)
+
+
+class CallbackDesk:
+    """Mailboxes and the staff who return messages, for the phone line groups.
+
+    ``log.message(...)`` and ``log.callback(...)`` receive the records. ``draws`` holds
+    per-caller pre-drawn numbers: ``reach_u[i, k]``, ``failed_s[i, k]`` and
+    ``spacing_s[i, k]`` for try k of caller i's message, and ``talk_s``/``wrap_s`` for a
+    successful callback. Idle requirements belong to line groups, not callers: they come
+    from their own stream (``idle_rng``).
+    """
+
+    def __init__(self, env: simpy.Environment, cfg: Callbacks, central: bool, groups, callers,
+                 idle_rng: np.random.Generator, idle_sampler, log):
+        self.env = env
+        self.cfg = cfg
+        self.central = central
+        self.groups = groups
+        self.callers = callers
+        self.log = log
+        self._idle_rng, self._idle_sampler = idle_rng, idle_sampler
+        n_boxes = 1 if central else len(groups)
+        self.boxes: list[deque[Message]] = [deque() for _ in range(n_boxes)]
+        self._wake: list[simpy.Event] = [env.event() for _ in range(n_boxes)]
+        self._idle_req: dict[int, tuple[float, float]] = {}
+        self.messages: list[Message] = []
+        for g in groups:
+            g.listen(self._line_changed)
+        for b in range(n_boxes):
+            env.process(self._desk(b))
+
+    # --- caller side --------------------------------------------------------------------
+
+    def leave(self, caller: int, group: int, with_number: bool) -> Message:
+        """Record a message; one without a number is closed at once as ``no_number``."""
+        env = self.env
+        box = 0 if self.central else group
+        msg = Message(len(self.messages), caller, group, box, env.now, env.event(), env.now)
+        self.messages.append(msg)
+        if not with_number:
+            self._resolve(msg, NO_NUMBER)
+            return msg
+        self.boxes[box].append(msg)
+        self._kick(box)
+        return msg
+
+    def caller_got_through(self, msg: Message) -> None:
+        """The caller reached a counsellor by redialling: no callback is needed."""
+        if msg.state is None and not msg.in_progress:
+            self.boxes[msg.mailbox].remove(msg)
+            self._resolve(msg, ANSWERED_BY_REDIAL)
+        elif msg.state is None:
+            # A failed callback try is holding a line right now; close it when it ends.
+            msg.state = ANSWERED_BY_REDIAL
+
+    def finish(self) -> None:
+        """At the end of the simulation: every message still open is ``pending``."""
+        for box in self.boxes:
+            for msg in list(box):
+                self._resolve(msg, PENDING)
+            box.clear()
+
+    # --- staff side ---------------------------------------------------------------------
+
+    def _resolve(self, msg: Message, state: str) -> None:
+        msg.state = state
+        self.log.message(msg.id, msg.caller, msg.group, msg.left_at, state, self.env.now, msg.tries)
+        msg.done.succeed(state)
+
+    def _kick(self, box: int) -> None:
+        if not self._wake[box].triggered:
+            self._wake[box].succeed()
+
+    def _line_changed(self, group) -> None:
+        self._kick(0 if self.central else group.index)
+
+    def _candidates(self, box: int) -> list:
+        groups = self.groups if self.central else [self.groups[box]]
+        # A waiting caller comes before a callback.
+        return [g for g in groups if g.has_free_line() and not g.queue]
+
+    def _ready_at(self, group, oldest: Message) -> float:
+        """Earliest time the policy lets ``group`` return ``oldest`` (given free lines)."""
+        now = self.env.now
+        if self.cfg.policy == "immediate":
+            return now
+        since = group.idle_since if group.idle_since is not None else now
+        # One idle requirement per idle period of the group (drawn when first needed).
+        key, req = self._idle_req.get(group.index, (None, 0.0))
+        if key != since:
+            req = float(self._idle_sampler(self._idle_rng, 1)[0])
+            self._idle_req[group.index] = (since, req)
+        ready = since + req
+        if self.cfg.policy == "target_delay":
+            ready = min(ready, oldest.left_at + self.cfg.target_delay_min * 60.0)
+        return max(ready, now)
+
+    def _desk(self, box: int):
+        """Return the messages of one mailbox, one decision at a time."""
+        env = self.env
+        while True:
+            self._wake[box] = env.event()
+            queue = self.boxes[box]
+            eligible = [m for m in queue if m.eligible_at <= env.now and not m.in_progress]
+            timers = []
+            if eligible:
+                oldest = min(eligible, key=lambda m: m.left_at)
+                groups = self._candidates(box)
+                if groups:
+                    # Central mailbox: the province with most free lines, least busy today.
+                    groups.sort(key=lambda g: (-g.free_lines(), g.committed_today, g.index))
+                    group = groups[0]
+                    ready = self._ready_at(group, oldest)
+                    if ready <= env.now:
+                        self._call(oldest, group)
+                        continue
+                    timers.append(ready - env.now)
+            waiting = [m.eligible_at - env.now for m in queue if m.eligible_at > env.now and not m.in_progress]
+            if waiting:
+                timers.append(min(waiting))
+            if timers:
+                yield self._wake[box] | env.timeout(min(timers))
+            else:
+                yield self._wake[box]
+
+    def _call(self, msg: Message, group) -> None:
+        cfg, c = self.cfg, self.callers
+        k = msg.tries
+        msg.tries += 1
+        reached = bool(c.reach_u[msg.caller, k] < cfg.reach_probability)
+        hold = float(c.talk_s[msg.caller] + c.wrap_s[msg.caller]) if reached else float(c.failed_s[msg.caller, k])
+        group.seize(hold)
+        self.log.callback(msg.id, msg.caller, msg.tries, self.env.now, group.index, reached, hold)
+        if reached:
+            self.boxes[msg.mailbox].remove(msg)
+            self._resolve(msg, CALLBACK)
+        else:
+            msg.in_progress = True
+        self.env.process(self._hold(msg, group, hold, reached))
+
+    def _hold(self, msg: Message, group, hold: float, reached: bool):
+        yield self.env.timeout(hold)
+        group.release()
+        if reached:
+            return
+        msg.in_progress = False
+        if msg.state == ANSWERED_BY_REDIAL:  # the caller got through during this try
+            self.boxes[msg.mailbox].remove(msg)
+            msg.state = None
+            self._resolve(msg, ANSWERED_BY_REDIAL)
+        elif msg.tries >= self.cfg.max_tries:
+            self.boxes[msg.mailbox].remove(msg)
+            self._resolve(msg, ABANDONED)
+        else:
+            msg.eligible_at = self.env.now + float(self.callers.spacing_s[msg.caller, msg.tries - 1])
+        self._kick(msg.mailbox)
