@@ -18,7 +18,7 @@ from sim.config import ScenarioError, load_scenario, parse_overrides
 from sim.experiment import ReplicationError, default_jobs, run, summarise
 from sim.report import read_run, summary_table, write_run
 
-COMMANDS = ("run", "plot")
+COMMANDS = ("run", "compare", "plot")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +43,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="also save the attempts and callers tables of the first N replications")
     r.add_argument("--no-figures", action="store_true", help="skip drawing figures")
     r.add_argument("--quiet", action="store_true", help="no progress bar or table, only the final line")
+
+    c = sub.add_parser("compare", help="run scenarios on common random numbers and compare with the first")
+    c.add_argument("scenarios", type=Path, nargs="+", help="base scenario, then the options")
+    c.add_argument("--reps", type=int, help="replications (default: the base scenario's)")
+    c.add_argument("--seed", type=int, help="base seed (default: the base scenario's)")
+    c.add_argument("--out", type=Path, default=Path("results/compare"), help="results folder")
+    c.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a setting in every scenario (repeatable)")
+    c.add_argument("--jobs", type=int, default=default_jobs(), help="parallel processes")
+    c.add_argument("--quiet", action="store_true", help="no progress bar or table")
 
     pl = sub.add_parser("plot", help="redraw the figures of a results folder without simulating")
     pl.add_argument("results", type=Path, help="results folder written by a run")
@@ -98,6 +108,49 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from sim.compare import compare_table, paired
+    from sim.report import write_atomic
+
+    overrides = parse_overrides(args.set)
+    scns = [load_scenario(p, overrides) for p in args.scenarios]
+    names = [s.name for s in scns]
+    if len(set(names)) != len(names):
+        return _fail(f"scenario names must differ to be compared: {names}", 2)
+    reps = args.reps or scns[0].experiment.replications
+    seed = scns[0].experiment.seed if args.seed is None else args.seed
+    t0 = time.perf_counter()
+    results = [run(s, reps, seed, jobs=args.jobs, progress=not args.quiet) for s in scns]
+    wall = time.perf_counter() - t0
+    table = paired(results)
+    text = compare_table(table)
+    meta = {"kind": "compare", "scenarios": names, "files": [str(p) for p in args.scenarios],
+            "overrides": args.set, "seed": seed, "replications": reps, "version": __version__,
+            "wall_time_s": round(wall, 3), "command": " ".join(sys.argv),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+
+    def fill(tmp: Path) -> None:
+        import json
+
+        for s, r in zip(scns, results, strict=True):
+            (tmp / f"scenario_{s.name}.yaml").write_text(s.to_yaml(), encoding="utf-8")
+            r.kpis().assign(scenario=s.name).to_csv(tmp / f"kpis_per_rep_{s.name}.csv", index=False)
+        table.to_csv(tmp / "compare.csv", index=False)
+        (tmp / "compare.txt").write_text(text + "\n", encoding="utf-8")
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+    write_atomic(args.out, fill)
+    if not args.quiet:
+        print(f"\n{len(scns)} scenarios, {reps} replications each, seed {seed}; "
+              "differences are paired (common random numbers) with 95% CIs\n")
+        print(text)
+        print()
+    best = table[(table["by"] == "all") & (table["kpi"] == "answer_rate_caller")].sort_values("mean").iloc[-1]
+    print(f"compared {len(scns)} scenarios ({reps} reps, {wall:.1f} s); highest answer rate per caller: "
+          f"{best['scenario']} {best['mean']:.1%} -> {args.out}")
+    return 0
+
+
 def cmd_plot(args) -> int:
     from sim.figures import run_figures
 
@@ -116,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         argv.insert(0, "run")
     args = _parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "plot": cmd_plot}[args.command](args)
+        return {"run": cmd_run, "compare": cmd_compare, "plot": cmd_plot}[args.command](args)
     except ScenarioError as e:
         return _fail(str(e), 2)
     except ReplicationError as e:

@@ -232,6 +232,7 @@ class Helpline:
             for i, p in enumerate(PROVINCES)
         ]
         self.groups_last = np.zeros(len(self.callers), dtype=np.int64)  # group of last attempt
+        self.messages_of: dict[int, object] = {}  # caller -> message on the answering machine
         self._fixed = PROVINCES.index(phone.option0.routing.province)
         self._rr_next = 0
         self._neighbours = [
@@ -275,15 +276,13 @@ class Helpline:
         end = None
         while end is None:
             outcome = yield from self.attempt(i, attempt)
-            if outcome == ANSWERED:
-                if msg is not None:
-                    self.desk.caller_got_through(msg)
+            if outcome == ANSWERED:  # (a pending message was closed when the call began)
                 end = END_ANSWERED
                 break
             if (outcome == BUSY and msg is None and self.desk is not None
                     and c.message_u[i] < am.message_probability):
                 number = bool(c.number_u[i] < am.number_probability)
-                msg = self.desk.leave(i, self.groups_last[i], number)
+                msg = self.messages_of[i] = self.desk.leave(i, self.groups_last[i], number)
             waiting = msg is not None and msg.state is None  # a callback may still come
             u = c.redial_u[i, attempt - 1]
             if outcome == CLOSED:
@@ -386,6 +385,8 @@ class Helpline:
             log.attempt(i, attempt, now, dialled, g, BUSY, 0.0, 0.0, 0.0)
             return BUSY
         log.attempt(i, attempt, now, dialled, g, ANSWERED, wait, talk, hold)
+        if i in self.messages_of:  # got through: their message needs no callback now
+            self.desk.caller_got_through(self.messages_of.pop(i))
         yield env.timeout(hold)
         grp.release()
         return ANSWERED

@@ -1,0 +1,166 @@
+"""Issue 3: overflow and the answering machine against exact CTMC solutions, and
+conservation of callers and messages. Tolerances: Student-t CIs over replications."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import callbacks as cbk
+from sim import theory
+from sim.config import PROVINCES, load_scenario
+from sim.eventlog import CALLER_ENDS
+from sim.experiment import run
+from sim.model import Helpline
+from sim.streams import Streams
+from tests.test_theory_vs_sim import assert_in_ci, per_rep, stationary
+
+HOLD_MIN = 20.0
+MU = 1 / (HOLD_MIN * 60)
+
+
+def two_provinces(annual, lines, **more):
+    """Demand only in Antwerpen and Limburg (equal shares)."""
+    shares = {p: 0.0 for p in PROVINCES} | {"Antwerpen": 1.0, "Limburg": 1.0}
+    return stationary(lines, annual=annual, hold_min=HOLD_MIN,
+                      **{"phone.province_shares": shares, **more})
+
+
+@pytest.mark.slow
+def test_one_way_overflow_matches_the_two_group_markov_chain():
+    lines = {"Antwerpen": 1, "Limburg": 2}
+    scn = two_provinces(40_000, lines, **{
+        "phone.overflow.policy": "neighbours",
+        "phone.overflow.neighbours": {"Antwerpen": ["Limburg"], "Limburg": []},
+    })
+    res = run(scn, 12, seed=505, jobs=2, progress=False)
+    lam = scn.demand.phone.annual / (365 * 86400) / 2
+    th = theory.overflow_two_groups(lam, lam, MU, 1, 2, overflow_1_to_2=True, overflow_2_to_1=False)
+    comparisons = 4
+    for idx, origin in enumerate(["Antwerpen", "Limburg"]):
+        callers = per_rep(res, "province", origin, "callers")
+        own = per_rep(res, "flow", f"{origin} > {origin}", "answered") / callers
+        assert_in_ci(own, th.p_own[idx], f"answered by own group, {origin}", comparisons)
+        blocked = 1 - per_rep(res, "province", origin, "answer_rate_caller")
+        assert_in_ci(blocked, th.p_blocked[idx], f"lost calls, {origin}", comparisons)
+    other = per_rep(res, "flow", "Antwerpen > Limburg", "answered") / per_rep(res, "province", "Antwerpen", "callers")
+    assert other.mean() > 0.05, "overflow from Antwerpen to Limburg is used"
+
+
+@pytest.mark.slow
+def test_answering_machine_matches_its_markov_chain():
+    """One line, no redials; busy-tone callers leave a message with a number with
+    probability p; callbacks after an exponential idle time (rate r) of the line."""
+    p_message, rate_cb, p_reach, fail_min = 0.5, 1 / (15 * 60), 0.7, 3.0
+    shares = {p: 0.0 for p in PROVINCES} | {"Antwerpen": 1.0}
+    scn = stationary(1, annual=15_000, hold_min=HOLD_MIN, **{
+        "phone.province_shares": shares,
+        "phone.answering_machine": {
+            "enabled": True, "message_probability": p_message, "number_probability": 1.0,
+            "mailbox": "per_province", "redial_after_message": False,
+            "callbacks": {
+                "policy": "after_idle",
+                "idle_min": {"dist": "exponential", "mean": 1 / rate_cb / 60},
+                "reach_probability": p_reach,
+                "failed_min": {"dist": "exponential", "mean": fail_min},
+                "max_tries": 60,
+                "retry_spacing_min": {"dist": "fixed", "value": 0},
+            },
+        },
+    })
+    res = run(scn, 12, seed=606, jobs=2, progress=False)
+    lam = scn.demand.phone.annual / (365 * 86400)
+    th = theory.answering_machine(1, lam, MU, p_message, rate_cb, p_reach, mu_fail=1 / (fail_min * 60))
+    callers = per_rep(res, "all", "all", "callers")
+    comparisons = 4
+    assert_in_ci(1 - per_rep(res, "all", "all", "answer_rate_attempt"), th.p_busy_tone,
+                 "P(busy tone) per fresh call", comparisons)
+    assert_in_ci(per_rep(res, "all", "all", "answer_rate_caller_direct"), th.p_answered_direct,
+                 "answered directly", comparisons)
+    assert_in_ci(per_rep(res, "all", "all", "callers_answered_callback") / callers, th.p_answered_callback,
+                 "answered through a callback", comparisons)
+    assert_in_ci(per_rep(res, "all", "all", "callback_delay_mean_h") * 3600, th.mean_time_to_callback,
+                 "mean time from message to successful callback (s)", comparisons)
+
+
+# --- conservation -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def busy_with_messages(small):
+    scn = load_scenario(None, {
+        **small.model_dump(by_alias=True),
+        "phone.answering_machine.message_probability": 0.6,
+        "phone.answering_machine.number_probability": 0.7,
+        "phone.answering_machine.callbacks.policy": "target_delay",
+        "phone.answering_machine.callbacks.target_delay_min": 60,
+        "phone.option0.routing.policy": "least_busy",
+        "phone.overflow.policy": "any_free",
+        "demand.phone.annual": 20_000,
+    })
+    model = Helpline(scn, Streams(9, 0))
+    log = model.run()
+    return scn, model, log
+
+
+def test_every_message_ends_in_exactly_one_state(busy_with_messages):
+    _, model, log = busy_with_messages
+    m, cb = log.messages_table(), log.callbacks_table()
+    assert len(m) == len(model.desk.messages) > 50, "every message left is recorded once"
+    assert m["message"].is_unique and set(m["state"].astype(str)) <= set(cbk.MESSAGE_STATES)
+    assert (m["resolved_at"] >= m["left_at"]).all()
+    reached = cb[cb["reached"]]
+    assert reached["message"].is_unique, "a message is returned successfully at most once"
+    assert set(reached["message"]) == set(m.loc[m["state"] == cbk.CALLBACK, "message"])
+    tries = cb.groupby("message").size()
+    assert (tries <= model.scn.phone.answering_machine.callbacks.max_tries).all()
+    no_number = m[m["state"] == cbk.NO_NUMBER]
+    assert not set(no_number["message"]) & set(cb["message"]), "no callback to a message without number"
+    assert m["caller"].is_unique, "a caller leaves at most one message"
+
+
+def test_callers_all_accounted_for_with_callbacks(busy_with_messages):
+    _, model, log = busy_with_messages
+    c, a, m = log.callers_table(), log.attempts_table(), log.messages_table()
+    assert len(c) == len(model.callers) and c["caller"].is_unique
+    assert set(c["end"].astype(str)) <= set(CALLER_ENDS)
+    via_cb = set(c.loc[c["end"] == "answered_callback", "caller"])
+    assert via_cb == set(m.loc[m["state"] == cbk.CALLBACK, "caller"]), "answered by callback <=> message called back"
+    direct = set(a.loc[a["outcome"] == "answered", "caller"])
+    assert not direct & via_cb, "a caller who got through is not called back again"
+
+
+def test_callbacks_only_on_free_open_lines(busy_with_messages):
+    _, model, log = busy_with_messages
+    a, cb = log.attempts_table(), log.callbacks_table()
+    assert all(model.cal.phone_open.is_open(t) for t in cb["at"]), "callback while closed"
+    work = pd.concat([
+        a.loc[a["outcome"] == "answered"].assign(begin=lambda d: d["at"] + d["wait_s"])[["group", "begin", "hold_s"]],
+        cb.assign(begin=cb["at"])[["group", "begin", "hold_s"]],
+    ])
+    for g, prov in enumerate(PROVINCES):
+        w = work[work["group"] == g]
+        b, e = w["begin"].to_numpy(), (w["begin"] + w["hold_s"]).to_numpy()
+        for t in b:
+            n = np.sum((b <= t) & (e > t))
+            assert n <= model.cal.phone_lines[prov](t), f"{prov}: {n} busy at {t:.0f} s"
+
+
+def test_subsidy_measures_raise_the_answer_rate(small):
+    """Each measure, on common random numbers, answers more callers than the baseline."""
+    base = small.model_dump(by_alias=True)
+
+    def rates(**over):
+        k = run(load_scenario(None, {**base, **over}), 6, seed=33, progress=False).kpis()
+        k = k[(k["by"] == "all") & (k["kpi"] == "answer_rate_caller")].sort_values("replication")
+        return k["value"].to_numpy()
+
+    ref = rates()
+    for name, over in {
+        "option 0 least busy": {"phone.option0.routing.policy": "least_busy"},
+        "overflow any free": {"phone.overflow.policy": "any_free"},
+        "immediate callbacks": {"phone.answering_machine.callbacks.policy": "immediate"},
+    }.items():
+        diff = rates(**over) - ref
+        half = 3.0 * diff.std(ddof=1) / np.sqrt(len(diff))  # ~99% t-interval, 5 d.o.f.
+        assert diff.mean() > -half, f"{name}: paired difference {diff.mean():.4f} +/- {half:.4f} is negative"
+        assert diff.mean() > 0 or name == "immediate callbacks", f"{name} should help: {diff}"
