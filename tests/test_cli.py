@@ -1,0 +1,71 @@
+"""The command line: results folders, comparisons, plots, and one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+
+from sim.cli import main
+from sim.config import load_scenario
+from tests.conftest import ROOT, TEST_SCENARIOS
+
+SMALL = str(TEST_SCENARIOS / "small.yaml")
+
+
+def test_run_writes_a_self_describing_folder(tmp_path, capsys):
+    out = tmp_path / "res"
+    assert main([SMALL, "--reps", "2", "--seed", "4", "--out", str(out), "--jobs", "1",
+                 "--keep-events", "--quiet"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("small: answer rate per caller") and str(out) in line
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["seed"] == 4 and meta["replications"] == 2 and meta["version"]
+    summary = pd.read_csv(out / "summary.csv")
+    assert {"mean", "ci_low", "ci_high", "n"} <= set(summary.columns)
+    per_rep = pd.read_csv(out / "kpis_per_rep.csv")
+    assert set(per_rep["replication"]) == {0, 1}
+    assert (out / "events" / "attempts_rep0.csv.gz").exists()
+    for name in ["answered_per_month", "answer_rate_per_month", "attempts_per_caller", "utilisation_weekday_hour"]:
+        assert (out / "figures" / f"{name}.png").exists() and (out / "figures" / f"{name}.svg").exists()
+    assert load_scenario(out / "scenario.yaml") == load_scenario(SMALL, {"experiment.seed": 4,
+                                                                      "experiment.replications": 2})
+    assert not list(tmp_path.glob(".res.tmp-*")), "no temporary folder left behind"
+
+
+def test_plot_redraws_from_saved_results(tmp_path):
+    out = tmp_path / "res"
+    assert main([SMALL, "--reps", "2", "--out", str(out), "--jobs", "1", "--no-figures", "--quiet"]) == 0
+    assert not (out / "figures").exists()
+    assert main(["plot", str(out)]) == 0
+    assert len(list((out / "figures").glob("*.png"))) == 4
+
+
+def test_compare_gives_paired_differences(tmp_path, capsys):
+    option = tmp_path / "two.yaml"
+    option.write_text(f"base: {SMALL}\nname: two_lines\nphone: {{staffing: {{lines: 2}}}}\n")
+    out = tmp_path / "cmp"
+    assert main(["compare", SMALL, str(option), "--reps", "3", "--out", str(out), "--jobs", "1", "--quiet"]) == 0
+    t = pd.read_csv(out / "compare.csv")
+    row = t[(t["scenario"] == "two_lines") & (t["kpi"] == "answer_rate_caller") & (t["by"] == "all")].iloc[0]
+    assert row["diff_low"] > 0, f"two lines answer more callers: paired CI [{row['diff_low']}, {row['diff_high']}]"
+    base = t[(t["scenario"] == "small") & (t["kpi"] == "answer_rate_caller") & (t["by"] == "all")].iloc[0]
+    assert base["diff"] == 0
+
+
+def test_bad_input_is_one_line_with_exit_status_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("phone:\n  queue:\n    capacity: -1\n")
+    p = subprocess.run([sys.executable, str(ROOT / "run_sim.py"), str(bad), "--out", str(tmp_path / "r")],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert p.returncode == 2
+    assert p.stderr.strip().count("\n") == 0, f"one line expected, got: {p.stderr}"
+    assert "Traceback" not in p.stderr
+    assert f"{bad}:3: phone.queue.capacity:" in p.stderr, p.stderr
+    assert not (tmp_path / "r").exists(), "no results folder for a bad scenario"
+
+
+def test_bad_set_path_exit_2(capsys):
+    assert main([SMALL, "--set", "phone.nonsense=1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --set: phone.nonsense:") and "does not exist" in err
