@@ -567,6 +567,24 @@ class Scenario(BaseModel):
 # ---------------------------------------------------------------------------------------
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML (no object construction) that leaves dates as text.
+
+    pydantic then parses them, so an impossible date such as 2020-02-30 is reported with
+    its dotted path instead of failing inside the YAML parser.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _load(text: str):
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+
+
 def _read_yaml(path: Path) -> tuple[dict, str]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -575,7 +593,7 @@ def _read_yaml(path: Path) -> tuple[dict, str]:
     except OSError as e:
         raise ScenarioError(path, "", f"cannot read file ({e.strerror})") from None
     try:
-        data = yaml.safe_load(text)
+        data = _load(text)
     except yaml.YAMLError as e:
         line = getattr(getattr(e, "problem_mark", None), "line", None)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
@@ -598,9 +616,22 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
-def _resolve_bases(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, list[tuple[Path, str]]]:
+# Where a ``base:`` may point: inside the project (the repository holding this package)
+# or inside the folder of the scenario named on the command line. A scenario file cannot
+# pull in arbitrary files from elsewhere on the machine.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
+    return any(path == r or r in path.parents for r in roots)
+
+
+def _resolve_bases(
+    path: Path, seen: tuple[Path, ...] = (), roots: tuple[Path, ...] = ()
+) -> tuple[dict, list[tuple[Path, str]]]:
     """Read ``path`` and its chain of ``base:`` files; return merged data and sources."""
     path = path.resolve()
+    roots = roots or (PROJECT_ROOT, path.parent)
     if path in seen:
         chain = " -> ".join(p.name for p in (*seen, path))
         raise ScenarioError(seen[-1], "base", f"scenario includes itself ({chain})")
@@ -612,9 +643,12 @@ def _resolve_bases(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, list[
     if not isinstance(base, str):
         raise ScenarioError(path, "base", "must be a path to another scenario file")
     base_path = (path.parent / base).resolve()
-    if not base_path.exists():
-        raise ScenarioError(path, "base", f"base scenario {base!r} does not exist", _line_of(text, ["base"]))
-    base_data, base_sources = _resolve_bases(base_path, (*seen, path))
+    line = _line_of(text, ["base"])
+    if not _inside(base_path, roots):
+        raise ScenarioError(path, "base", f"{base!r} is outside the project and the scenario's folder", line)
+    if not base_path.is_file():
+        raise ScenarioError(path, "base", f"base scenario {base!r} does not exist", line)
+    base_data, base_sources = _resolve_bases(base_path, (*seen, path), roots)
     return _merge(base_data, data), sources + base_sources
 
 
@@ -678,7 +712,7 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
             raise ScenarioError("--set", item, "expected PATH=VALUE")
         key, raw = item.split("=", 1)
         try:
-            out[key.strip()] = yaml.safe_load(raw)
+            out[key.strip()] = _load(raw)
         except yaml.YAMLError:
             raise ScenarioError("--set", key.strip(), f"value {raw!r} is not valid YAML") from None
     return out
