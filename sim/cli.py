@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -42,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--keep-events", type=int, nargs="?", const=1, default=0, metavar="N",
                    help="also save the attempts and callers tables of the first N replications")
     r.add_argument("--no-figures", action="store_true", help="skip drawing figures")
+    r.add_argument("--resume", action="store_true",
+                   help="reuse the replications an interrupted run of the same scenario finished")
+    r.add_argument("--rep", type=int, metavar="R", help="run only replication R (to rerun a failed one)")
     r.add_argument("--quiet", action="store_true", help="no progress bar or table, only the final line")
 
     c = sub.add_parser("compare", help="run scenarios on common random numbers and compare with the first")
@@ -53,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="override a setting in every scenario (repeatable)")
     c.add_argument("--jobs", type=int, default=default_jobs(), help="parallel processes")
     c.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    c.add_argument("--resume", action="store_true",
+                   help="reuse the replications an interrupted comparison finished")
 
     pl = sub.add_parser("plot", help="redraw the figures of a results folder without simulating")
     pl.add_argument("results", type=Path, help="results folder written by a run")
@@ -62,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
 def _fail(message: str, status: int) -> int:
     print(f"error: {message}", file=sys.stderr)
     return status
+
+
+def _checkpoint(out: Path, name: str, resume: bool) -> Path:
+    """Folder where finished replications wait until the results folder is written."""
+    folder = out.parent / f".{out.name}.partial"
+    if not resume and folder.exists():
+        shutil.rmtree(folder)
+    return folder / name
 
 
 def cmd_run(args) -> int:
@@ -75,8 +89,11 @@ def cmd_run(args) -> int:
     scn = load_scenario(args.scenario, overrides)
     reps, seed = scn.experiment.replications, scn.experiment.seed
     out = args.out or Path("results") / scn.name
+    which = [args.rep] if args.rep is not None else reps
+    partial = _checkpoint(out, scn.name, args.resume)
     t0 = time.perf_counter()
-    result = run(scn, reps, seed, jobs=args.jobs, keep_events=args.keep_events, progress=not args.quiet)
+    result = run(scn, which, seed, jobs=args.jobs, keep_events=args.keep_events,
+                 progress=not args.quiet, checkpoint=partial)
     wall = time.perf_counter() - t0
     summary = summarise(result.kpis())
     meta = {
@@ -85,7 +102,7 @@ def cmd_run(args) -> int:
         "scenario_file": str(args.scenario),
         "overrides": args.set,
         "seed": seed,
-        "replications": reps,
+        "replications": reps if args.rep is None else [args.rep],
         "version": __version__,
         "python": platform.python_version(),
         "wall_time_s": round(wall, 3),
@@ -94,6 +111,7 @@ def cmd_run(args) -> int:
         "command": " ".join(sys.argv),
     }
     write_run(out, result, summary, meta, None if args.no_figures else lambda d: run_figures(summary, d))
+    shutil.rmtree(partial.parent, ignore_errors=True)
     if not args.quiet:
         print(f"\nScenario {scn.name!r}: {reps} replications, seed {seed}\n")
         print(summary_table(summary))
@@ -120,7 +138,9 @@ def cmd_compare(args) -> int:
     reps = args.reps or scns[0].experiment.replications
     seed = scns[0].experiment.seed if args.seed is None else args.seed
     t0 = time.perf_counter()
-    results = [run(s, reps, seed, jobs=args.jobs, progress=not args.quiet) for s in scns]
+    partial = _checkpoint(args.out, "x", args.resume).parent
+    results = [run(s, reps, seed, jobs=args.jobs, progress=not args.quiet, checkpoint=partial / s.name)
+               for s in scns]
     wall = time.perf_counter() - t0
     table = paired(results)
     text = compare_table(table)
@@ -140,6 +160,7 @@ def cmd_compare(args) -> int:
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
     write_atomic(args.out, fill)
+    shutil.rmtree(partial, ignore_errors=True)
     if not args.quiet:
         print(f"\n{len(scns)} scenarios, {reps} replications each, seed {seed}; "
               "differences are paired (common random numbers) with 95% CIs\n")
@@ -173,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as e:
         return _fail(str(e), 2)
     except ReplicationError as e:
-        return _fail(f"{e} (rerun it alone with --seed {e.seed} and replication {e.replication})", 1)
+        failed = getattr(e, "failed", [e.replication])
+        return _fail(f"{e}; failed replications {failed}; the others are saved: rerun one alone with "
+                     f"--seed {e.seed} --rep {e.replication}, or all with --resume", 1)
     except KeyboardInterrupt:
-        return _fail("interrupted; no results folder was written", 130)
+        return _fail("interrupted; finished replications are saved (rerun with --resume)", 130)
+    except ValueError as e:  # e.g. --resume with a changed scenario
+        return _fail(str(e), 2)

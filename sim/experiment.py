@@ -8,8 +8,10 @@ scenarios with the same seed share their random numbers replication by replicati
 from __future__ import annotations
 
 import os
+import pickle
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -75,41 +77,111 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
     return Replication(replication, table)
 
 
-def _run_one(args: tuple) -> Replication:
-    return run_replication(*args)
+def _run_one(args: tuple) -> Replication | ReplicationError:
+    # A failure is returned, not raised, so that the other replications are kept.
+    try:
+        return run_replication(*args)
+    except ReplicationError as e:
+        return e
 
 
 def default_jobs() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+class Checkpoint:
+    """Finished replications of one scenario, saved one file each as they complete.
+
+    A run given the same folder again (``--resume``) loads them instead of simulating
+    again; the stored scenario must be identical. Pickle keeps the KPI values
+    bit-identical to an uninterrupted run. Files are written under a temporary name
+    and renamed, so a killed run never leaves a half-written replication.
+    """
+
+    def __init__(self, folder: Path, scn: Scenario, seed: int):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        ident = f"seed: {seed}\n{scn.to_yaml()}"
+        stamp = self.folder / "scenario.txt"
+        if stamp.exists() and stamp.read_text(encoding="utf-8") != ident:
+            raise ValueError(f"{self.folder}: saved replications belong to another scenario or seed; "
+                             "remove the folder or run without --resume")
+        stamp.write_text(ident, encoding="utf-8")
+
+    def _file(self, r: int) -> Path:
+        return self.folder / f"rep{r:05d}.pkl"
+
+    def load(self, r: int) -> Replication | None:
+        f = self._file(r)
+        if not f.exists():
+            return None
+        with f.open("rb") as fh:
+            return pickle.load(fh)  # noqa: S301 - our own files
+
+    def save(self, rep: Replication) -> None:
+        tmp = self._file(rep.replication).with_suffix(".tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(rep, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, self._file(rep.replication))
+
+
 def run(
     scn: Scenario,
-    replications: int,
+    replications: int | list[int],
     seed: int,
     jobs: int = 1,
     keep_events: int = 0,
     progress: bool = True,
+    checkpoint: Path | None = None,
 ) -> RunResult:
-    """Run ``replications`` replications; keep event tables of the first ``keep_events``.
+    """Run replications ``0..replications-1`` (or the listed ones); keep event tables of
+    the first ``keep_events``.
 
     With ``jobs > 1`` replications run in a process pool; results are identical to a
-    serial run because each replication seeds its own streams.
+    serial run because each replication seeds its own streams. With ``checkpoint``,
+    finished replications are saved there and reused when the run is repeated. A failed
+    replication does not stop the others: they are kept (and checkpointed), and a
+    :class:`ReplicationError` naming the first failure is raised at the end with the
+    partial result attached as ``.result``.
     """
-    tasks = [(scn, seed, r, r < keep_events) for r in range(replications)]
-    bar = tqdm(total=replications, desc=f"{scn.name}", unit="rep", disable=not progress, leave=False)
+    store = Checkpoint(checkpoint, scn, seed) if checkpoint is not None else None
+    reps = list(range(replications)) if isinstance(replications, int) else list(replications)
     results: list[Replication] = []
-    if jobs <= 1 or replications == 1:
-        for t in tasks:
-            results.append(_run_one(t))
-            bar.update()
+    todo = []
+    for r in reps:
+        done = store.load(r) if store is not None else None
+        if done is not None and (r >= keep_events or done.attempts is not None):
+            results.append(done)
+        else:
+            todo.append((scn, seed, r, r < keep_events))
+    bar = tqdm(total=len(reps), initial=len(results), desc=f"{scn.name}", unit="rep",
+               disable=not progress, leave=False)
+    failures: list[ReplicationError] = []
+
+    def collect(out: Replication | ReplicationError) -> None:
+        if isinstance(out, ReplicationError):
+            failures.append(out)
+        else:
+            results.append(out)
+            if store is not None:
+                store.save(out)
+        bar.update()
+
+    if jobs <= 1 or len(todo) <= 1:
+        for t in todo:
+            collect(_run_one(t))
     else:
-        with ProcessPoolExecutor(max_workers=min(jobs, replications)) as pool:
-            for rep in pool.map(_run_one, tasks):
-                results.append(rep)
-                bar.update()
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
+            for out in pool.map(_run_one, todo):
+                collect(out)
     bar.close()
-    return RunResult(scn, seed, sorted(results, key=lambda r: r.replication))
+    result = RunResult(scn, seed, sorted(results, key=lambda r: r.replication))
+    if failures:
+        first = min(failures, key=lambda e: e.replication)
+        first.result = result
+        first.failed = sorted(e.replication for e in failures)
+        raise first
+    return result
 
 
 def summarise(per_rep: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
