@@ -73,6 +73,7 @@ class CallbackDesk:
         self._wake: list[simpy.Event] = [env.event() for _ in range(n_boxes)]
         self._idle_req: dict[int, tuple[float, float]] = {}
         self.messages: list[Message] = []
+        self.engaged: set[int] = set()  # callers waiting in a line group's queue now
         for g in groups:
             g.listen(self._line_changed)
         for b in range(n_boxes):
@@ -176,7 +177,9 @@ class CallbackDesk:
         cfg, c = self.cfg, self.callers
         k = msg.tries
         msg.tries += 1
-        reached = bool(c.reach_u[msg.caller, k] < cfg.reach_probability)
+        # A caller who is on the phone with us right now (waiting in a queue) is engaged.
+        engaged = msg.caller in self.engaged
+        reached = bool(c.reach_u[msg.caller, k] < cfg.reach_probability) and not engaged
         hold = float(c.talk_s[msg.caller] + c.wrap_s[msg.caller]) if reached else float(c.failed_s[msg.caller, k])
         group.seize(hold)
         self.log.callback(msg.id, msg.caller, msg.tries, self.env.now, group.index, reached, hold)

@@ -372,7 +372,11 @@ class Helpline:
         elif len(grp.queue) < grp.queue_cap:
             served = env.event()
             grp.queue.append((served, hold))
+            if self.desk is not None:
+                self.desk.engaged.add(i)
             yield served | env.timeout(c.patience_s[i])
+            if self.desk is not None:
+                self.desk.engaged.discard(i)
             wait = env.now - now
             if not served.triggered:
                 grp.queue.remove((served, hold))
