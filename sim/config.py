@@ -531,9 +531,229 @@ class ChannelDemand(BaseModel):
     _hours = field_validator("hour_profile")(_fixed_len(24, "hour_profile"))
 
 
+# ---------------------------------------------------------------------------------------
+# Chat and e-mail (1712 is a phone, chat and e-mail helpline: in 2024 27% of contacts
+# came by chat and 13% by e-mail, seed 002; in 2020 911 chats and 1,440 e-mails were
+# registered, seed 000). Registered contacts are answered ones, so demand is set above.
+# ---------------------------------------------------------------------------------------
+
+# Chat and e-mail opening hours
+
+# 2024: "Ma-do, 13u-17u & 18u-22u; vr, 13u-17u" (seed 002). The evening chat until 22h
+# came with the chat expansion of September 2021 (seed 000, answer 6).
+CHAT_HOURS_2024 = WeeklyHours(
+    mon=["13:00-17:00", "18:00-22:00"],
+    tue=["13:00-17:00", "18:00-22:00"],
+    wed=["13:00-17:00", "18:00-22:00"],
+    thu=["13:00-17:00", "18:00-22:00"],
+    fri=["13:00-17:00"],
+)
+
+# 2020 (assumption; no seed gives the 2020 chat hours). Chat was reachable "elke werkdag"
+# (seed 004) with one chat line, and the evening hours came only in September 2021 (seed
+# 000). We take the 2024 afternoon block on every working day, plus Thursday 17:00-19:00:
+# in 2019 the Thursday-evening phone trial (17-19h) was replaced by "een extra
+# chatmoment" (seed 001); we put that extra chat moment in the trial's slot.
+CHAT_HOURS_2020 = WeeklyHours(
+    mon=["13:00-17:00"],
+    tue=["13:00-17:00"],
+    wed=["13:00-17:00"],
+    thu=["13:00-19:00"],
+    fri=["13:00-17:00"],
+)
+
+# Working hours of the counsellors who answer e-mail (assumption: office hours). E-mail
+# itself arrives 24/7 ("24/7, 7/7, via het contactformulier", seed 002).
+EMAIL_HOURS = WeeklyHours(
+    mon=["09:00-17:00"],
+    tue=["09:00-17:00"],
+    wed=["09:00-17:00"],
+    thu=["09:00-17:00"],
+    fri=["09:00-17:00"],
+)
+
+
+# ---------------------------------------------------------------------------------------
+# Chat
+# ---------------------------------------------------------------------------------------
+
+
+class ExtraChatLines(BaseModel):
+    """Extra staffed chat lines on listed days or date ranges (peak moments).
+
+    The shape of :class:`sim.config.ExtraLines` without provinces (there is one chat
+    pool): applies on every date in ``dates`` and every date in ``[from, to]``,
+    optionally only on some ``weekdays`` and during part of the day (``hours``).
+    ``lines`` is added to the base chat lines while the chat is open. Since September
+    2021 "op piekmomenten zijn er tot 3 chatlijnen actief" (seed 000, answer 6), i.e.
+    up to 2 extra lines on top of one.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    name: str = ""
+    dates: list[dt.date] = []
+    from_: dt.date | None = Field(default=None, alias="from")
+    to: dt.date | None = None
+    weekdays: list[Weekday] | None = None
+    hours: str | None = None
+    lines: int = Field(default=1, ge=1)
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_interval(v)
+        return v
+
+    @model_validator(mode="after")
+    def _has_days(self) -> ExtraChatLines:
+        if (self.from_ is None) != (self.to is None):
+            raise ValueError("give both 'from' and 'to' for a date range")
+        if self.from_ is not None and self.to < self.from_:
+            raise ValueError(f"'to' {self.to} is before 'from' {self.from_}")
+        if not self.dates and self.from_ is None:
+            raise ValueError("give 'dates' or a 'from'/'to' range")
+        return self
+
+
+class ChatStaffing(BaseModel):
+    """Staffed chat lines: ``lines`` while the chat is open, plus ``extra`` at peaks.
+
+    Default one line, as in 2020: "één telefoonlijn per provincie en één chatlijn"
+    (seed 004). A line is one counsellor holding one chat conversation at a time.
+    """
+
+    model_config = _STRICT
+    lines: int = Field(default=1, ge=0)
+    extra: list[ExtraChatLines] = []
+
+
+class Chat(BaseModel):
+    """The chat channel: one pool of chat lines with a FIFO waiting queue.
+
+    A visitor outside ``opening_hours`` (or on a closed day of the calendar) finds the
+    chat closed. Otherwise a free line answers at once; if every line is busy the
+    visitor waits in the queue if one of its ``queue_capacity`` places is free (else
+    they are turned away: "blocked") until answered or their patience runs out. Visitors
+    still waiting when the chat closes are sent away ("closed_in_queue"). A chat that
+    is going on at closing time is finished.
+    """
+
+    model_config = _STRICT
+    # 2024 hours (seed 002); scenarios for 2020 use CHAT_HOURS_2020 (assumption above).
+    opening_hours: WeeklyHours = CHAT_HOURS_2024
+    staffing: ChatStaffing = ChatStaffing()
+    # Chat software shows "you are number k in the queue"; how many places 1712's chat
+    # offers is not published (assumption: 5).
+    queue_capacity: int = Field(default=5, ge=0)
+    # How long a chat visitor waits in the queue before closing the window (assumption:
+    # exponential, mean 10 minutes; chat visitors can do something else while waiting).
+    patience_min: Distribution = Exponential(dist="exponential", mean=15.0)
+    # Conversation plus registration, holding the chat line (assumption: typing is
+    # slower than talking; the phone baseline holds a line about an hour per call).
+    duration_min: Distribution = LogNormal(dist="lognormal", mean=40.0, sd=25.0)
+    # Service-level target: a share ``wait_target_share`` of the visitors who find the
+    # chat open should be answered within ``wait_target_min`` minutes (assumption: the
+    # contact-centre convention "80% within a few minutes"; 1712 publishes no target).
+    # KPIs: chat_within_target and chat_target_met (sim.channel_metrics).
+    wait_target_min: float = Field(default=5.0, ge=0)
+    wait_target_share: Probability = 0.8
+
+
+# ---------------------------------------------------------------------------------------
+# E-mail
+# ---------------------------------------------------------------------------------------
+
+
+class EmailStaffing(BaseModel):
+    """Counsellors who handle e-mail (one e-mail at a time each) and their hours.
+
+    ``handlers`` work ``hours`` on days the helpline is open (public holidays off, as
+    for phone). The seeds do not say how e-mail is staffed; assumption: one counsellor
+    office hours, enough for the ~6 e-mails a working day of 2020 (seed 000). With
+    ``Email.blending`` these handlers are *in addition to* the phone lines.
+    """
+
+    model_config = _STRICT
+    handlers: int = Field(default=1, ge=0)
+    hours: WeeklyHours = EMAIL_HOURS
+
+
+class Email(BaseModel):
+    """The e-mail channel: e-mails arrive 24/7 (seed 002) and wait in one FIFO backlog.
+
+    An e-mail is handled by a free ``staffing`` handler during their hours; a handling
+    started before the end of the working day is finished. With ``blending`` the
+    provincial phone counsellors also answer e-mail: a phone line that is free (staffed,
+    open, not busy) in a line group with nobody waiting in its queue takes the oldest
+    e-mail, and the line is busy while the e-mail is handled. The backlog carries over
+    from day to day.
+    """
+
+    model_config = _STRICT
+    staffing: EmailStaffing = EmailStaffing()
+    # Reading, answering in writing and registering one e-mail (assumption).
+    handling_min: Distribution = LogNormal(dist="lognormal", mean=40.0, sd=25.0)
+    # Response targets in working days (Mon-Fri except Belgian public holidays): an
+    # e-mail received on day d is answered within k working days if it is answered
+    # before the end of the k-th working day after d (assumption: 1 and 3 days).
+    response_targets_working_days: list[Annotated[int, Field(ge=1)]] = Field(
+        default=[1, 3], min_length=1
+    )
+    # Phone counsellors answer e-mail between calls (off by default: 2020 set-up unknown).
+    blending: bool = False
+
+
+# ---------------------------------------------------------------------------------------
+# Demand
+# ---------------------------------------------------------------------------------------
+
+# Hour-of-day profile of chat demand (assumption; nothing is published about when
+# chats arrive, seed 000 answer 2). Chat is "vooral bij minderjarigen een populair
+# medium" (seed 004): mostly afternoon and evening, some at night. Much of it falls
+# outside the opening hours; those visitors find the chat closed.
+DEFAULT_CHAT_HOUR_PROFILE = [
+    0.35, 0.20, 0.10, 0.05, 0.05, 0.05, 0.10, 0.25,   # 00-08
+    0.50, 0.70, 0.90, 1.00, 1.10, 1.30, 1.40, 1.50,   # 08-16
+    1.50, 1.40, 1.50, 1.70, 1.90, 1.90, 1.50, 0.80,   # 16-24
+]  # fmt: skip
+
+# E-mail is written at any hour (seed 002: 24/7), with a daytime bias (assumption).
+DEFAULT_EMAIL_HOUR_PROFILE = [
+    0.35, 0.25, 0.15, 0.10, 0.10, 0.15, 0.35, 0.70,   # 00-08
+    1.10, 1.40, 1.50, 1.50, 1.30, 1.40, 1.50, 1.40,   # 08-16
+    1.30, 1.20, 1.20, 1.30, 1.40, 1.30, 1.00, 0.60,   # 16-24
+]  # fmt: skip
+
+# New chat visitors a year (without events), hand-set so that the 2020 set-up
+# (CHAT_HOURS_2020, one line, the defaults above, Belgian holidays closed) answers about
+# 911 chats in 2020 (seed 000; simulated about 910). Demand is far above the answered
+# chats: with 22 open hours a week about 70% of the visitors find the chat closed, and
+# about a third of those who find it open leave the queue unanswered. With the 2024
+# hours (the ``Chat`` default) the same demand and one line answer about 1,600.
+# Weekday factors: fewer on Friday and at the weekend (assumption).
+DEFAULT_CHAT_DEMAND = ChannelDemand(
+    annual=6650.0,
+    weekday_factors=[1.05, 1.05, 1.0, 1.0, 0.9, 0.75, 0.85],
+    hour_profile=DEFAULT_CHAT_HOUR_PROFILE,
+)
+
+# New e-mails a year (without events): 1,440 e-mails were registered in 2020 (seed 000).
+# Nearly every e-mail is answered in the end, so demand is only a little above that (the
+# backlog at the year end is answered the next year; simulated about 1,440 answered in
+# 2020 with the defaults). Weekday factors: assumption.
+DEFAULT_EMAIL_DEMAND = ChannelDemand(
+    annual=1450.0,
+    weekday_factors=[1.15, 1.1, 1.05, 1.0, 0.95, 0.8, 0.9],
+    hour_profile=DEFAULT_EMAIL_HOUR_PROFILE,
+)
+
+
 class Demand(BaseModel):
     model_config = _STRICT
     phone: ChannelDemand = ChannelDemand()
+    chat: ChannelDemand = DEFAULT_CHAT_DEMAND
+    email: ChannelDemand = DEFAULT_EMAIL_DEMAND
 
 
 class Experiment(BaseModel):
@@ -553,6 +773,8 @@ class Scenario(BaseModel):
     horizon: Horizon = Horizon()
     calendar: CalendarConfig = CalendarConfig()
     phone: Phone = Phone()
+    chat: Chat = Chat()
+    email: Email = Email()
     demand: Demand = Demand()
     experiment: Experiment = Experiment()
 

@@ -7,6 +7,8 @@ The model only appends plain tuples here; it keeps no running statistics. Tables
 - ``callers``: one row per caller (attributes drawn at creation, how the journey ended).
 - ``messages``: one row per answering-machine message, with its final state.
 - ``callbacks``: one row per callback try (line time, whether the caller was reached).
+- ``chats`` and ``emails``: the chat and e-mail channels' own logs (``sim.chats``,
+  ``sim.emails``), one row per chat visitor and per e-mail.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from sim.chats import ChatLog
 from sim.config import PROVINCES
+from sim.emails import EmailLog
 
 # Outcome of one attempt.
 ANSWERED = "answered"  # reached a counsellor (after waiting, if there is a queue)
@@ -52,6 +56,8 @@ class EventLog:
     callers: list[tuple] = field(default_factory=list)
     messages: list[tuple] = field(default_factory=list)
     callbacks: list[tuple] = field(default_factory=list)
+    chats: ChatLog = field(default_factory=ChatLog)
+    emails: EmailLog = field(default_factory=EmailLog)
 
     def attempt(self, caller, attempt, at, dialled, group, outcome, wait_s, talk_s, hold_s) -> None:
         self.attempts.append((caller, attempt, at, dialled, group, outcome, wait_s, talk_s, hold_s))

@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
 
+from sim.channel_metrics import chat_kpis, email_kpis
 from sim.config import Scenario
 from sim.metrics import kpis
 from sim.model import Helpline
@@ -68,8 +69,16 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
         model = Helpline(scn, Streams(seed, replication))
         log = model.run()
         attempts, callers = log.attempts_table(), log.callers_table()
-        table = kpis(attempts, callers, model.cal.phone_lines, scn.horizon.start, scn.horizon.days,
-                     log.messages_table(), log.callbacks_table())
+        emails = log.emails.table()
+        start, days = scn.horizon.start, scn.horizon.days
+        table = pd.concat([
+            kpis(attempts, callers, model.cal.phone_lines, start, days,
+                 log.messages_table(), log.callbacks_table(), emails),
+            chat_kpis(log.chats.table(), model.chat.lines, start, days,
+                      scn.chat.wait_target_min, scn.chat.wait_target_share),
+            email_kpis(emails, start, days, scn.email.response_targets_working_days,
+                       handlers=model.email.handlers),
+        ], ignore_index=True)
     except Exception as e:  # keep the context a planner needs to rerun it
         raise ReplicationError(scn.name, replication, seed, e) from e
     if keep_events:

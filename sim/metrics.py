@@ -176,8 +176,13 @@ def kpis(
     n_days: int,
     messages: pd.DataFrame | None = None,
     callbacks: pd.DataFrame | None = None,
+    emails: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Tidy KPI table (``by, key, kpi, value``) of one replication over the horizon."""
+    """Tidy KPI table (``by, key, kpi, value``) of one replication over the horizon.
+
+    ``emails`` (optional): e-mails handled on phone lines (blending) count as busy line
+    time of their province.
+    """
     n_hours = n_days * 24
     horizon_s = n_days * DAY_S
     hour_dates = pd.to_datetime(start) + pd.to_timedelta(np.arange(n_hours), unit="h")
@@ -214,6 +219,11 @@ def kpis(
     served = attempts.loc[attempts["outcome"] == ANSWERED, ["at", "wait_s", "hold_s", "group"]]
     if callbacks is not None and len(callbacks):
         served = pd.concat([served, callbacks[["at", "hold_s", "group"]].assign(wait_s=0.0)])
+    if emails is not None and len(emails):
+        blended = emails[emails["group"] >= 0]
+        served = pd.concat([served, pd.DataFrame({
+            "at": blended["start_at"], "wait_s": 0.0,
+            "hold_s": blended["done_at"] - blended["start_at"], "group": blended["group"]})])
     begin = (served["at"] + served["wait_s"]).to_numpy()
     busy = np.zeros((len(PROVINCES), n_hours))
     staffed = np.zeros((len(PROVINCES), n_hours))

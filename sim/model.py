@@ -27,8 +27,10 @@ from sim.calendar import (
     staffed_lines,
 )
 from sim.callbacks import CALLBACK, CallbackDesk
+from sim.chats import ChatChannel
 from sim.config import PROVINCES, Scenario
 from sim.distributions import sampler
+from sim.emails import EmailChannel
 from sim.eventlog import (
     ABANDONED,
     ANSWERED,
@@ -246,9 +248,18 @@ class Helpline:
             if am.enabled
             else None
         )
+        # Chat and e-mail channels in the same environment. Created after the phone lines
+        # and the callback desk, so that callers and callbacks get a free line before a
+        # blended e-mail does (listeners are told in order of registration).
+        self.chat = ChatChannel(self.env, scn.horizon, scn.calendar, scn.chat, scn.demand.chat,
+                                streams, self.log.chats)
+        self.email = EmailChannel(self.env, scn.horizon, scn.calendar, scn.email, scn.demand.email,
+                                  streams, self.log.emails, phone_groups=self.groups)
 
     def run(self) -> EventLog:
         self.env.process(self._arrivals())
+        self.chat.start()
+        self.email.start()
         # Run until every journey has ended: callers who arrived before the horizon end
         # may redial after it; the calendar's tail keeps lines open for them.
         self.env.run()

@@ -42,7 +42,29 @@ HEADLINE = [
     ("all", "all", "abandoned", "abandoned in queue", "{:,.0f}"),
     ("all", "all", "callers_gave_up", "callers who gave up", "{:,.0f}"),
     ("all", "all", "utilisation", "line utilisation", "{:.1%}"),
-] + [("province", p, "answer_rate_caller", f"answer rate per caller, {p}", "{:.1%}") for p in PROVINCES]
+] + [("province", p, "answer_rate_caller", f"answer rate per caller, {p}", "{:.1%}") for p in PROVINCES] + [
+    ("all", "all", "messages_left", "answering-machine messages", "{:,.0f}"),
+    ("all", "all", "messages_with_number", "  with a number", "{:,.0f}"),
+    ("all", "all", "callers_answered_callback", "  callers answered by callback", "{:,.0f}"),
+    ("all", "all", "callback_delay_mean_h", "  mean delay to callback (h)", "{:.1f}"),
+    ("all", "all", "chat_visitors", "chat visitors", "{:,.0f}"),
+    ("all", "all", "chat_closed", "  chat closed", "{:,.0f}"),
+    ("all", "all", "chat_answered", "  chats answered", "{:,.0f}"),
+    ("all", "all", "chat_answer_rate", "  chat answer rate (while open)", "{:.1%}"),
+    ("all", "all", "chat_abandoned", "  chats abandoned", "{:,.0f}"),
+    ("all", "all", "chat_mean_wait_s", "  chat mean wait (s)", "{:,.0f}"),
+    ("all", "all", "chat_wait_p80_s", "  chat wait, 80th percentile (s)", "{:,.0f}"),
+    ("all", "all", "chat_wait_p95_s", "  chat wait, 95th percentile (s)", "{:,.0f}"),
+    ("all", "all", "chat_within_target", "  chats answered within target", "{:.1%}"),
+    ("all", "all", "chat_utilisation", "  chat line utilisation", "{:.1%}"),
+    ("all", "all", "email_received", "e-mails received", "{:,.0f}"),
+    ("all", "all", "email_answered", "  e-mails answered", "{:,.0f}"),
+    ("all", "all", "email_mean_response_h", "  mean response time (h)", "{:.1f}"),
+    ("all", "all", "email_within_1wd", "  answered within 1 working day", "{:.1%}"),
+    ("all", "all", "email_within_3wd", "  answered within 3 working days", "{:.1%}"),
+    ("all", "all", "email_backlog_end", "  backlog at horizon end", "{:,.0f}"),
+    ("all", "all", "email_answered_by_phone", "  handled on phone lines (blending)", "{:,.0f}"),
+]
 
 
 def _fmt(fmt: str, x: float) -> str:
