@@ -24,6 +24,13 @@ COMPARE_KPIS = [
     ("all", "all", "answered_other_province", "answered in other province", "{:,.0f}"),
     ("all", "all", "staffed_line_hours", "staffed line-hours", "{:,.0f}"),
     ("all", "all", "utilisation", "line utilisation", "{:.1%}"),
+    ("all", "all", "chat_answered", "chats answered", "{:,.0f}"),
+    ("all", "all", "chat_answer_rate", "chat answer rate", "{:.1%}"),
+    ("all", "all", "chat_mean_wait_s", "chat mean wait (s)", "{:,.0f}"),
+    ("all", "all", "email_answered", "e-mails answered", "{:,.0f}"),
+    ("all", "all", "email_mean_response_h", "e-mail mean response (h)", "{:.1f}"),
+    ("all", "all", "email_within_1wd", "e-mail within 1 working day", "{:.1%}"),
+    ("all", "all", "email_answered_by_phone", "e-mails handled on phone lines", "{:,.0f}"),
 ]
 
 
