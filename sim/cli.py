@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import platform
 import shutil
 import sys
@@ -19,7 +20,11 @@ from sim.config import ScenarioError, load_scenario, parse_overrides
 from sim.experiment import ReplicationError, default_jobs, run, summarise
 from sim.report import read_run, summary_table, write_run
 
-COMMANDS = ("run", "compare", "plot")
+# Commands that live in their own modules: name -> (module, one-line help). Each module
+# defines ``add_arguments(parser)`` and ``main(args) -> int`` (exit status); it may raise
+# ScenarioError for bad input like the built-in commands.
+MODULE_COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS = ("run", "compare", "plot", *MODULE_COMMANDS)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("plot", help="redraw the figures of a results folder without simulating")
     pl.add_argument("results", type=Path, help="results folder written by a run")
+
+    for name, (module, text) in MODULE_COMMANDS.items():
+        importlib.import_module(module).add_arguments(sub.add_parser(name, help=text))
     return p
 
 
@@ -190,7 +198,10 @@ def main(argv: list[str] | None = None) -> int:
         argv.insert(0, "run")
     args = _parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "compare": cmd_compare, "plot": cmd_plot}[args.command](args)
+        builtin = {"run": cmd_run, "compare": cmd_compare, "plot": cmd_plot}
+        if args.command in builtin:
+            return builtin[args.command](args)
+        return importlib.import_module(MODULE_COMMANDS[args.command][0]).main(args)
     except ScenarioError as e:
         return _fail(str(e), 2)
     except ReplicationError as e:
