@@ -135,7 +135,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from sim.compare import compare_table, paired
+    from sim.compare import compare_table, cost_effectiveness, cost_table, paired
     from sim.report import write_atomic
 
     overrides = parse_overrides(args.set)
@@ -151,7 +151,8 @@ def cmd_compare(args) -> int:
                for s in scns]
     wall = time.perf_counter() - t0
     table = paired(results)
-    text = compare_table(table)
+    ce = cost_effectiveness(results)
+    text = compare_table(table) + "\n\n" + cost_table(ce)
     meta = {"kind": "compare", "scenarios": names, "files": [str(p) for p in args.scenarios],
             "overrides": args.set, "seed": seed, "replications": reps, "version": __version__,
             "wall_time_s": round(wall, 3), "command": " ".join(sys.argv),
@@ -164,6 +165,7 @@ def cmd_compare(args) -> int:
             (tmp / f"scenario_{s.name}.yaml").write_text(s.to_yaml(), encoding="utf-8")
             r.kpis().assign(scenario=s.name).to_csv(tmp / f"kpis_per_rep_{s.name}.csv", index=False)
         table.to_csv(tmp / "compare.csv", index=False)
+        ce.to_csv(tmp / "cost_effectiveness.csv", index=False)
         (tmp / "compare.txt").write_text(text + "\n", encoding="utf-8")
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
 

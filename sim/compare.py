@@ -9,7 +9,9 @@ than comparing two independent intervals.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from sim.experiment import RunResult, summarise
 
@@ -22,7 +24,9 @@ COMPARE_KPIS = [
     ("all", "all", "callers_answered_callback", "answered by callback", "{:,.0f}"),
     ("all", "all", "callback_delay_mean_h", "callback delay (h)", "{:.1f}"),
     ("all", "all", "answered_other_province", "answered in other province", "{:,.0f}"),
-    ("all", "all", "staffed_line_hours", "staffed line-hours", "{:,.0f}"),
+    ("all", "all", "staffed_line_hours", "staffed phone line-hours", "{:,.0f}"),
+    ("all", "all", "staffed_hours_total", "staffed hours, all channels", "{:,.0f}"),
+    ("all", "all", "cost_total", "cost of staffed hours (EUR)", "{:,.0f}"),
     ("all", "all", "utilisation", "line utilisation", "{:.1%}"),
     ("all", "all", "chat_answered", "chats answered", "{:,.0f}"),
     ("all", "all", "chat_answer_rate", "chat answer rate", "{:.1%}"),
@@ -76,3 +80,82 @@ def compare_table(table: pd.DataFrame) -> str:
                         f"[{fmt.format(r['diff_low'])}, {fmt.format(r['diff_high'])}]")
             lines.append(f"  {n:<{width}}  {val:<32}  {diff}")
     return "\n".join(lines).lstrip("\n")
+
+
+def _per_rep(res: RunResult, kpi: str) -> pd.Series:
+    k = res.kpis()
+    k = k[(k["by"] == "all") & (k["kpi"] == kpi)]
+    return k.set_index("replication")["value"].sort_index()
+
+
+def _t_ci(x: np.ndarray, level: float) -> tuple[float, float, float]:
+    m = float(np.mean(x))
+    if len(x) < 2:
+        return m, float("nan"), float("nan")
+    h = stats.t.ppf(0.5 + level / 2, len(x) - 1) * np.std(x, ddof=1) / np.sqrt(len(x))
+    return m, m - h, m + h
+
+
+def cost_effectiveness(results: list[RunResult], level: float = 0.95) -> pd.DataFrame:
+    """Extra staffed hours and cost of each option against the first, the extra callers
+    (phone) and contacts (all channels) answered, and the cost per extra caller answered.
+
+    Differences are paired per replication. The cost per extra caller is the ratio of
+    mean extra cost to mean extra callers answered; its interval comes from the delta
+    method on the paired replications (Var R ~ (Var a - 2R Cov(a,b) + R^2 Var b) / (n b^2)).
+    It is left out (NaN) when the extra callers' interval includes zero: the ratio then has
+    no finite interval.
+    """
+    base = results[0]
+    budget = base.scenario.costs.subsidy_budget
+    rows = []
+
+    def contacts(r):
+        return _per_rep(r, "callers_answered") + _per_rep(r, "chat_answered") + _per_rep(r, "email_answered")
+
+    for res in results[1:]:
+        d_cost = (_per_rep(res, "cost_total") - _per_rep(base, "cost_total")).to_numpy()
+        d_hours = (_per_rep(res, "staffed_hours_total") - _per_rep(base, "staffed_hours_total")).to_numpy()
+        d_callers = (_per_rep(res, "callers_answered") - _per_rep(base, "callers_answered")).to_numpy()
+        d_contacts = (contacts(res) - contacts(base)).to_numpy()
+        row = {"scenario": res.scenario.name}
+        for name, x in [("extra_hours", d_hours), ("extra_cost", d_cost), ("extra_callers", d_callers),
+                        ("extra_contacts", d_contacts)]:
+            row[name], row[f"{name}_low"], row[f"{name}_high"] = _t_ci(x, level)
+        n, a, b = len(d_cost), d_cost.mean(), d_callers.mean()
+        if n > 1 and b != 0 and (row["extra_callers_low"] > 0 or row["extra_callers_high"] < 0):
+            r = a / b
+            cov = np.cov(d_cost, d_callers, ddof=1)
+            var = (cov[0, 0] - 2 * r * cov[0, 1] + r * r * cov[1, 1]) / (n * b * b)
+            h = stats.t.ppf(0.5 + level / 2, n - 1) * np.sqrt(max(var, 0.0))
+            row.update(cost_per_extra_caller=r, cost_per_extra_caller_low=r - h,
+                       cost_per_extra_caller_high=r + h)
+        else:
+            row.update(cost_per_extra_caller=np.nan, cost_per_extra_caller_low=np.nan,
+                       cost_per_extra_caller_high=np.nan)
+        row["within_budget"] = (None if budget is None else bool(row["extra_cost"] <= budget))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def cost_table(ce: pd.DataFrame) -> str:
+    """Text table of :func:`cost_effectiveness` (one line per option)."""
+    if ce.empty:
+        return ""
+
+    def ci(r, k, fmt):
+        if pd.isna(r[k]):
+            return "n/a"
+        if pd.isna(r[f"{k}_low"]):
+            return fmt.format(r[k])
+        return f"{fmt.format(r[k])} [{fmt.format(r[f'{k}_low'])}, {fmt.format(r[f'{k}_high'])}]"
+
+    width = max(len(n) for n in ce["scenario"])
+    lines = ["cost-effectiveness versus the base (paired, 95% CI)",
+             f"  {'option':<{width}}  {'extra staffed hours':<22} {'extra cost (EUR)':<30} "
+             f"{'extra callers answered':<26} EUR per extra caller answered"]
+    for _, r in ce.iterrows():
+        lines.append(f"  {r['scenario']:<{width}}  {ci(r, 'extra_hours', '{:,.0f}'):<22} "
+                     f"{ci(r, 'extra_cost', '{:,.0f}'):<30} {ci(r, 'extra_callers', '{:,.0f}'):<26} "
+                     f"{ci(r, 'cost_per_extra_caller', '{:,.1f}')}")
+    return "\n".join(lines)

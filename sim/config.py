@@ -756,6 +756,22 @@ class Demand(BaseModel):
     email: ChannelDemand = DEFAULT_EMAIL_DEMAND
 
 
+class Costs(BaseModel):
+    """What staffed time costs, for comparing options (euro per staffed hour).
+
+    Nothing is published on 1712's costs. Assumption: about EUR 50 per staffed hour,
+    the employer cost of a bachelor-level counsellor in the Flemish social-profit sector
+    (about EUR 6,500 a month over about 130 productive hours). ``subsidy_budget`` is the
+    money available over the horizon for extra capacity (optional).
+    """
+
+    model_config = _STRICT
+    phone_line_hour: float = Field(default=50.0, ge=0)
+    chat_line_hour: float = Field(default=50.0, ge=0)
+    email_handler_hour: float = Field(default=50.0, ge=0)
+    subsidy_budget: float | None = Field(default=None, ge=0)
+
+
 class Experiment(BaseModel):
     """Replications and seed; the CLI's ``--reps`` and ``--seed`` override these."""
 
@@ -776,6 +792,7 @@ class Scenario(BaseModel):
     chat: Chat = Chat()
     email: Email = Email()
     demand: Demand = Demand()
+    costs: Costs = Costs()
     experiment: Experiment = Experiment()
 
     def to_yaml(self) -> str:

@@ -79,11 +79,28 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
             email_kpis(emails, start, days, scn.email.response_targets_working_days,
                        handlers=model.email.handlers),
         ], ignore_index=True)
+        table = pd.concat([table, cost_kpis(table, scn)], ignore_index=True)
     except Exception as e:  # keep the context a planner needs to rerun it
         raise ReplicationError(scn.name, replication, seed, e) from e
     if keep_events:
         return Replication(replication, table, attempts, callers)
     return Replication(replication, table)
+
+
+def cost_kpis(table: pd.DataFrame, scn: Scenario) -> pd.DataFrame:
+    """Staffed hours x cost per hour, per channel and in total (``by=all``)."""
+    v = table[table["by"] == "all"].set_index("kpi")["value"]
+    c = scn.costs
+    parts = {
+        "cost_phone": v.get("staffed_line_hours", 0.0) * c.phone_line_hour,
+        "cost_chat": v.get("chat_staffed_hours", 0.0) * c.chat_line_hour,
+        "cost_email": v.get("email_staff_staffed_hours", 0.0) * c.email_handler_hour,
+    }
+    parts["cost_total"] = sum(parts.values())
+    parts["staffed_hours_total"] = (v.get("staffed_line_hours", 0.0) + v.get("chat_staffed_hours", 0.0)
+                                    + v.get("email_staff_staffed_hours", 0.0))
+    return pd.DataFrame([("all", "all", k, float(x)) for k, x in parts.items()],
+                        columns=["by", "key", "kpi", "value"])
 
 
 def _run_one(args: tuple) -> Replication | ReplicationError:
