@@ -23,7 +23,8 @@ from sim.report import read_run, summary_table, write_run
 # Commands that live in their own modules: name -> (module, one-line help). Each module
 # defines ``add_arguments(parser)`` and ``main(args) -> int`` (exit status); it may raise
 # ScenarioError for bad input like the built-in commands.
-MODULE_COMMANDS: dict[str, tuple[str, str]] = {}
+MODULE_COMMANDS: dict[str, tuple[str, str]] = {
+    "sweep": ("sim.sweep_cmd", "run a sweep file: a base scenario and a grid or list of overrides"),}
 COMMANDS = ("run", "compare", "plot", *MODULE_COMMANDS)
 
 
@@ -136,6 +137,7 @@ def cmd_run(args) -> int:
 
 def cmd_compare(args) -> int:
     from sim.compare import compare_table, cost_effectiveness, cost_table, paired
+    from sim.figures import compare_figures
     from sim.report import write_atomic
 
     overrides = parse_overrides(args.set)
@@ -168,6 +170,7 @@ def cmd_compare(args) -> int:
         ce.to_csv(tmp / "cost_effectiveness.csv", index=False)
         (tmp / "compare.txt").write_text(text + "\n", encoding="utf-8")
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        compare_figures(table, ce, tmp)
 
     write_atomic(args.out, fill)
     shutil.rmtree(partial, ignore_errors=True)
@@ -183,12 +186,30 @@ def cmd_compare(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from sim.figures import run_figures
+    import json
 
-    if not (args.results / "summary.csv").exists():
-        return _fail(f"{args.results}: not a results folder (no summary.csv)", 2)
-    summary, _meta = read_run(args.results)
-    written = run_figures(summary, args.results)
+    import pandas as pd
+
+    from sim import figures
+
+    folder = args.results
+    meta_file = folder / "meta.json"
+    if not meta_file.exists():
+        return _fail(f"{folder}: not a results folder (no meta.json)", 2)
+    kind = json.loads(meta_file.read_text(encoding="utf-8")).get("kind", "run")
+    if kind == "run":
+        summary, _meta = read_run(folder)
+        written = figures.run_figures(summary, folder)
+    elif kind == "compare":
+        table = pd.read_csv(folder / "compare.csv", dtype={"key": str})
+        ce_file = folder / "cost_effectiveness.csv"
+        ce = pd.read_csv(ce_file) if ce_file.exists() and ce_file.stat().st_size > 1 else pd.DataFrame()
+        written = figures.compare_figures(table, ce, folder)
+    elif kind == "sweep":
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        written = figures.sweep_figures(pd.read_csv(folder / "sweep_summary.csv"), meta, folder)
+    else:
+        return _fail(f"{folder}: unknown results kind {kind!r} in meta.json", 2)
     print(f"{len(written)} figure files written to {args.results / 'figures'}")
     return 0
 

@@ -64,3 +64,44 @@ def run_figures(summary: pd.DataFrame, folder: Path) -> list[Path]:
     plots.utilisation_heatmap(summary, ax)
     written += _save(fig, folder, "utilisation_weekday_hour")
     return written
+
+
+def compare_figures(table: pd.DataFrame, ce: pd.DataFrame, folder: Path) -> list[Path]:
+    """Figures of a comparison: bars per option with CIs, cost against extra answered."""
+    folder = Path(folder) / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for kpi, label, pct in [("answer_rate_caller", "answer rate per caller", True),
+                            ("callers_answered", "answered callers per year", False),
+                            ("mean_attempts", "attempts per caller", False),
+                            ("chat_answered", "chats answered per year", False),
+                            ("email_mean_response_h", "e-mail mean response time (h)", False)]:
+        if not (table["kpi"] == kpi).any():
+            continue
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        plots.compare_bars(table, ax, kpi, label, pct)
+        written += _save(fig, folder, f"compare_{kpi}")
+    if not ce.empty:
+        fig, ax = plt.subplots(figsize=(8, 5))
+        plots.cost_vs_extra_answered(ce, ax)
+        written += _save(fig, folder, "cost_vs_extra_answered")
+    return written
+
+
+def sweep_figures(summary: pd.DataFrame, meta: dict, folder: Path) -> list[Path]:
+    """Figures of a sweep: KPI curves against the swept settings."""
+    folder = Path(folder) / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    params = meta["params"]
+    for kpi, label, pct in [("answer_rate_caller", "answer rate per caller", True),
+                            ("answer_rate_attempt", "answer rate per attempt", True),
+                            ("mean_attempts", "attempts per caller", False),
+                            ("utilisation", "line utilisation", True),
+                            ("cost_total", "cost of staffed hours (EUR)", False)]:
+        if not (summary["kpi"] == kpi).any():
+            continue
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        plots.sweep_curves(summary, params, ax, kpi, label, pct)
+        written += _save(fig, folder, f"sweep_{kpi}")
+    return written

@@ -112,3 +112,66 @@ def utilisation_heatmap(summary: pd.DataFrame, ax: Axes) -> Axes:
     ax.figure.colorbar(im, ax=ax, format=lambda v, _: f"{v:.0%}", label="busy share of staffed time")
     ax.set_title("Line utilisation by weekday and hour")
     return ax
+
+
+def compare_bars(table: pd.DataFrame, ax: Axes, kpi: str, label: str, percent: bool = False) -> Axes:
+    """One bar per scenario: mean of an overall KPI with its 95% CI (a compare table)."""
+    s = table[(table["by"] == "all") & (table["key"] == "all") & (table["kpi"] == kpi)]
+    x = np.arange(len(s))
+    colours = ["#999999"] + ["#4C72B0"] * (len(s) - 1)  # the base in grey
+    ax.bar(x, s["mean"], yerr=_errors(s), capsize=3, color=colours)
+    ax.set_xticks(x, s["scenario"], rotation=30, ha="right")
+    if percent:
+        ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.set_ylabel(label)
+    ax.set_title(f"{label} by option (95% CI; base in grey)")
+    return ax
+
+
+def cost_vs_extra_answered(ce: pd.DataFrame, ax: Axes) -> Axes:
+    """Extra cost against extra callers answered per option, both with 95% CIs."""
+    for _, r in ce.iterrows():
+        ax.errorbar(r["extra_callers"], r["extra_cost"],
+                    xerr=[[r["extra_callers"] - r["extra_callers_low"]], [r["extra_callers_high"] - r["extra_callers"]]],
+                    yerr=[[r["extra_cost"] - r["extra_cost_low"]], [r["extra_cost_high"] - r["extra_cost"]]],
+                    fmt="o", capsize=3)
+        ax.annotate(r["scenario"], (r["extra_callers"], r["extra_cost"]), textcoords="offset points",
+                    xytext=(5, 5), fontsize=8)
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.axvline(0, color="grey", lw=0.5)
+    ax.xaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+    ax.set_xlabel("extra callers answered per year (vs base)")
+    ax.set_ylabel("extra cost of staffed hours (EUR per year)")
+    ax.set_title("Cost versus extra callers answered")
+    return ax
+
+
+def sweep_curves(summary: pd.DataFrame, params: list[str], ax: Axes, kpi: str, label: str,
+                 percent: bool = False) -> Axes:
+    """A KPI against the first swept setting, one curve per value of the second (95% CI)."""
+    s = summary[summary["kpi"] == kpi]
+    x_name = params[0]
+    groups = [(None, s)] if len(params) < 2 else list(s.groupby(params[1], dropna=False, sort=True))
+    xs = list(dict.fromkeys(s.sort_values(x_name)[x_name]))
+    numeric = all(isinstance(v, int | float | np.number) for v in xs)
+    for value, g in groups:
+        g = g.sort_values(x_name)
+        x = g[x_name].to_numpy(dtype=float) if numeric else np.array([xs.index(v) for v in g[x_name]])
+        if value is None:
+            lab = "all points"
+        elif value != value:  # NaN: listed points that do not set the second setting
+            lab = "listed points"
+        else:
+            lab = f"{params[1]} = {value}"
+        ax.plot(x, g["mean"], "-o", ms=3, label=lab)
+        ax.fill_between(x, g["ci_low"], g["ci_high"], alpha=0.25, lw=0)
+    if not numeric:
+        ax.set_xticks(range(len(xs)), [str(v) for v in xs])
+    if percent:
+        ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.set_xlabel(x_name)
+    ax.set_ylabel(label)
+    ax.set_title(f"{label} against {x_name} (95% CI)")
+    ax.legend(fontsize=8)
+    return ax
