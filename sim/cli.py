@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sim import __version__
 from sim.config import ScenarioError, load_scenario, parse_overrides
-from sim.experiment import ReplicationError, default_jobs, run, summarise
+from sim.experiment import ReplicationError, default_jobs, run, run_to_precision, summarise
 from sim.report import read_run, summary_table, write_run
 
 # Commands that live in their own modules: name -> (module, one-line help). Each module
@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", action="store_true",
                    help="reuse the replications an interrupted run of the same scenario finished")
     r.add_argument("--rep", type=int, metavar="R", help="run only replication R (to rerun a failed one)")
+    r.add_argument("--precision", metavar="KPI=HALF_WIDTH",
+                   help="add replications until the 95%% CI half-width of an overall KPI is at most "
+                        "HALF_WIDTH, e.g. answer_rate_caller=0.005 (starts at --reps, default 5)")
+    r.add_argument("--max-reps", type=int, default=500, help="upper limit for --precision")
     r.add_argument("--quiet", action="store_true", help="no progress bar or table, only the final line")
 
     c = sub.add_parser("compare", help="run scenarios on common random numbers and compare with the first")
@@ -101,8 +105,22 @@ def cmd_run(args) -> int:
     which = [args.rep] if args.rep is not None else reps
     partial = _checkpoint(out, scn.name, args.resume)
     t0 = time.perf_counter()
-    result = run(scn, which, seed, jobs=args.jobs, keep_events=args.keep_events,
-                 progress=not args.quiet, checkpoint=partial)
+    if args.precision:
+        kpi, _, target = args.precision.partition("=")
+        try:
+            target_hw = float(target)
+        except ValueError:
+            return _fail(f"--precision: {args.precision!r} is not KPI=HALF_WIDTH", 2)
+        result, reached = run_to_precision(scn, seed, kpi, target_hw, min_reps=args.reps or 5,
+                                           max_reps=args.max_reps, jobs=args.jobs,
+                                           progress=not args.quiet, checkpoint=partial)
+        reps = len(result.replications)
+        if not args.quiet:
+            print(f"precision: {kpi} half-width {reached:.4g} after {reps} replications "
+                  f"(target {target_hw:g}{', max reached' if reached > target_hw else ''})")
+    else:
+        result = run(scn, which, seed, jobs=args.jobs, keep_events=args.keep_events,
+                     progress=not args.quiet, checkpoint=partial)
     wall = time.perf_counter() - t0
     summary = summarise(result.kpis())
     meta = {

@@ -210,6 +210,43 @@ def run(
     return result
 
 
+def run_to_precision(
+    scn: Scenario,
+    seed: int,
+    kpi: str,
+    half_width: float,
+    min_reps: int = 5,
+    max_reps: int = 500,
+    jobs: int = 1,
+    progress: bool = True,
+    checkpoint: Path | None = None,
+    level: float = 0.95,
+) -> tuple[RunResult, float]:
+    """Add replications until the CI half-width of overall ``kpi`` is at most ``half_width``.
+
+    Starts with ``min_reps``; then estimates the replications needed from the current
+    standard deviation (n_needed = n (h / target)^2) and runs the missing ones, up to
+    ``max_reps``. Returns the result and the half-width reached. Replications are the
+    same as in a plain run with that number of replications (0..n-1).
+    """
+    done: list[Replication] = []
+    n = max(min_reps, 2)
+    while True:
+        new = run(scn, list(range(len(done), n)), seed, jobs=jobs, progress=progress,
+                  checkpoint=checkpoint)
+        done += new.replications
+        result = RunResult(scn, seed, done)
+        k = result.kpis()
+        v = k[(k["by"] == "all") & (k["kpi"] == kpi)]["value"].dropna().to_numpy()
+        if len(v) == 0:
+            raise ValueError(f"unknown overall KPI {kpi!r} for --precision")
+        h = stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+        if h <= half_width or n >= max_reps:
+            return result, float(h)
+        needed = int(np.ceil(n * (h / half_width) ** 2 * 1.1))  # 10% margin for noise
+        n = min(max_reps, max(needed, n + max(jobs, 1)))
+
+
 def summarise(per_rep: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Mean, sd and Student-t confidence interval over replications per (by, key, kpi).
 
