@@ -19,7 +19,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from sim.channel_metrics import chat_kpis, email_kpis
-from sim.config import Scenario
+from sim.config import Scenario, ScenarioError
 from sim.metrics import kpis
 from sim.model import Helpline
 from sim.streams import Streams
@@ -130,8 +130,9 @@ class Checkpoint:
         ident = f"seed: {seed}\n{scn.to_yaml()}"
         stamp = self.folder / "scenario.txt"
         if stamp.exists() and stamp.read_text(encoding="utf-8") != ident:
-            raise ValueError(f"{self.folder}: saved replications belong to another scenario or seed; "
-                             "remove the folder or run without --resume")
+            raise ScenarioError("--resume", str(self.folder),
+                                "the saved replications belong to another scenario or seed; "
+                                "remove the folder or run without --resume")
         stamp.write_text(ident, encoding="utf-8")
 
     def _file(self, r: int) -> Path:
@@ -239,7 +240,7 @@ def run_to_precision(
         k = result.kpis()
         v = k[(k["by"] == "all") & (k["kpi"] == kpi)]["value"].dropna().to_numpy()
         if len(v) == 0:
-            raise ValueError(f"unknown overall KPI {kpi!r} for --precision")
+            raise ScenarioError("--precision", kpi, "unknown overall KPI")
         h = stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
         if h <= half_width or n >= max_reps:
             return result, float(h)

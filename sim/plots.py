@@ -175,3 +175,19 @@ def sweep_curves(summary: pd.DataFrame, params: list[str], ax: Axes, kpi: str, l
     ax.set_title(f"{label} against {x_name} (95% CI)")
     ax.legend(fontsize=8)
     return ax
+
+
+def validation_chart(t: pd.DataFrame, ax: Axes) -> Axes:
+    """Simulated / theoretical value per measure with the simulation's CI (1 = exact)."""
+    y = np.arange(len(t))[::-1]
+    ratio = t["simulated"] / t["theory"]
+    lo = t["ci_low"] / t["theory"]
+    hi = t["ci_high"] / t["theory"]
+    for yi, r, a, b, ok in zip(y, ratio, lo, hi, t["agrees"], strict=True):
+        colour = "#4C72B0" if ok else "#C44E52"
+        ax.errorbar([r], [yi], xerr=[[r - a], [b - r]], fmt="o", ms=3, color=colour, capsize=2)
+    ax.axvline(1.0, color="grey", lw=0.8)
+    ax.set_yticks(y, [f"{c}: {m}" for c, m in zip(t["case"], t["measure"], strict=True)], fontsize=7)
+    ax.set_xlabel("simulated / exact (with the simulation's confidence interval)")
+    ax.set_title("Validation: simulation against queueing theory")
+    return ax

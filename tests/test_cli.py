@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from sim.cli import main
 from sim.config import load_scenario
@@ -69,3 +70,13 @@ def test_bad_set_path_exit_2(capsys):
     assert main([SMALL, "--set", "phone.nonsense=1", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --set: phone.nonsense:") and "does not exist" in err
+
+
+@pytest.mark.slow
+def test_validate_command_writes_table_and_figure(tmp_path, capsys):
+    rc = main(["validate", "--quick", "--out", str(tmp_path / "v"), "--jobs", "2", "--quiet"])
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    t = pd.read_csv(tmp_path / "v" / "validation.csv")
+    assert rc == (0 if t["agrees"].all() else 1), "exit status follows the agreement"
+    assert len(t) >= 25 and (tmp_path / "v" / "figures" / "validation.png").exists()
+    assert line.startswith(f"validation: {int(t['agrees'].sum())} of {len(t)} measures agree")

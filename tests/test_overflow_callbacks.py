@@ -1,86 +1,17 @@
-"""Issue 3: overflow and the answering machine against exact CTMC solutions, and
-conservation of callers and messages. Tolerances: Student-t CIs over replications."""
+"""Issue 3: conservation of callers and messages with overflow and callbacks, and the
+measures' effects. (The comparisons with exact Markov chains are validation cases in
+sim/validate.py, run by tests/test_theory_vs_sim.py.)"""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from sim import callbacks as cbk
-from sim import theory
 from sim.config import PROVINCES, load_scenario
 from sim.eventlog import CALLER_ENDS
 from sim.experiment import run
 from sim.model import Helpline
 from sim.streams import Streams
-from tests.test_theory_vs_sim import assert_in_ci, per_rep, stationary
-
-HOLD_MIN = 20.0
-MU = 1 / (HOLD_MIN * 60)
-
-
-def two_provinces(annual, lines, **more):
-    """Demand only in Antwerpen and Limburg (equal shares)."""
-    shares = {p: 0.0 for p in PROVINCES} | {"Antwerpen": 1.0, "Limburg": 1.0}
-    return stationary(lines, annual=annual, hold_min=HOLD_MIN,
-                      **{"phone.province_shares": shares, **more})
-
-
-@pytest.mark.slow
-def test_one_way_overflow_matches_the_two_group_markov_chain():
-    lines = {"Antwerpen": 1, "Limburg": 2}
-    scn = two_provinces(40_000, lines, **{
-        "phone.overflow.policy": "neighbours",
-        "phone.overflow.neighbours": {"Antwerpen": ["Limburg"], "Limburg": []},
-    })
-    res = run(scn, 12, seed=505, jobs=2, progress=False)
-    lam = scn.demand.phone.annual / (365 * 86400) / 2
-    th = theory.overflow_two_groups(lam, lam, MU, 1, 2, overflow_1_to_2=True, overflow_2_to_1=False)
-    comparisons = 4
-    for idx, origin in enumerate(["Antwerpen", "Limburg"]):
-        callers = per_rep(res, "province", origin, "callers")
-        own = per_rep(res, "flow", f"{origin} > {origin}", "answered") / callers
-        assert_in_ci(own, th.p_own[idx], f"answered by own group, {origin}", comparisons)
-        blocked = 1 - per_rep(res, "province", origin, "answer_rate_caller")
-        assert_in_ci(blocked, th.p_blocked[idx], f"lost calls, {origin}", comparisons)
-    other = per_rep(res, "flow", "Antwerpen > Limburg", "answered") / per_rep(res, "province", "Antwerpen", "callers")
-    assert other.mean() > 0.05, "overflow from Antwerpen to Limburg is used"
-
-
-@pytest.mark.slow
-def test_answering_machine_matches_its_markov_chain():
-    """One line, no redials; busy-tone callers leave a message with a number with
-    probability p; callbacks after an exponential idle time (rate r) of the line."""
-    p_message, rate_cb, p_reach, fail_min = 0.5, 1 / (15 * 60), 0.7, 3.0
-    shares = {p: 0.0 for p in PROVINCES} | {"Antwerpen": 1.0}
-    scn = stationary(1, annual=15_000, hold_min=HOLD_MIN, **{
-        "phone.province_shares": shares,
-        "phone.answering_machine": {
-            "enabled": True, "message_probability": p_message, "number_probability": 1.0,
-            "mailbox": "per_province", "redial_after_message": False,
-            "callbacks": {
-                "policy": "after_idle",
-                "idle_min": {"dist": "exponential", "mean": 1 / rate_cb / 60},
-                "reach_probability": p_reach,
-                "failed_min": {"dist": "exponential", "mean": fail_min},
-                "max_tries": 60,
-                "retry_spacing_min": {"dist": "fixed", "value": 0},
-            },
-        },
-    })
-    res = run(scn, 12, seed=606, jobs=2, progress=False)
-    lam = scn.demand.phone.annual / (365 * 86400)
-    th = theory.answering_machine(1, lam, MU, p_message, rate_cb, p_reach, mu_fail=1 / (fail_min * 60))
-    callers = per_rep(res, "all", "all", "callers")
-    comparisons = 4
-    assert_in_ci(1 - per_rep(res, "all", "all", "answer_rate_attempt"), th.p_busy_tone,
-                 "P(busy tone) per fresh call", comparisons)
-    assert_in_ci(per_rep(res, "all", "all", "answer_rate_caller_direct"), th.p_answered_direct,
-                 "answered directly", comparisons)
-    assert_in_ci(per_rep(res, "all", "all", "callers_answered_callback") / callers, th.p_answered_callback,
-                 "answered through a callback", comparisons)
-    assert_in_ci(per_rep(res, "all", "all", "callback_delay_mean_h") * 3600, th.mean_time_to_callback,
-                 "mean time from message to successful callback (s)", comparisons)
-
 
 # --- conservation -------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import sim.experiment as experiment
-from sim.config import load_scenario
+from sim.config import ScenarioError, load_scenario
 from sim.experiment import ReplicationError, run
 from tests.conftest import ROOT, TEST_SCENARIOS
 
@@ -32,9 +32,9 @@ def test_resume_is_bit_identical_and_skips_finished(small, tmp_path, monkeypatch
 def test_checkpoint_refuses_another_scenario(small, tmp_path):
     run(small, [0], seed=8, progress=False, checkpoint=tmp_path)
     other = load_scenario(None, {**small.model_dump(by_alias=True), "phone.staffing.lines": 2})
-    with pytest.raises(ValueError, match="another scenario"):
+    with pytest.raises(ScenarioError, match="another scenario"):
         run(other, 2, seed=8, progress=False, checkpoint=tmp_path)
-    with pytest.raises(ValueError, match="another scenario"):
+    with pytest.raises(ScenarioError, match="another scenario"):
         run(small, 2, seed=9, progress=False, checkpoint=tmp_path)
 
 
