@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sim import __version__
 from sim.config import ScenarioError, load_scenario, parse_overrides
+from sim.executors import add_executor_arguments, executor_from_args
 from sim.experiment import ReplicationError, default_jobs, run, run_to_precision, summarise
 from sim.report import read_run, summary_table, write_run
 
@@ -57,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="add replications until the 95%% CI half-width of an overall KPI is at most "
                         "HALF_WIDTH, e.g. answer_rate_caller=0.005 (starts at --reps, default 5)")
     r.add_argument("--max-reps", type=int, default=500, help="upper limit for --precision")
+    add_executor_arguments(r)
     r.add_argument("--quiet", action="store_true", help="no progress bar or table, only the final line")
 
     c = sub.add_parser("compare", help="run scenarios on common random numbers and compare with the first")
@@ -70,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--quiet", action="store_true", help="no progress bar or table")
     c.add_argument("--resume", action="store_true",
                    help="reuse the replications an interrupted comparison finished")
+    add_executor_arguments(c)
 
     pl = sub.add_parser("plot", help="redraw the figures of a results folder without simulating")
     pl.add_argument("results", type=Path, help="results folder written by a run")
@@ -106,22 +109,27 @@ def cmd_run(args) -> int:
     which = [args.rep] if args.rep is not None else reps
     partial = _checkpoint(out, scn.name, args.resume)
     t0 = time.perf_counter()
-    if args.precision:
-        kpi, _, target = args.precision.partition("=")
-        try:
-            target_hw = float(target)
-        except ValueError:
-            return _fail(f"--precision: {args.precision!r} is not KPI=HALF_WIDTH", 2)
-        result, reached = run_to_precision(scn, seed, kpi, target_hw, min_reps=args.reps or 5,
-                                           max_reps=args.max_reps, jobs=args.jobs,
-                                           progress=not args.quiet, checkpoint=partial)
-        reps = len(result.replications)
-        if not args.quiet:
-            print(f"precision: {kpi} half-width {reached:.4g} after {reps} replications "
-                  f"(target {target_hw:g}{', max reached' if reached > target_hw else ''})")
-    else:
-        result = run(scn, which, seed, jobs=args.jobs, keep_events=args.keep_events,
-                     progress=not args.quiet, checkpoint=partial)
+    executor = executor_from_args(args)
+    try:
+        if args.precision:
+            kpi, _, target = args.precision.partition("=")
+            try:
+                target_hw = float(target)
+            except ValueError:
+                return _fail(f"--precision: {args.precision!r} is not KPI=HALF_WIDTH", 2)
+            result, reached = run_to_precision(scn, seed, kpi, target_hw, min_reps=args.reps or 5,
+                                               max_reps=args.max_reps, jobs=args.jobs,
+                                               progress=not args.quiet, checkpoint=partial,
+                                               executor=executor)
+            reps = len(result.replications)
+            if not args.quiet:
+                print(f"precision: {kpi} half-width {reached:.4g} after {reps} replications "
+                      f"(target {target_hw:g}{', max reached' if reached > target_hw else ''})")
+        else:
+            result = run(scn, which, seed, jobs=args.jobs, keep_events=args.keep_events,
+                         progress=not args.quiet, checkpoint=partial, executor=executor)
+    finally:
+        executor.close()
     wall = time.perf_counter() - t0
     summary = summarise(result.kpis())
     meta = {
@@ -168,8 +176,12 @@ def cmd_compare(args) -> int:
     seed = scns[0].experiment.seed if args.seed is None else args.seed
     t0 = time.perf_counter()
     partial = _checkpoint(args.out, "x", args.resume).parent
-    results = [run(s, reps, seed, jobs=args.jobs, progress=not args.quiet, checkpoint=partial / s.name)
-               for s in scns]
+    executor = executor_from_args(args)
+    try:
+        results = [run(s, reps, seed, jobs=args.jobs, progress=not args.quiet,
+                       checkpoint=partial / s.name, executor=executor) for s in scns]
+    finally:
+        executor.close()
     wall = time.perf_counter() - t0
     table = paired(results)
     ce = cost_effectiveness(results)

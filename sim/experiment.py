@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import pickle
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from tqdm.auto import tqdm
 
 from sim.channel_metrics import chat_kpis, email_kpis
 from sim.config import Scenario, ScenarioError
+from sim.executors import Processes
 from sim.metrics import kpis
 from sim.model import Helpline
 from sim.streams import Streams
@@ -160,12 +160,14 @@ def run(
     keep_events: int = 0,
     progress: bool = True,
     checkpoint: Path | None = None,
+    executor=None,
 ) -> RunResult:
     """Run replications ``0..replications-1`` (or the listed ones); keep event tables of
     the first ``keep_events``.
 
     With ``jobs > 1`` replications run in a process pool; results are identical to a
-    serial run because each replication seeds its own streams. With ``checkpoint``,
+    serial run because each replication seeds its own streams (also on a Dask cluster:
+    ``executor``). With ``checkpoint``,
     finished replications are saved there and reused when the run is repeated. A failed
     replication does not stop the others: they are kept (and checkpointed), and a
     :class:`ReplicationError` naming the first failure is raised at the end with the
@@ -194,13 +196,10 @@ def run(
                 store.save(out)
         bar.update()
 
-    if jobs <= 1 or len(todo) <= 1:
-        for t in todo:
-            collect(_run_one(t))
-    else:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
-            for out in pool.map(_run_one, todo):
-                collect(out)
+    # ``executor`` (sim.executors): where replications run; default processes on this
+    # machine, ``jobs`` of them.
+    for out in (executor or Processes(jobs)).map(_run_one, todo):
+        collect(out)
     bar.close()
     result = RunResult(scn, seed, sorted(results, key=lambda r: r.replication))
     if failures:
@@ -222,6 +221,7 @@ def run_to_precision(
     progress: bool = True,
     checkpoint: Path | None = None,
     level: float = 0.95,
+    executor=None,
 ) -> tuple[RunResult, float]:
     """Add replications until the CI half-width of overall ``kpi`` is at most ``half_width``.
 
@@ -234,7 +234,7 @@ def run_to_precision(
     n = max(min_reps, 2)
     while True:
         new = run(scn, list(range(len(done), n)), seed, jobs=jobs, progress=progress,
-                  checkpoint=checkpoint)
+                  checkpoint=checkpoint, executor=executor)
         done += new.replications
         result = RunResult(scn, seed, done)
         k = result.kpis()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sim import __version__
 from sim.config import parse_overrides
+from sim.executors import add_executor_arguments, executor_from_args
 from sim.experiment import default_jobs, run
 from sim.report import write_atomic
 from sim.sweep import load_sweep, summary, tidy
@@ -27,6 +28,7 @@ def add_arguments(p) -> None:
     p.add_argument("--resume", action="store_true", help="reuse finished replications")
     p.add_argument("--no-figures", action="store_true", help="skip drawing figures")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_executor_arguments(p)
 
 
 def main(args) -> int:
@@ -40,8 +42,12 @@ def main(args) -> int:
     if not args.resume and partial.exists():
         shutil.rmtree(partial)
     t0 = time.perf_counter()
-    results = [run(scn, reps, seed, jobs=args.jobs, progress=not args.quiet, checkpoint=partial / scn.name)
-               for _, scn in points]
+    executor = executor_from_args(args)
+    try:
+        results = [run(scn, reps, seed, jobs=args.jobs, progress=not args.quiet,
+                       checkpoint=partial / scn.name, executor=executor) for _, scn in points]
+    finally:
+        executor.close()
     wall = time.perf_counter() - t0
     params = list(dict.fromkeys(k for p, _ in points for k in p))
     table = tidy([p for p, _ in points], results)

@@ -1,0 +1,34 @@
+"""Executors: serial, processes and Dask give bit-identical KPIs for the same seed."""
+
+import pandas as pd
+import pytest
+
+from sim.executors import DaskExecutor, Processes, Serial
+from sim.experiment import run
+
+
+@pytest.fixture(scope="module")
+def serial_kpis(small):
+    return run(small, 4, seed=12, progress=False, executor=Serial()).kpis()
+
+
+def test_processes_equal_serial(small, serial_kpis):
+    pd.testing.assert_frame_equal(serial_kpis, run(small, 4, seed=12, progress=False, executor=Processes(2)).kpis())
+
+
+def test_dask_local_cluster_and_scheduler_address_equal_serial(small, serial_kpis):
+    from dask.distributed import LocalCluster
+
+    local = DaskExecutor(None, n_workers=2)
+    try:
+        pd.testing.assert_frame_equal(serial_kpis, run(small, 4, seed=12, progress=False, executor=local).kpis())
+    finally:
+        local.close()
+    # A scheduler given by its address, as for a cluster of several machines.
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        remote = DaskExecutor(cluster.scheduler_address)
+        try:
+            res = run(small, 4, seed=12, progress=False, executor=remote)
+        finally:
+            remote.close()
+    pd.testing.assert_frame_equal(serial_kpis, res.kpis())
