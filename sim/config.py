@@ -58,11 +58,22 @@ _STRICT = ConfigDict(extra="forbid", frozen=True)
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 
 
+def _shown(file: str | Path) -> str:
+    """A file as the user would name it: relative to the working directory if inside it."""
+    p = Path(file)
+    if p.is_absolute():
+        try:
+            return str(p.relative_to(Path.cwd()))
+        except ValueError:
+            return str(p)
+    return str(file)
+
+
 class ScenarioError(Exception):
     """A scenario problem, printable as one line: ``file:line: path: message``."""
 
     def __init__(self, file: str | Path | None, path: str, message: str, line: int | None = None):
-        self.file = str(file) if file is not None else "<scenario>"
+        self.file = _shown(file) if file is not None else "<scenario>"
         self.path = path
         self.message = message
         self.line = line
@@ -814,6 +825,19 @@ class _Loader(yaml.SafeLoader):
     """
 
 
+def _no_duplicates(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    # A key given twice is almost always an editing slip; PyYAML would keep the last.
+    seen: dict = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (also on line {seen[key]})", key_node.start_mark)
+        seen[key] = key_node.start_mark.line + 1
+    return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()

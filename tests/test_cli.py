@@ -62,7 +62,7 @@ def test_bad_input_is_one_line_with_exit_status_2(tmp_path):
     assert p.returncode == 2
     assert p.stderr.strip().count("\n") == 0, f"one line expected, got: {p.stderr}"
     assert "Traceback" not in p.stderr
-    assert f"{bad}:3: phone.queue.capacity:" in p.stderr, p.stderr
+    assert p.stderr.startswith("error: bad.yaml:3: phone.queue.capacity:"), p.stderr
     assert not (tmp_path / "r").exists(), "no results folder for a bad scenario"
 
 
