@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import holidays as holidays_lib
 import numpy as np
 
-from sim.config import PROVINCES, WEEKDAYS, CalendarConfig, ExtraLines, PhoneStaffing, WeeklyHours
+from sim.config import (
+    PROVINCES,
+    CalendarConfig,
+    ExtraStaff,
+    PhoneStaffing,
+    WeeklyHours,
+    parse_interval,
+)
 
 DAY_S = 86_400.0
 # Days simulated beyond the horizon end so that pending redials can still reach a line.
@@ -104,64 +112,61 @@ class StepFunction:
         return float(np.sum((hi - lo) * self.values))
 
 
-def _extra_applies(x: ExtraLines, day: dt.date, province: str) -> bool:
-    if x.provinces != "all" and province not in x.provinces:
-        return False
-    if x.weekdays is not None and WEEKDAYS[day.weekday()] not in x.weekdays:
-        return False
-    in_range = x.from_ is not None and x.from_ <= day <= x.to
-    return in_range or day in x.dates
+def lines_over_time(
+    start: dt.date,
+    n_days: int,
+    hours: WeeklyHours,
+    closed: set[dt.date],
+    base: int,
+    extra: Sequence[ExtraStaff] = (),
+) -> StepFunction:
+    """Staffed lines: ``base`` plus the applicable ``extra`` while open, zero while closed.
+
+    Open means inside ``hours`` on a day not in ``closed``. An extra with ``hours`` adds
+    its lines only where those hours overlap the opening hours. Used for phone lines
+    (per province), chat lines and e-mail handlers.
+    """
+    times: list[float] = []
+    values: list[int] = []
+
+    def put(t: float, v: int) -> None:
+        # Merge equal neighbours and a change at the same instant (24:00 = next 00:00).
+        if values and values[-1] == v:
+            return
+        if times and times[-1] == t:
+            values[-1] = v
+            if len(values) > 1 and values[-2] == v:
+                times.pop()
+                values.pop()
+            return
+        times.append(t)
+        values.append(v)
+
+    for d in range(n_days):
+        day = start + dt.timedelta(d)
+        if day in closed:
+            continue
+        extras = [(x, None if x.hours is None else parse_interval(x.hours)) for x in extra if x.applies(day)]
+        for a, b in hours.minutes(day.weekday()):
+            cuts = {a, b}
+            for _, span in extras:
+                if span is not None:
+                    cuts |= {min(max(span[0], a), b), min(max(span[1], a), b)}
+            cuts = sorted(cuts)
+            for c0, c1 in zip(cuts, cuts[1:], strict=False):
+                lines = base + sum(x.lines for x, span in extras
+                                   if span is None or (span[0] <= c0 and c1 <= span[1]))
+                put(d * DAY_S + c0 * 60.0, lines)
+            put(d * DAY_S + b * 60.0, 0)
+    return StepFunction(np.asarray(times, dtype=float), np.asarray(values, dtype=int))
 
 
 def staffed_lines(
     start: dt.date, n_days: int, hours: WeeklyHours, closed: set[dt.date], staffing: PhoneStaffing
 ) -> dict[str, StepFunction]:
-    """Staffed lines per province over time: base lines plus applicable extras while open.
-
-    Zero whenever the channel is closed. An extra with ``hours`` adds its lines only in
-    the overlap of those hours with the opening hours.
-    """
-    from sim.config import parse_interval  # local: keeps the import list short
-
-    out: dict[str, StepFunction] = {}
-    for prov in PROVINCES:
-        times: list[float] = []
-        values: list[int] = []
-
-        def put(t: float, v: int, times=times, values=values) -> None:
-            if values and values[-1] == v:
-                return
-            if times and times[-1] == t:
-                values[-1] = v
-                if len(values) > 1 and values[-2] == v:
-                    times.pop()
-                    values.pop()
-                return
-            times.append(t)
-            values.append(v)
-
-        for d in range(n_days):
-            day = start + dt.timedelta(d)
-            if day in closed:
-                continue
-            extras = [x for x in staffing.extra if _extra_applies(x, day, prov)]
-            for a, b in hours.minutes(day.weekday()):
-                cuts = {a, b}
-                for x in extras:
-                    if x.hours is not None:
-                        h0, h1 = parse_interval(x.hours)
-                        cuts |= {min(max(h0, a), b), min(max(h1, a), b)}
-                cuts = sorted(cuts)
-                for c0, c1 in zip(cuts, cuts[1:], strict=False):
-                    lines = staffing.lines[prov]
-                    for x in extras:
-                        if x.hours is None:
-                            lines += x.lines
-                        else:
-                            h0, h1 = parse_interval(x.hours)
-                            if h0 <= c0 and c1 <= h1:
-                                lines += x.lines
-                    put(d * DAY_S + c0 * 60.0, lines)
-                put(d * DAY_S + b * 60.0, 0)
-        out[prov] = StepFunction(np.asarray(times, dtype=float), np.asarray(values, dtype=int))
-    return out
+    """Staffed phone lines per province over time (see :func:`lines_over_time`)."""
+    return {
+        prov: lines_over_time(start, n_days, hours, closed, staffing.lines[prov],
+                              [x for x in staffing.extra if x.provinces == "all" or prov in x.provinces])
+        for prov in PROVINCES
+    }

@@ -41,16 +41,19 @@ import pandas as pd
 import simpy
 
 from sim.arrivals import hourly_rate, sample_arrivals
-from sim.calendar import DAY_S, TAIL_DAYS, OpenIntervals, StepFunction, closed_days, open_intervals
+from sim.calendar import (
+    TAIL_DAYS,
+    OpenIntervals,
+    StepFunction,
+    closed_days,
+    lines_over_time,
+    open_intervals,
+)
 from sim.config import (
-    WEEKDAYS,
     CalendarConfig,
     ChannelDemand,
     Chat,
-    ExtraChatLines,
     Horizon,
-    WeeklyHours,
-    parse_interval,
 )
 from sim.distributions import sampler
 from sim.streams import Streams
@@ -69,69 +72,6 @@ CHAT_COLUMNS = ("chat", "arrival_at", "outcome", "wait_s", "duration_s", "line")
 # ---------------------------------------------------------------------------------------
 # Staffed lines over time
 # ---------------------------------------------------------------------------------------
-
-
-def _applies(x: ExtraChatLines, day: dt.date) -> bool:
-    if x.weekdays is not None and WEEKDAYS[day.weekday()] not in x.weekdays:
-        return False
-    in_range = x.from_ is not None and x.from_ <= day <= x.to
-    return in_range or day in x.dates
-
-
-def lines_over_time(
-    start: dt.date,
-    n_days: int,
-    hours: WeeklyHours,
-    closed: set[dt.date],
-    base: int,
-    extra: list[ExtraChatLines] = (),
-) -> StepFunction:
-    """Staffed lines: ``base`` plus the applicable ``extra`` while open, zero while closed.
-
-    Open means inside ``hours`` on a day not in ``closed``. An extra with ``hours``
-    adds its lines only where those hours overlap the opening hours. Used for chat
-    lines and (without extras) for e-mail handlers.
-    """
-    times: list[float] = []
-    values: list[int] = []
-
-    def put(t: float, v: int) -> None:
-        # Merge equal neighbours and a change at the same instant (24:00 = next 00:00).
-        if values and values[-1] == v:
-            return
-        if times and times[-1] == t:
-            values[-1] = v
-            if len(values) > 1 and values[-2] == v:
-                times.pop()
-                values.pop()
-            return
-        times.append(t)
-        values.append(v)
-
-    for d in range(n_days):
-        day = start + dt.timedelta(d)
-        if day in closed:
-            continue
-        extras = [x for x in extra if _applies(x, day)]
-        for a, b in hours.minutes(day.weekday()):
-            cuts = {a, b}
-            for x in extras:
-                if x.hours is not None:
-                    h0, h1 = parse_interval(x.hours)
-                    cuts |= {min(max(h0, a), b), min(max(h1, a), b)}
-            cuts = sorted(cuts)
-            for c0, c1 in zip(cuts, cuts[1:], strict=False):
-                lines = base
-                for x in extras:
-                    if x.hours is None:
-                        lines += x.lines
-                    else:
-                        h0, h1 = parse_interval(x.hours)
-                        if h0 <= c0 and c1 <= h1:
-                            lines += x.lines
-                put(d * DAY_S + c0 * 60.0, lines)
-            put(d * DAY_S + b * 60.0, 0)
-    return StepFunction(np.asarray(times, dtype=float), np.asarray(values, dtype=int))
 
 
 # ---------------------------------------------------------------------------------------

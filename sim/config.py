@@ -175,12 +175,12 @@ class CalendarConfig(BaseModel):
 # ---------------------------------------------------------------------------------------
 
 
-class ExtraLines(BaseModel):
+class ExtraStaff(BaseModel):
     """Extra staffed lines on listed days or date ranges (for example peak days).
 
     Applies on every date in ``dates`` and on every date in ``[from, to]``; optionally
     only on some weekdays and during part of the day (``hours``). ``lines`` is added to
-    the base staffing of each listed province while the channel is open.
+    the base staffing while the channel is open.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -190,7 +190,6 @@ class ExtraLines(BaseModel):
     to: dt.date | None = None
     weekdays: list[Weekday] | None = None
     hours: str | None = None
-    provinces: list[Province] | Literal["all"] = "all"
     lines: int = Field(default=1, ge=1)
 
     @field_validator("hours")
@@ -201,7 +200,7 @@ class ExtraLines(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _has_days(self) -> ExtraLines:
+    def _has_days(self) -> ExtraStaff:
         if (self.from_ is None) != (self.to is None):
             raise ValueError("give both 'from' and 'to' for a date range")
         if self.from_ is not None and self.to < self.from_:
@@ -209,6 +208,19 @@ class ExtraLines(BaseModel):
         if not self.dates and self.from_ is None:
             raise ValueError("give 'dates' or a 'from'/'to' range")
         return self
+
+    def applies(self, day: dt.date) -> bool:
+        """Whether these extra lines are staffed on ``day`` (at some hour)."""
+        if self.weekdays is not None and WEEKDAYS[day.weekday()] not in self.weekdays:
+            return False
+        in_range = self.from_ is not None and self.from_ <= day <= self.to
+        return in_range or day in self.dates
+
+
+class ExtraLines(ExtraStaff):
+    """Extra phone lines: as :class:`ExtraStaff`, for all or some ``provinces``."""
+
+    provinces: list[Province] | Literal["all"] = "all"
 
 
 class PhoneStaffing(BaseModel):
@@ -589,7 +601,7 @@ EMAIL_HOURS = WeeklyHours(
 # ---------------------------------------------------------------------------------------
 
 
-class ExtraChatLines(BaseModel):
+class ExtraChatLines(ExtraStaff):
     """Extra staffed chat lines on listed days or date ranges (peak moments).
 
     The shape of :class:`sim.config.ExtraLines` without provinces (there is one chat
@@ -599,32 +611,6 @@ class ExtraChatLines(BaseModel):
     2021 "op piekmomenten zijn er tot 3 chatlijnen actief" (seed 000, answer 6), i.e.
     up to 2 extra lines on top of one.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    name: str = ""
-    dates: list[dt.date] = []
-    from_: dt.date | None = Field(default=None, alias="from")
-    to: dt.date | None = None
-    weekdays: list[Weekday] | None = None
-    hours: str | None = None
-    lines: int = Field(default=1, ge=1)
-
-    @field_validator("hours")
-    @classmethod
-    def _hours(cls, v: str | None) -> str | None:
-        if v is not None:
-            parse_interval(v)
-        return v
-
-    @model_validator(mode="after")
-    def _has_days(self) -> ExtraChatLines:
-        if (self.from_ is None) != (self.to is None):
-            raise ValueError("give both 'from' and 'to' for a date range")
-        if self.from_ is not None and self.to < self.from_:
-            raise ValueError(f"'to' {self.to} is before 'from' {self.from_}")
-        if not self.dates and self.from_ is None:
-            raise ValueError("give 'dates' or a 'from'/'to' range")
-        return self
 
 
 class ChatStaffing(BaseModel):

@@ -57,8 +57,7 @@ import pandas as pd
 import simpy
 
 from sim.arrivals import hourly_rate, sample_arrivals
-from sim.calendar import TAIL_DAYS, StepFunction, closed_days
-from sim.chats import lines_over_time
+from sim.calendar import TAIL_DAYS, StepFunction, closed_days, lines_over_time
 from sim.config import PROVINCES, CalendarConfig, ChannelDemand, Email, Horizon
 from sim.distributions import sampler
 from sim.streams import Streams

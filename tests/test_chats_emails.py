@@ -15,9 +15,9 @@ from pydantic import ValidationError
 from scipy import stats
 
 from sim import theory
-from sim.calendar import DAY_S, closed_days
+from sim.calendar import DAY_S, closed_days, lines_over_time
 from sim.channel_metrics import chat_kpis, email_kpis, working_day_deadline_s
-from sim.chats import CHAT_OUTCOMES, ChatChannel, lines_over_time
+from sim.chats import CHAT_OUTCOMES, ChatChannel
 from sim.config import (
     CHAT_HOURS_2020,
     DEFAULT_CHAT_DEMAND,
