@@ -74,6 +74,7 @@ class CallbackDesk:
         self._idle_req: dict[int, tuple[float, float]] = {}
         self.messages: list[Message] = []
         self.engaged: set[int] = set()  # callers waiting in a line group's queue now
+        self._closed = False
         for g in groups:
             g.listen(self._line_changed)
         for b in range(n_boxes):
@@ -104,11 +105,14 @@ class CallbackDesk:
             msg.state = ANSWERED_BY_REDIAL
 
     def finish(self) -> None:
-        """At the end of the simulation: every message still open is ``pending``."""
-        for box in self.boxes:
+        """At the end of the simulation: every message still open is ``pending``; the
+        desk processes end (so nothing is left in reference cycles)."""
+        self._closed = True
+        for b, box in enumerate(self.boxes):
             for msg in list(box):
                 self._resolve(msg, PENDING)
             box.clear()
+            self._kick(b)
 
     # --- staff side ---------------------------------------------------------------------
 
@@ -148,7 +152,7 @@ class CallbackDesk:
     def _desk(self, box: int):
         """Return the messages of one mailbox, one decision at a time."""
         env = self.env
-        while True:
+        while not self._closed:
             self._wake[box] = env.event()
             queue = self.boxes[box]
             eligible = [m for m in queue if m.eligible_at <= env.now and not m.in_progress]

@@ -65,7 +65,7 @@ import holidays as holidays_lib
 import numpy as np
 import pandas as pd
 
-from sim.calendar import DAY_S, StepFunction
+from sim.calendar import DAY_S, StepFunction, month_of
 from sim.chats import ABANDONED, ANSWERED, BLOCKED, CLOSED, CLOSED_IN_QUEUE
 from sim.config import Chat, Email
 from sim.emails import ANSWERED as EMAIL_ANSWERED
@@ -90,8 +90,7 @@ def _safe_div(a, b) -> float:
 
 def _month_of(start: dt.date, at_s) -> np.ndarray:
     """Month ("YYYY-MM") of instants (seconds since the start at 00:00)."""
-    ts = pd.to_datetime(start) + pd.to_timedelta(np.asarray(at_s, dtype=float), unit="s")
-    return np.asarray(ts.strftime("%Y-%m"), dtype=object)
+    return month_of(start, at_s)
 
 
 def _hour_months(start: dt.date, n_hours: int) -> np.ndarray:

@@ -14,6 +14,7 @@ seconds since the scenario start.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -128,7 +129,13 @@ class WeeklyHours(BaseModel):
 
     def minutes(self, weekday: int) -> list[tuple[int, int]]:
         """Sorted open intervals of weekday ``0=mon .. 6=sun`` in minutes after midnight."""
-        return sorted(parse_interval(s) for s in getattr(self, WEEKDAYS[weekday]))
+        return list(_day_minutes(tuple(getattr(self, WEEKDAYS[weekday]))))
+
+
+@functools.lru_cache(maxsize=256)
+def _day_minutes(intervals: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    # Parsed once per distinct day, not once per simulated day.
+    return tuple(sorted(parse_interval(s) for s in intervals))
 
 
 def _weekly(mon_fri: list[str], sat: list[str] | None = None) -> WeeklyHours:

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sim import callbacks as cbk
-from sim.calendar import DAY_S, StepFunction
+from sim.calendar import DAY_S, StepFunction, month_of
 from sim.config import PROVINCES, WEEKDAYS
 from sim.eventlog import (
     ABANDONED,
@@ -186,13 +186,11 @@ def kpis(
     n_hours = n_days * 24
     horizon_s = n_days * DAY_S
     hour_dates = pd.to_datetime(start) + pd.to_timedelta(np.arange(n_hours), unit="h")
-    hour_month = hour_dates.strftime("%Y-%m").to_numpy()
+    hour_month = month_of(start, np.arange(n_hours) * HOUR_S)
     rows: list[tuple] = []
 
     # Caller view.
-    c = callers.assign(
-        month=(pd.to_datetime(start) + pd.to_timedelta(callers["arrival_at"], unit="s")).dt.strftime("%Y-%m")
-    )
+    c = callers.assign(month=month_of(start, callers["arrival_at"]))
     rows += _rows("all", "all", _caller_kpis(c))
     for month, g in c.groupby("month", sort=True):
         rows += _rows("month", month, _caller_kpis(g))
@@ -206,8 +204,8 @@ def kpis(
     # Attempt view.
     rows += _rows("all", "all", _attempt_kpis(attempts))
     inside = attempts[attempts["at"] < horizon_s]
-    a_month = (pd.to_datetime(start) + pd.to_timedelta(inside["at"], unit="s")).dt.strftime("%Y-%m")
-    for month, g in inside.groupby(a_month.to_numpy(), sort=True):
+    a_month = month_of(start, inside["at"])
+    for month, g in inside.groupby(a_month, sort=True):
         rows += _rows("month", month, _attempt_kpis(g))
     for prov, g in attempts.groupby("province", observed=False):
         rows += _rows("province", prov, _attempt_kpis(g))

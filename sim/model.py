@@ -170,6 +170,9 @@ class LineGroup:
         """Call ``callback(group)`` whenever a line is released or staffing rises."""
         self._listeners.append(callback)
 
+    def clear_listeners(self) -> None:
+        self._listeners.clear()
+
     def seize(self, hold_s: float) -> None:
         """Take a line for work that will hold it ``hold_s`` seconds."""
         day = int(self.env.now // DAY_S)
@@ -234,6 +237,15 @@ class Helpline:
             for i, p in enumerate(PROVINCES)
         ]
         self.groups_last = np.zeros(len(self.callers), dtype=np.int64)  # group of last attempt
+        # Python lists of the per-caller values read in the event loop: numpy scalars
+        # would make env.now and every heap key a numpy float (slower; bench/README.md).
+        c = self.callers
+        self._arrival = c.arrival_at.tolist()
+        self._home = c.home.tolist()
+        self._option0 = c.option0.tolist()
+        self._talk = c.talk_s.tolist()
+        self._hold = (c.talk_s + c.wrap_s).tolist()
+        self._patience = c.patience_s.tolist()
         self.messages_of: dict[int, object] = {}  # caller -> message on the answering machine
         self._fixed = PROVINCES.index(phone.option0.routing.province)
         self._rr_next = 0
@@ -266,11 +278,13 @@ class Helpline:
         if self.desk is not None:
             self.desk.finish()  # messages still open; their callers' journeys end now
             self.env.run()
+        for g in self.groups:  # break the group -> listener -> desk/channel cycles
+            g.clear_listeners()
         return self.log
 
     def _arrivals(self):
         env = self.env
-        for i, at in enumerate(self.callers.arrival_at):
+        for i, at in enumerate(self._arrival):
             yield env.timeout(at - env.now)
             env.process(self.caller(i))
 
@@ -327,9 +341,7 @@ class Helpline:
             else:
                 yield env.timeout(delay)
             attempt += 1
-        self.log.caller_end(
-            i, float(c.arrival_at[i]), int(c.home[i]), bool(c.option0[i]), end, attempt, env.now
-        )
+        self.log.caller_end(i, self._arrival[i], self._home[i], self._option0[i], end, attempt, env.now)
 
     # --- one attempt --------------------------------------------------------------------
 
@@ -341,7 +353,7 @@ class Helpline:
         """
         c, phone, groups = self.callers, self.scn.phone, self.groups
         u = float(c.route_u[i, attempt - 1])
-        if c.option0[i]:
+        if self._option0[i]:
             dialled = len(PROVINCES)
             policy = phone.option0.routing.policy
             if policy == "fixed":
@@ -352,7 +364,7 @@ class Helpline:
                 target, self._rr_next = routing.route_option0(
                     policy, self._fixed, free, committed, self._rr_next, u)
         else:
-            dialled = target = int(c.home[i])
+            dialled = target = self._home[i]
         ov = phone.overflow
         if ov.policy != "off" and not groups[target].has_free_line() and (
             ov.when == "always" or int(self.env.now // DAY_S) in self._peak_days
@@ -366,36 +378,42 @@ class Helpline:
 
     def attempt(self, i: int, attempt: int):
         """One call attempt of caller ``i``; returns its outcome."""
-        env, c, log = self.env, self.callers, self.log
+        env, log = self.env, self.log
         now = env.now
         if not self.cal.phone_open.is_open(now):
-            dialled = len(PROVINCES) if c.option0[i] else int(c.home[i])
-            target = self._fixed if c.option0[i] else dialled
+            dialled = len(PROVINCES) if self._option0[i] else self._home[i]
+            target = self._fixed if self._option0[i] else dialled
             log.attempt(i, attempt, now, dialled, target, CLOSED, 0.0, 0.0, 0.0)
             return CLOSED
         dialled, g = self.route(i, attempt)
         self.groups_last[i] = g
         grp = self.groups[g]
         wait = 0.0
-        talk, hold = float(c.talk_s[i]), float(c.talk_s[i] + c.wrap_s[i])
+        talk, hold = self._talk[i], self._hold[i]
         if grp.has_free_line() and not grp.queue:
             grp.seize(hold)
         elif len(grp.queue) < grp.queue_cap:
+            # One event decides the wait: a line (ANSWERED), closing (CLOSED_IN_QUEUE) or
+            # the caller's patience running out (ABANDONED), whichever comes first.
             served = env.event()
-            grp.queue.append((served, hold))
+            entry = (served, hold)
+            grp.queue.append(entry)
+
+            def renege(_timeout, served=served, entry=entry, queue=grp.queue):
+                if not served.triggered:
+                    queue.remove(entry)
+                    served.succeed(ABANDONED)
+
+            env.timeout(self._patience[i]).callbacks.append(renege)
             if self.desk is not None:
                 self.desk.engaged.add(i)
-            yield served | env.timeout(c.patience_s[i])
+            state = yield served
             if self.desk is not None:
                 self.desk.engaged.discard(i)
             wait = env.now - now
-            if not served.triggered:
-                grp.queue.remove((served, hold))
-                log.attempt(i, attempt, now, dialled, g, ABANDONED, wait, 0.0, 0.0)
-                return ABANDONED
-            if served.value == CLOSED_IN_QUEUE:
-                log.attempt(i, attempt, now, dialled, g, CLOSED_IN_QUEUE, wait, 0.0, 0.0)
-                return CLOSED_IN_QUEUE
+            if state != ANSWERED:
+                log.attempt(i, attempt, now, dialled, g, state, wait, 0.0, 0.0)
+                return state
         else:
             log.attempt(i, attempt, now, dialled, g, BUSY, 0.0, 0.0, 0.0)
             return BUSY
