@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -27,7 +27,8 @@ from sim.theory import (
 )
 
 # No example database: keeps .hypothesis/ out of the working tree.
-FAST = settings(max_examples=30, deadline=None, database=None)
+# derandomize: the same examples on every run, so CI is deterministic.
+FAST = settings(max_examples=30, deadline=None, database=None, derandomize=True)
 
 
 def erlang_b_direct(c: int, a: float) -> float:
@@ -376,9 +377,14 @@ def test_answering_machine_without_messages_is_erlang_b(c, a):
 def test_answering_machine_flow_conservation(
     c, load_per_line, p_message, callback_rate, p_reach, mu_fail
 ):
-    # Parameter box chosen inside the stable region (mailbox drift ratio <= 0.87 there).
+    # The box also holds unstable systems (messages outpace successful callbacks); the
+    # solver must refuse those, and they are not examples of conservation.
     mu, a = 1.0, load_per_line * c
-    res = answering_machine(c, a * mu, mu, p_message, callback_rate, p_reach, mu_fail=mu_fail)
+    try:
+        res = answering_machine(c, a * mu, mu, p_message, callback_rate, p_reach, mu_fail=mu_fail)
+    except ValueError as e:
+        assert "unstable" in str(e), f"only instability may stop the solver here: {e}"
+        assume(False)
     outcome = res.p_answered_direct + res.p_answered_callback + res.p_lost
     assert outcome == pytest.approx(1.0, abs=1e-9)
     # Lines busy with answered calls carry exactly the answered traffic.
