@@ -1,0 +1,583 @@
+"""PROTOTYPE (bench only): a copy of ``sim/model.py`` with three event-loop changes.
+
+Not part of the package and not used by it: ``bench/prototype.py`` runs it beside
+``sim.model`` to measure what the changes would gain and checks that the event log is
+identical. Changes against ``sim/model.py`` (search for "PROTO"):
+
+1. ``HotCallers``: the per-caller attributes the event loop reads, as Python lists
+   (``ndarray.tolist()``), built once. Indexing a list gives a Python float; indexing a
+   numpy array boxes a numpy scalar. Above all, arrival times stay Python floats, so
+   ``env.now`` and every heap key are floats instead of ``numpy.float64`` (slower to add
+   and compare on every ``heappush``/``heappop``).
+2. ``CursorLineGroup`` / ``OpenCursor``: staffed lines and opening hours looked up with
+   a monotone cursor over Python lists (simulation time never goes back), O(1)
+   amortised, instead of ``bisect`` over a numpy array plus ``int(np.int64)`` on
+   every ``has_free_line()`` / ``is_open()``. Same result as the bisect for any
+   non-decreasing sequence of times.
+3. ``renege_single_event``: a queued caller waits on ONE event that either a freed
+   line or their patience timer triggers, instead of ``served | env.timeout(p)``
+   (a Condition, its callbacks and a ConditionValue per queued caller, and one
+   more event step per served caller).
+4. ``close_cycles``: when the run is over, the callback desk's processes end and the
+   line groups forget their listeners. Otherwise desk <-> line groups (listeners) and
+   the desk's never-ending ``_desk`` processes form reference cycles that hold the
+   event log and the callers' arrays until the cyclic garbage collector happens to
+   run a full collection: memory then grows with every replication of
+   ``sim.experiment.run``.
+
+Original module docstring follows.
+
+The SimPy model of the helpline: it plays out contacts and records events, nothing else.
+
+One generator per journey (habit 1): :meth:`Helpline.caller` tells one caller's story,
+attempt after attempt; :meth:`Helpline.attempt` tells one attempt at a line group.
+Decisions are calls to the pure functions in :mod:`sim.routing`. Every random number a
+caller will need is drawn when the caller is created (habit 5), from named streams, so
+the same caller behaves the same under every staffing option.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from sim import routing
+from sim.arrivals import hourly_rate, sample_arrivals
+from sim.calendar import (
+    DAY_S,
+    TAIL_DAYS,
+    OpenIntervals,
+    StepFunction,
+    closed_days,
+    open_intervals,
+    staffed_lines,
+)
+from sim.callbacks import CALLBACK, CallbackDesk
+from sim.chats import ChatChannel
+from sim.config import PROVINCES, Scenario
+from sim.distributions import sampler
+from sim.emails import EmailChannel
+from sim.eventlog import (
+    ABANDONED,
+    ANSWERED,
+    BUSY,
+    CLOSED,
+    CLOSED_IN_QUEUE,
+    END_ANSWERED,
+    END_CALLBACK,
+    END_GAVE_UP,
+    END_MAX_ATTEMPTS,
+    END_NO_OPENING,
+    EventLog,
+)
+from sim.streams import Streams
+
+
+@dataclass(frozen=True)
+class PhoneCallers:
+    """Attributes of every phone caller of a replication, drawn up front (row = caller).
+
+    Times in seconds. ``redial_u[i, k]`` is caller i's uniform draw for the decision
+    after attempt k+1; ``retry_delay_s[i, k]`` the delay before attempt k+2 after a busy
+    tone, ``closed_delay_s[i, k]`` after the closed message (counted from the opening).
+    Streams are drawn whether or not a feature is switched on, so switching it on does
+    not change any caller's other attributes.
+    """
+
+    arrival_at: np.ndarray
+    home: np.ndarray
+    option0: np.ndarray
+    talk_s: np.ndarray
+    wrap_s: np.ndarray
+    patience_s: np.ndarray
+    redial_u: np.ndarray
+    retry_delay_s: np.ndarray
+    closed_delay_s: np.ndarray
+    route_u: np.ndarray  # (n, max_attempts): random tie-breaks of routing per attempt
+    message_u: np.ndarray  # leaves a message after a busy tone if < message_probability
+    number_u: np.ndarray  # the message has a usable number if < number_probability
+    reach_u: np.ndarray  # (n, max_tries): callback try k reaches the caller
+    failed_s: np.ndarray  # (n, max_tries): line time of a failed callback try
+    spacing_s: np.ndarray  # (n, max_tries): wait before the next try after a failed one
+
+    def __len__(self) -> int:
+        return len(self.arrival_at)
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Everything time-dependent the model looks up, in seconds since the start."""
+
+    phone_open: OpenIntervals
+    phone_lines: dict[str, StepFunction]
+    horizon_s: float
+
+
+def build_calendar(scn: Scenario) -> Calendar:
+    start, n_days = scn.horizon.start, scn.horizon.days + TAIL_DAYS
+    closed = closed_days(start, n_days, scn.calendar)
+    hours = scn.phone.opening_hours
+    return Calendar(
+        phone_open=open_intervals(start, n_days, hours, closed),
+        phone_lines=staffed_lines(start, n_days, hours, closed, scn.phone.staffing),
+        horizon_s=scn.horizon.days * DAY_S,
+    )
+
+
+def draw_phone_callers(scn: Scenario, streams: Streams) -> PhoneCallers:
+    """New phone callers of the horizon and all their attributes."""
+    phone = scn.phone
+    rate = hourly_rate(scn.demand.phone, scn.horizon.start, scn.horizon.days)
+    arrival_at = sample_arrivals(rate, streams("arrivals.phone"))
+    n = len(arrival_at)
+    shares = np.array([phone.province_shares[p] for p in PROVINCES], dtype=float)
+    home = streams("caller.province").choice(len(PROVINCES), size=n, p=shares / shares.sum())
+    option0 = streams("caller.option0").random(n) < phone.option0.probability
+    k = phone.redial.max_attempts
+    cb = phone.answering_machine.callbacks
+    patience = (
+        sampler(phone.queue.patience_min)(streams("patience.phone"), n)
+        if phone.queue.patience_min is not None
+        else np.full(n, np.inf)
+    )
+    return PhoneCallers(
+        arrival_at=arrival_at,
+        home=home,
+        option0=option0,
+        talk_s=sampler(phone.talk_min)(streams("talk.phone"), n),
+        wrap_s=sampler(phone.wrap_up_min)(streams("wrapup.phone"), n),
+        patience_s=patience,
+        redial_u=streams("redial.decision").random((n, k)),
+        retry_delay_s=sampler(phone.redial.delay_min)(streams("redial.delay"), n * k).reshape(n, k),
+        closed_delay_s=sampler(phone.closed.delay_min)(streams("closed.delay"), n * k).reshape(n, k),
+        route_u=streams("routing").random((n, k)),
+        message_u=streams("message.leave").random(n),
+        number_u=streams("message.number").random(n),
+        reach_u=streams("callback.reach").random((n, cb.max_tries)),
+        failed_s=sampler(cb.failed_min)(streams("callback.failed"), n * cb.max_tries).reshape(n, cb.max_tries),
+        spacing_s=sampler(cb.retry_spacing_min)(streams("callback.spacing"), n * cb.max_tries).reshape(
+            n, cb.max_tries),
+    )
+
+
+class ClosingDesk(CallbackDesk):
+    """PROTO 4: a CallbackDesk whose ``_desk`` processes end after ``finish()``.
+
+    In ``sim/callbacks.py`` this is two lines: ``while not self._closed:`` in ``_desk``
+    and, in ``finish()``, ``self._closed = True`` and a ``_kick`` of every mailbox.
+    """
+
+    _closed = False
+
+    def finish(self) -> None:
+        super().finish()
+        self._closed = True
+        for box in range(len(self.boxes)):
+            self._kick(box)
+
+    def _desk(self, box: int):
+        # Wraps the desk loop of sim.callbacks; ends when closed, or when that loop ends
+        # by itself (once sim/callbacks.py has the change).
+        inner = super()._desk(box)
+        try:
+            event = next(inner)
+            while not self._closed:
+                event = inner.send((yield event))
+        except StopIteration:
+            return
+
+
+class HotCallers:
+    """PROTO 1: per-caller attributes read in the event loop, as Python lists.
+
+    Only the 1-D attributes (one value per caller) become lists. The (n, max_attempts)
+    arrays stay numpy: converting them would create n x max_attempts Python floats
+    up front (1.2 million for 100,000 callers, more than they save); the few values
+    read from them are converted with ``float()`` where they become a delay.
+    """
+
+    def __init__(self, c: PhoneCallers):
+        self.arrival_at = c.arrival_at.tolist()
+        self.home = c.home.tolist()
+        self.option0 = c.option0.tolist()
+        self.talk_s = c.talk_s.tolist()
+        self.hold_s = (c.talk_s + c.wrap_s).tolist()  # same float sums as before
+        self.patience_s = c.patience_s.tolist()
+        self.message_u = c.message_u.tolist()
+        self.number_u = c.number_u.tolist()
+        self.redial_u = c.redial_u
+        self.retry_delay_s = c.retry_delay_s
+        self.closed_delay_s = c.closed_delay_s
+        self.route_u = c.route_u
+
+
+class StepCursor:
+    """PROTO 2: value of a StepFunction at non-decreasing times, O(1) amortised."""
+
+    __slots__ = ("times", "values", "k", "next_t", "value")
+
+    def __init__(self, f: StepFunction):
+        self.times = f.times.tolist()
+        self.values = [int(v) for v in f.values]
+        self.k = -1
+        self.value = 0  # zero before the first change, as StepFunction.__call__
+        self.next_t = self.times[0] if self.times else float("inf")
+
+    def at(self, t: float) -> int:
+        while t >= self.next_t:  # same as bisect_right(times, t) - 1 for rising t
+            self.k += 1
+            self.value = self.values[self.k]
+            k1 = self.k + 1
+            self.next_t = self.times[k1] if k1 < len(self.times) else float("inf")
+        return self.value
+
+
+class OpenCursor:
+    """PROTO 2: ``OpenIntervals.is_open`` at non-decreasing times, O(1) amortised."""
+
+    __slots__ = ("starts", "ends", "k", "next_start")
+
+    def __init__(self, o: OpenIntervals):
+        self.starts = o.starts.tolist()
+        self.ends = o.ends.tolist()
+        self.k = -1
+        self.next_start = self.starts[0] if self.starts else float("inf")
+
+    def is_open(self, t: float) -> bool:
+        while t >= self.next_start:
+            self.k += 1
+            k1 = self.k + 1
+            self.next_start = self.starts[k1] if k1 < len(self.starts) else float("inf")
+        return self.k >= 0 and t < self.ends[self.k]
+
+
+class LineGroup:
+    """The staffed lines of one province, with an optional waiting room.
+
+    ``busy`` counts lines in use (calls, callbacks, blended e-mails); the number staffed
+    at time t is ``lines(t)``. A fall in staffing never interrupts work: the line is
+    freed when the work ends. Other parts of the model (callbacks, e-mail blending)
+    ``listen`` to be told when a line may have become free.
+    """
+
+    def __init__(self, env: simpy.Environment, index: int, lines: StepFunction, queue_cap: int):
+        self.env = env
+        self.index = index
+        self.lines = lines
+        self.queue_cap = queue_cap
+        self.busy = 0
+        self.queue: deque[tuple[simpy.Event, float]] = deque()  # (event, hold_s)
+        self._listeners: list = []
+        # Line time committed to work started today (seconds): the "least busy" routing
+        # tie-break reads it, as an ACD would. Reset at the first seize of each day.
+        self.committed_today = 0.0
+        self._day = -1
+        # Since when the group has had at least one free line (None while fully busy or
+        # closed): the callback policy "after the line has been idle for some minutes".
+        self.idle_since: float | None = None
+        env.process(self._staffing_changes())
+
+    def free_lines(self) -> int:
+        return max(self.lines(self.env.now) - self.busy, 0)
+
+    def has_free_line(self) -> bool:
+        return self.busy < self.lines(self.env.now)
+
+    def listen(self, callback) -> None:
+        """Call ``callback(group)`` whenever a line is released or staffing rises."""
+        self._listeners.append(callback)
+
+    def seize(self, hold_s: float) -> None:
+        """Take a line for work that will hold it ``hold_s`` seconds."""
+        day = int(self.env.now // DAY_S)
+        if day != self._day:
+            self._day, self.committed_today = day, 0.0
+        self.committed_today += hold_s
+        self.busy += 1
+        if not self.has_free_line():
+            self.idle_since = None
+
+    def release(self) -> None:
+        self.busy -= 1
+        self._serve_waiting()
+        self._mark_idle()
+        self._notify()
+
+    def _mark_idle(self) -> None:
+        if not self.has_free_line():
+            self.idle_since = None
+        elif self.idle_since is None:
+            self.idle_since = self.env.now
+
+    def _notify(self) -> None:
+        for callback in self._listeners:
+            callback(self)
+
+    def _serve_waiting(self) -> None:
+        # FIFO: the longest-waiting caller gets the line that frees up.
+        while self.queue and self.has_free_line():
+            served, hold_s = self.queue.popleft()
+            self.seize(hold_s)
+            served.succeed(ANSWERED)
+
+    def _staffing_changes(self):
+        """Give new lines to waiting callers and listeners; send the queue away at closing."""
+        times, values = self.lines.times, self.lines.values
+        for t, v in zip(times, values, strict=True):
+            if t > self.env.now:
+                yield self.env.timeout(t - self.env.now)
+            if v == 0:
+                while self.queue:
+                    self.queue.popleft()[0].succeed(CLOSED_IN_QUEUE)
+            else:
+                self._serve_waiting()
+            self._mark_idle()
+            if v > 0:
+                self._notify()
+
+
+class CursorLineGroup(LineGroup):
+    """PROTO 2: ``LineGroup`` whose staffed-lines lookup is a monotone cursor."""
+
+    def __init__(self, env: simpy.Environment, index: int, lines: StepFunction, queue_cap: int):
+        self._cursor = StepCursor(lines)
+        super().__init__(env, index, lines, queue_cap)
+
+    def free_lines(self) -> int:
+        return max(self._cursor.at(self.env.now) - self.busy, 0)
+
+    def has_free_line(self) -> bool:
+        return self.busy < self._cursor.at(self.env.now)
+
+
+class Helpline:
+    """One replication of the helpline. ``run()`` returns the filled :class:`EventLog`.
+
+    PROTO: ``cursors`` switches change 2 on, ``renege_single_event`` change 3,
+    ``close_cycles`` change 4; change 1 (``HotCallers``) is always on in this copy.
+    """
+
+    def __init__(self, scn: Scenario, streams: Streams, log: EventLog | None = None,
+                 cursors: bool = True, renege_single_event: bool = True,
+                 close_cycles: bool = True):
+        self.scn = scn
+        self.env = simpy.Environment()
+        self.log = log if log is not None else EventLog()
+        self.cal = build_calendar(scn)
+        self.callers = draw_phone_callers(scn, streams)
+        self.hot = HotCallers(self.callers)  # PROTO 1
+        self._open = OpenCursor(self.cal.phone_open) if cursors else self.cal.phone_open  # PROTO 2
+        self.renege_single_event = renege_single_event  # PROTO 3
+        self.close_cycles = close_cycles  # PROTO 4
+        phone = scn.phone
+        group_cls = CursorLineGroup if cursors else LineGroup
+        self.groups = [
+            group_cls(self.env, i, self.cal.phone_lines[p], phone.queue.capacity)
+            for i, p in enumerate(PROVINCES)
+        ]
+        self.groups_last = [0] * len(self.callers)  # group of last attempt (PROTO 1: a list)
+        self.messages_of: dict[int, object] = {}  # caller -> message on the answering machine
+        self._fixed = PROVINCES.index(phone.option0.routing.province)
+        self._rr_next = 0
+        self._neighbours = [
+            [PROVINCES.index(q) for q in phone.overflow.neighbours[p]] for p in PROVINCES
+        ]
+        self._peak_days = peak_day_set(scn)
+        am = phone.answering_machine
+        desk_cls = ClosingDesk if close_cycles else CallbackDesk  # PROTO 4
+        self.desk = (
+            desk_cls(self.env, am.callbacks, am.mailbox == "central", self.groups, self.callers,
+                         streams("callback.idle"), sampler(am.callbacks.idle_min), self.log)
+            if am.enabled
+            else None
+        )
+        # Chat and e-mail channels in the same environment. Created after the phone lines
+        # and the callback desk, so that callers and callbacks get a free line before a
+        # blended e-mail does (listeners are told in order of registration).
+        self.chat = ChatChannel(self.env, scn.horizon, scn.calendar, scn.chat, scn.demand.chat,
+                                streams, self.log.chats)
+        self.email = EmailChannel(self.env, scn.horizon, scn.calendar, scn.email, scn.demand.email,
+                                  streams, self.log.emails, phone_groups=self.groups)
+
+    def run(self) -> EventLog:
+        self.env.process(self._arrivals())
+        self.chat.start()
+        self.email.start()
+        # Run until every journey has ended: callers who arrived before the horizon end
+        # may redial after it; the calendar's tail keeps lines open for them.
+        self.env.run()
+        if self.desk is not None:
+            self.desk.finish()  # messages still open; their callers' journeys end now
+            self.env.run()
+        if self.close_cycles:  # PROTO 4: no listener keeps the desk (and the log) alive
+            for g in self.groups:
+                g._listeners.clear()
+        return self.log
+
+    def _arrivals(self):
+        env = self.env
+        for i, at in enumerate(self.hot.arrival_at):  # PROTO 1: Python floats
+            yield env.timeout(at - env.now)
+            env.process(self.caller(i))
+
+    # --- one caller ---------------------------------------------------------------------
+
+    def caller(self, i: int):
+        """One caller's journey: attempts until answered (directly or by a callback) or
+        they give up; a caller who left a message with a number may wait for the callback.
+        """
+        env, c, phone = self.env, self.hot, self.scn.phone  # PROTO 1
+        redial, am = phone.redial, phone.answering_machine
+        attempt = 1
+        msg = None  # the caller's message on the answering machine, if any
+        end = None
+        while end is None:
+            outcome = yield from self.attempt(i, attempt)
+            if outcome == ANSWERED:  # (a pending message was closed when the call began)
+                end = END_ANSWERED
+                break
+            if (outcome == BUSY and msg is None and self.desk is not None
+                    and c.message_u[i] < am.message_probability):
+                number = bool(c.number_u[i] < am.number_probability)
+                msg = self.messages_of[i] = self.desk.leave(i, self.groups_last[i], number)
+            waiting = msg is not None and msg.state is None  # a callback may still come
+            u = c.redial_u[i, attempt - 1]
+            if outcome == CLOSED:
+                again = attempt < redial.max_attempts and u < phone.closed.retry_probability
+            else:
+                again = routing.tries_again(u, attempt, redial.probability, redial.max_attempts)
+            if waiting and not am.redial_after_message:
+                again = False
+            if not again:
+                if waiting:
+                    state = yield msg.done
+                    end = END_CALLBACK if state == CALLBACK else END_GAVE_UP
+                    break
+                # Split "would have tried but hit the cap" from "chose to stop".
+                p = phone.closed.retry_probability if outcome == CLOSED else redial.p_after(attempt)
+                end = END_MAX_ATTEMPTS if attempt >= redial.max_attempts and u < p else END_GAVE_UP
+                break
+            if outcome == CLOSED:
+                opens = self.cal.phone_open.next_open(env.now)
+                if opens is None:
+                    end = END_NO_OPENING
+                    break
+                delay = opens - env.now + float(c.closed_delay_s[i, attempt - 1])
+            else:
+                delay = float(c.retry_delay_s[i, attempt - 1])  # PROTO 1: env.now stays a float
+            if waiting:
+                yield env.timeout(delay) | msg.done
+                if msg.state == CALLBACK:
+                    end = END_CALLBACK
+                    break
+            else:
+                yield env.timeout(delay)
+            attempt += 1
+        self.log.caller_end(i, c.arrival_at[i], c.home[i], c.option0[i], end, attempt, env.now)
+
+    # --- one attempt --------------------------------------------------------------------
+
+    def route(self, i: int, attempt: int) -> tuple[int, int]:
+        """(province dialled, line group that takes the attempt) for caller i now.
+
+        Option 0 is dialled as ``len(PROVINCES)``. Overflow to another province is tried
+        when the target has no free line (see ``sim.config.Overflow``).
+        """
+        c, phone, groups = self.hot, self.scn.phone, self.groups  # PROTO 1
+        u = float(c.route_u[i, attempt - 1])
+        if c.option0[i]:
+            dialled = len(PROVINCES)
+            policy = phone.option0.routing.policy
+            if policy == "fixed":
+                target = self._fixed
+            else:
+                free = [g.free_lines() for g in groups]
+                committed = [g.committed_today for g in groups]
+                target, self._rr_next = routing.route_option0(
+                    policy, self._fixed, free, committed, self._rr_next, u)
+        else:
+            dialled = target = c.home[i]
+        ov = phone.overflow
+        if ov.policy != "off" and not groups[target].has_free_line() and (
+            ov.when == "always" or int(self.env.now // DAY_S) in self._peak_days
+        ):
+            free = [g.free_lines() for g in groups]
+            committed = [g.committed_today for g in groups]
+            other = routing.overflow_target(target, ov.policy, free, self._neighbours[target], committed, u)
+            if other is not None:
+                target = other
+        return dialled, target
+
+    def attempt(self, i: int, attempt: int):
+        """One call attempt of caller ``i``; returns its outcome."""
+        env, c, log = self.env, self.hot, self.log  # PROTO 1
+        now = env.now
+        if not self._open.is_open(now):  # PROTO 2
+            dialled = len(PROVINCES) if c.option0[i] else c.home[i]
+            target = self._fixed if c.option0[i] else dialled
+            log.attempt(i, attempt, now, dialled, target, CLOSED, 0.0, 0.0, 0.0)
+            return CLOSED
+        dialled, g = self.route(i, attempt)
+        self.groups_last[i] = g
+        grp = self.groups[g]
+        wait = 0.0
+        talk, hold = c.talk_s[i], c.hold_s[i]
+        if grp.has_free_line() and not grp.queue:
+            grp.seize(hold)
+        elif len(grp.queue) < grp.queue_cap:
+            served = env.event()
+            entry = (served, hold)
+            grp.queue.append(entry)
+            if self.desk is not None:
+                self.desk.engaged.add(i)
+            if self.renege_single_event:  # PROTO 3: one event, no Condition
+                env.timeout(c.patience_s[i]).callbacks.append(
+                    lambda _, served=served, entry=entry, grp=grp: _renege(grp, served, entry))
+                state = yield served
+            else:
+                yield served | env.timeout(c.patience_s[i])
+                state = served.value if served.triggered else ABANDONED
+                if state == ABANDONED:
+                    grp.queue.remove(entry)
+            if self.desk is not None:
+                self.desk.engaged.discard(i)
+            wait = env.now - now
+            if state == ABANDONED:
+                log.attempt(i, attempt, now, dialled, g, ABANDONED, wait, 0.0, 0.0)
+                return ABANDONED
+            if state == CLOSED_IN_QUEUE:
+                log.attempt(i, attempt, now, dialled, g, CLOSED_IN_QUEUE, wait, 0.0, 0.0)
+                return CLOSED_IN_QUEUE
+        else:
+            log.attempt(i, attempt, now, dialled, g, BUSY, 0.0, 0.0, 0.0)
+            return BUSY
+        log.attempt(i, attempt, now, dialled, g, ANSWERED, wait, talk, hold)
+        if i in self.messages_of:  # got through: their message needs no callback now
+            self.desk.caller_got_through(self.messages_of.pop(i))
+        yield env.timeout(hold)
+        grp.release()
+        return ANSWERED
+
+
+def _renege(grp: LineGroup, served: simpy.Event, entry: tuple) -> None:
+    """PROTO 3: the patience timer of a queued caller ran out (no-op if already served)."""
+    if not served.triggered:
+        grp.queue.remove(entry)
+        served.succeed(ABANDONED)
+
+
+def peak_day_set(scn: Scenario) -> set[int]:
+    """Day indices (days since the start) on which overflow ``when: peak_days`` applies."""
+    ov, start = scn.phone.overflow, scn.horizon.start
+    days = {(d - start).days for d in ov.peak_dates}
+    for p in ov.peak_periods:
+        days |= set(range((p.from_ - start).days, (p.to - start).days + 1))
+    return days
+
+
+def simulate(scn: Scenario, seed: int, replication: int) -> EventLog:
+    """Run one replication and return its event log."""
+    return Helpline(scn, Streams(seed, replication)).run()
