@@ -95,7 +95,7 @@ from sim.compare import compare_table, cost_effectiveness, cost_table, paired
 from sim.config import load_scenario
 from sim.experiment import run
 from sim import plots'''),
- new_code_cell('''files = ["baseline_2020.yaml", "subsidy/extra_line_peak_days.yaml", "subsidy/option0_overflow.yaml",
+ new_code_cell('''files = ["fitted_2020.yaml", "subsidy/extra_line_peak_days.yaml", "subsidy/option0_overflow.yaml",
          "subsidy/faster_callbacks.yaml", "subsidy/interprovince_overflow.yaml",
          "subsidy/chat_three_lines.yaml", "subsidy/all_measures.yaml"]
 quick = {"horizon.start": "2020-02-03", "horizon.end": "2020-03-01"} if QUICK else None

@@ -30,7 +30,8 @@ from sim.config import PROVINCES
 HEADLINE = [
     ("all", "all", "callers", "offered callers", "{:,.0f}"),
     ("all", "all", "attempts", "call attempts", "{:,.0f}"),
-    ("all", "all", "answered", "answered calls", "{:,.0f}"),
+    ("all", "all", "answered", "calls answered directly", "{:,.0f}"),
+    ("all", "all", "callers_answered", "callers answered (incl. by callback)", "{:,.0f}"),
     ("all", "all", "answer_rate_caller", "answer rate per caller", "{:.1%}"),
     ("all", "all", "answer_rate_attempt", "answer rate per attempt (open hours)", "{:.1%}"),
     ("all", "all", "answer_rate_attempt_all", "answer rate per attempt (all)", "{:.1%}"),
