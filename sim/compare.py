@@ -96,9 +96,24 @@ def _t_ci(x: np.ndarray, level: float) -> tuple[float, float, float]:
     return m, m - h, m + h
 
 
+def _ratio(name: str, num: np.ndarray, den: np.ndarray, den_low: float, den_high: float,
+           level: float) -> dict[str, float]:
+    """Ratio of means with a delta-method interval; NaN when the denominator's interval
+    includes zero (the ratio then has no finite interval)."""
+    n, a, b = len(num), num.mean(), den.mean()
+    if n < 2 or b == 0 or not (den_low > 0 or den_high < 0):
+        return {name: np.nan, f"{name}_low": np.nan, f"{name}_high": np.nan}
+    r = a / b
+    cov = np.cov(num, den, ddof=1)
+    var = (cov[0, 0] - 2 * r * cov[0, 1] + r * r * cov[1, 1]) / (n * b * b)
+    h = stats.t.ppf(0.5 + level / 2, n - 1) * np.sqrt(max(var, 0.0))
+    return {name: r, f"{name}_low": r - h, f"{name}_high": r + h}
+
+
 def cost_effectiveness(results: list[RunResult], level: float = 0.95) -> pd.DataFrame:
     """Extra staffed hours and cost of each option against the first, the extra callers
-    (phone) and contacts (all channels) answered, and the cost per extra caller answered.
+    (phone) and contacts (all channels) answered, and the cost per extra caller answered
+    and per extra contact answered.
 
     Differences are paired per replication. The cost per extra caller is the ratio of
     mean extra cost to mean extra callers answered; its interval comes from the delta
@@ -122,17 +137,10 @@ def cost_effectiveness(results: list[RunResult], level: float = 0.95) -> pd.Data
         for name, x in [("extra_hours", d_hours), ("extra_cost", d_cost), ("extra_callers", d_callers),
                         ("extra_contacts", d_contacts)]:
             row[name], row[f"{name}_low"], row[f"{name}_high"] = _t_ci(x, level)
-        n, a, b = len(d_cost), d_cost.mean(), d_callers.mean()
-        if n > 1 and b != 0 and (row["extra_callers_low"] > 0 or row["extra_callers_high"] < 0):
-            r = a / b
-            cov = np.cov(d_cost, d_callers, ddof=1)
-            var = (cov[0, 0] - 2 * r * cov[0, 1] + r * r * cov[1, 1]) / (n * b * b)
-            h = stats.t.ppf(0.5 + level / 2, n - 1) * np.sqrt(max(var, 0.0))
-            row.update(cost_per_extra_caller=r, cost_per_extra_caller_low=r - h,
-                       cost_per_extra_caller_high=r + h)
-        else:
-            row.update(cost_per_extra_caller=np.nan, cost_per_extra_caller_low=np.nan,
-                       cost_per_extra_caller_high=np.nan)
+        row.update(_ratio("cost_per_extra_caller", d_cost, d_callers, row["extra_callers_low"],
+                          row["extra_callers_high"], level))
+        row.update(_ratio("cost_per_extra_contact", d_cost, d_contacts, row["extra_contacts_low"],
+                          row["extra_contacts_high"], level))
         row["within_budget"] = (None if budget is None else bool(row["extra_cost"] <= budget))
         rows.append(row)
     return pd.DataFrame(rows)
@@ -151,11 +159,14 @@ def cost_table(ce: pd.DataFrame) -> str:
         return f"{fmt.format(r[k])} [{fmt.format(r[f'{k}_low'])}, {fmt.format(r[f'{k}_high'])}]"
 
     width = max(len(n) for n in ce["scenario"])
-    lines = ["cost-effectiveness versus the base (paired, 95% CI)",
+    lines = ["cost-effectiveness versus the base (paired, 95% CI; contacts = phone callers + chats"
+             " + e-mails answered)",
              f"  {'option':<{width}}  {'extra staffed hours':<22} {'extra cost (EUR)':<30} "
-             f"{'extra callers answered':<26} EUR per extra caller answered"]
+             f"{'extra callers answered':<24} {'EUR per extra caller':<24} "
+             f"{'extra contacts answered':<24} EUR per extra contact"]
     for _, r in ce.iterrows():
         lines.append(f"  {r['scenario']:<{width}}  {ci(r, 'extra_hours', '{:,.0f}'):<22} "
-                     f"{ci(r, 'extra_cost', '{:,.0f}'):<30} {ci(r, 'extra_callers', '{:,.0f}'):<26} "
-                     f"{ci(r, 'cost_per_extra_caller', '{:,.1f}')}")
+                     f"{ci(r, 'extra_cost', '{:,.0f}'):<30} {ci(r, 'extra_callers', '{:,.0f}'):<24} "
+                     f"{ci(r, 'cost_per_extra_caller', '{:,.1f}'):<24} "
+                     f"{ci(r, 'extra_contacts', '{:,.0f}'):<24} {ci(r, 'cost_per_extra_contact', '{:,.1f}')}")
     return "\n".join(lines)
