@@ -28,8 +28,8 @@ MODULE_COMMANDS: dict[str, tuple[str, str]] = {
     "fit": ("sim.fit_cmd", "fit 2020 demand to the published counts and calibrate caller behaviour"),
     "sweep": ("sim.sweep_cmd", "run a sweep file: a base scenario and a grid or list of overrides"),
     "validate": ("sim.validate_cmd", "simulation against exact queueing results (exit 1 if one disagrees)"),
-    "optimise": ("sim.optimise_cmd", "cheapest extra staffed lines that reach a KPI target (greedy, CRN)"),
-    "sensitivity": ("sim.sensitivity_cmd", "one-at-a-time sensitivity: tornado chart and option ranking"),}
+    "optimise": ("sim.optimise_cmd", "cheapest extra staffed lines that reach a KPI target"),
+    "sensitivity": ("sim.sensitivity_cmd", "one-at-a-time sensitivity: tornado and ranking"),}
 COMMANDS = ("run", "compare", "plot", *MODULE_COMMANDS)
 
 
