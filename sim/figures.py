@@ -28,7 +28,8 @@ def _observed_phone_2020() -> pd.Series | None:
     return pd.Series(phone["contacts"].to_numpy(), index=phone["month"].astype(str).to_numpy())
 
 
-def _save(fig, folder: Path, name: str) -> list[Path]:
+def save_figure(fig, folder: Path, name: str) -> list[Path]:
+    """Write ``fig`` as ``folder/name.png`` and ``.svg`` (tight layout) and close it."""
     fig.tight_layout()
     out = [folder / f"{name}.png", folder / f"{name}.svg"]
     fig.savefig(out[0], dpi=120)
@@ -49,20 +50,20 @@ def run_figures(summary: pd.DataFrame, folder: Path) -> list[Path]:
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
     plots.answered_per_month(summary, ax, observed)
-    written += _save(fig, folder, "answered_per_month")
+    written += save_figure(fig, folder, "answered_per_month")
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
     published = ("2020-09", "2020-12", 0.40, 0.45) if observed is not None else None
     plots.answer_rate_per_month(summary, ax, published)
-    written += _save(fig, folder, "answer_rate_per_month")
+    written += save_figure(fig, folder, "answer_rate_per_month")
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     plots.attempts_histogram(summary, ax)
-    written += _save(fig, folder, "attempts_per_caller")
+    written += save_figure(fig, folder, "attempts_per_caller")
 
     fig, ax = plt.subplots(figsize=(10, 4))
     plots.utilisation_heatmap(summary, ax)
-    written += _save(fig, folder, "utilisation_weekday_hour")
+    written += save_figure(fig, folder, "utilisation_weekday_hour")
     return written
 
 
@@ -80,11 +81,11 @@ def compare_figures(table: pd.DataFrame, ce: pd.DataFrame, folder: Path) -> list
             continue
         fig, ax = plt.subplots(figsize=(8, 4.5))
         plots.compare_bars(table, ax, kpi, label, pct)
-        written += _save(fig, folder, f"compare_{kpi}")
+        written += save_figure(fig, folder, f"compare_{kpi}")
     if not ce.empty:
         fig, ax = plt.subplots(figsize=(8, 5))
         plots.cost_vs_extra_answered(ce, ax)
-        written += _save(fig, folder, "cost_vs_extra_answered")
+        written += save_figure(fig, folder, "cost_vs_extra_answered")
     return written
 
 
@@ -103,5 +104,5 @@ def sweep_figures(summary: pd.DataFrame, meta: dict, folder: Path) -> list[Path]
             continue
         fig, ax = plt.subplots(figsize=(8, 4.5))
         plots.sweep_curves(summary, params, ax, kpi, label, pct)
-        written += _save(fig, folder, f"sweep_{kpi}")
+        written += save_figure(fig, folder, f"sweep_{kpi}")
     return written

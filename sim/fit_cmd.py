@@ -44,6 +44,7 @@ from sim import fit as F
 from sim.config import PROJECT_ROOT, Scenario, load_scenario
 from sim.eventlog import ANSWERED, END_CALLBACK
 from sim.experiment import default_jobs, run
+from sim.figures import save_figure
 from sim.report import write_atomic
 
 DEFAULT_BASE = PROJECT_ROOT / "scenarios" / "baseline_2020.yaml"
@@ -844,10 +845,7 @@ def _figures(o: Outcome, folder: Path) -> None:
     folder.mkdir()
 
     def save(fig, name):
-        fig.tight_layout()
-        fig.savefig(folder / f"{name}.png", dpi=120)
-        fig.savefig(folder / f"{name}.svg")
-        plt.close(fig)
+        save_figure(fig, folder, name)
 
     fig, axes = plt.subplots(3, 1, figsize=(9, 10))
     for ax, c in zip(axes, F.CHANNELS, strict=True):

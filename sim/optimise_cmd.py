@@ -36,6 +36,7 @@ from sim import __version__
 from sim.config import ScenarioError, load_scenario, parse_overrides
 from sim.executors import add_executor_arguments, executor_from_args
 from sim.experiment import default_jobs, run
+from sim.figures import save_figure
 from sim.optimise import (
     TARGET_KPIS,
     candidate_increments,
@@ -262,10 +263,7 @@ def main(args) -> int:
         (tmp / "figures").mkdir()
         fig, ax = plt.subplots(figsize=(8, 5))
         plot_path(result.trace, points, ax, LABELS.get(kpi, kpi), target.value, result.ceiling)
-        fig.tight_layout()
-        fig.savefig(tmp / "figures" / "optimise_path.png", dpi=120)
-        fig.savefig(tmp / "figures" / "optimise_path.svg")
-        plt.close(fig)
+        save_figure(fig, tmp / "figures", "optimise_path")
 
     write_atomic(out, fill)
     if not args.quiet:

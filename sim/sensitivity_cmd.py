@@ -36,6 +36,7 @@ from sim import __version__
 from sim.config import PROJECT_ROOT, ScenarioError, load_scenario, parse_overrides
 from sim.executors import add_executor_arguments, executor_from_args
 from sim.experiment import default_jobs
+from sim.figures import save_figure
 from sim.optimise import evaluate
 from sim.report import write_atomic
 from sim.sensitivity import (
@@ -259,20 +260,14 @@ def main(args) -> int:
         (tmp / "figures").mkdir()
         fig, ax = plt.subplots(figsize=(8, 0.55 * len(tornado) + 1.8))
         plot_tornado(tornado, ax)
-        fig.tight_layout()
-        for ext in ("png", "svg"):
-            fig.savefig(tmp / "figures" / f"tornado.{ext}", dpi=120)
-        plt.close(fig)
+        save_figure(fig, tmp / "figures", "tornado")
         if options:
             fig, axes = plt.subplots(2, 1, figsize=(10, 9), sharex=True)
             plot_ranking(ranks_long(gains, "gain"), axes[0],
                          "Rank by gain in answer rate per caller")
             plot_ranking(ranks_long(gains, "cost"), axes[1],
                          "Rank by cost per extra caller answered")
-            fig.tight_layout()
-            for ext in ("png", "svg"):
-                fig.savefig(tmp / "figures" / f"ranking.{ext}", dpi=120)
-            plt.close(fig)
+            save_figure(fig, tmp / "figures", "ranking")
 
     write_atomic(out, fill)
     if not args.quiet:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sim import __version__
 from sim.experiment import default_jobs
+from sim.figures import save_figure
 from sim.report import write_atomic
 from sim.validate import validate
 
@@ -62,10 +63,7 @@ def main(args) -> int:
         (tmp / "figures").mkdir()
         fig, ax = plt.subplots(figsize=(9, 0.32 * len(t) + 1.5))
         validation_chart(t, ax)
-        fig.tight_layout()
-        for ext in ("png", "svg"):
-            fig.savefig(tmp / "figures" / f"validation.{ext}", dpi=120)
-        plt.close(fig)
+        save_figure(fig, tmp / "figures", "validation")
 
     write_atomic(args.out, fill)
     if not args.quiet:
