@@ -26,6 +26,7 @@ from sim.config import (
 )
 
 DAY_S = 86_400.0
+HOUR_S = 3_600.0
 # Days simulated beyond the horizon end so that pending redials can still reach a line.
 TAIL_DAYS = 60
 
@@ -40,6 +41,26 @@ def closed_days(start: dt.date, n_days: int, cfg: CalendarConfig) -> set[dt.date
     out |= {d for d in cfg.closed_dates if d in days}
     out -= set(cfg.open_dates)
     return out
+
+
+def per_hour(starts: np.ndarray, ends: np.ndarray, weights: np.ndarray, n_hours: int) -> np.ndarray:
+    """Sum of ``weight x overlap`` of intervals ``[starts, ends)`` with each hour (seconds).
+
+    Intervals are split at hour boundaries; anything at or after ``n_hours`` is dropped.
+    """
+    starts, ends = np.asarray(starts, float), np.asarray(ends, float)
+    weights = np.broadcast_to(np.asarray(weights, float), starts.shape)
+    keep = ends > starts
+    starts, ends, weights = starts[keep], ends[keep], weights[keep]
+    first = np.floor(starts / HOUR_S).astype(np.int64)
+    last = np.floor(np.nextafter(ends, -np.inf) / HOUR_S).astype(np.int64)
+    n = last - first + 1
+    idx = np.repeat(np.arange(len(starts)), n)
+    hour = np.repeat(first, n) + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
+    lo = np.maximum(starts[idx], hour * HOUR_S)
+    hi = np.minimum(ends[idx], (hour + 1) * HOUR_S)
+    ok = (hour >= 0) & (hour < n_hours)
+    return np.bincount(hour[ok], weights=((hi - lo) * weights[idx])[ok], minlength=n_hours)
 
 
 @dataclass(frozen=True)
@@ -111,6 +132,15 @@ class StepFunction:
     def __call__(self, t: float) -> int:
         i = bisect.bisect_right(self._t, t) - 1
         return self._v[i] if i >= 0 else 0
+
+    def per_hour(self, n_hours: int) -> np.ndarray:
+        """Integral over each of the first ``n_hours`` hours (e.g. staffed line-seconds);
+        the last value lasts for ever."""
+        if len(self.times) == 0:
+            return np.zeros(n_hours)
+        ends = np.append(self.times[1:], self.times[-1])
+        last = per_hour(self.times[-1:], [n_hours * HOUR_S], self.values[-1:], n_hours)
+        return per_hour(self.times, ends, self.values, n_hours) + last
 
     def integral(self, t0: float, t1: float) -> float:
         """Integral over ``[t0, t1)`` (for example staffed line-seconds)."""

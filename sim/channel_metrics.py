@@ -65,44 +65,18 @@ import holidays as holidays_lib
 import numpy as np
 import pandas as pd
 
-from sim.calendar import DAY_S, StepFunction, month_of
+from sim.calendar import DAY_S, HOUR_S, StepFunction, month_of, per_hour
 from sim.chats import ABANDONED, ANSWERED, BLOCKED, CLOSED, CLOSED_IN_QUEUE
 from sim.config import Chat, Email
 from sim.emails import ANSWERED as EMAIL_ANSWERED
 from sim.emails import PHONE, STAFF
-from sim.metrics import per_hour
+from sim.metrics import kpi_rows, safe_div
 
-HOUR_S = 3600.0
 # Defaults of the scenario settings the KPIs need (they live in sim.config).
 _WAIT_TARGET_MIN = Chat().wait_target_min
 _WAIT_TARGET_SHARE = Chat().wait_target_share
 _TARGETS_WORKING_DAYS = tuple(Email().response_targets_working_days)
 COLUMNS = ["by", "key", "kpi", "value"]
-
-
-def _rows(by: str, key, values: dict[str, float]) -> list[tuple]:
-    return [(by, str(key), k, float(v)) for k, v in values.items()]
-
-
-def _safe_div(a, b) -> float:
-    return float(a) / float(b) if b else float("nan")
-
-
-def _month_of(start: dt.date, at_s) -> np.ndarray:
-    """Month ("YYYY-MM") of instants (seconds since the start at 00:00)."""
-    return month_of(start, at_s)
-
-
-def _hour_months(start: dt.date, n_hours: int) -> np.ndarray:
-    return _month_of(start, np.arange(n_hours) * HOUR_S)
-
-
-def _staffed_per_hour(lines: StepFunction, n_hours: int) -> np.ndarray:
-    if len(lines.times) == 0:
-        return np.zeros(n_hours)
-    ends = np.append(lines.times[1:], lines.times[-1])  # the last value lasts for ever
-    last = per_hour(lines.times[-1:], [n_hours * HOUR_S], lines.values[-1:], n_hours)
-    return per_hour(lines.times, ends, lines.values, n_hours) + last
 
 
 def _busy_kpis(prefix: str, who: str, busy: np.ndarray, staffed: np.ndarray) -> dict[str, float]:
@@ -114,7 +88,7 @@ def _busy_kpis(prefix: str, who: str, busy: np.ndarray, staffed: np.ndarray) -> 
     """
     inside = np.minimum(busy, staffed)
     return {
-        f"{prefix}_{who}utilisation": _safe_div(inside.sum(), staffed.sum()),
+        f"{prefix}_{who}utilisation": safe_div(inside.sum(), staffed.sum()),
         f"{prefix}_{who}staffed_hours": staffed.sum() / HOUR_S,
         f"{prefix}_{who}overtime_hours": (busy - inside).sum() / HOUR_S,
     }
@@ -135,7 +109,7 @@ def _chat_group(c: pd.DataFrame, target_s: float, target_share: float) -> dict[s
     admitted = ~out.isin([CLOSED, BLOCKED]).to_numpy()  # answered at once or queued
     waited = (c["wait_s"] > 0) | out.isin([ABANDONED, CLOSED_IN_QUEUE])
     waits = c.loc[answered, "wait_s"].to_numpy()
-    within = _safe_div((waits <= target_s).sum(), offered)
+    within = safe_div((waits <= target_s).sum(), offered)
     return {
         "chat_visitors": n,
         "chat_closed": closed,
@@ -144,9 +118,9 @@ def _chat_group(c: pd.DataFrame, target_s: float, target_share: float) -> dict[s
         "chat_abandoned": int((out == ABANDONED).sum()),
         "chat_blocked": blocked,
         "chat_closed_in_queue": int((out == CLOSED_IN_QUEUE).sum()),
-        "chat_answer_rate": _safe_div(answered.sum(), offered),
-        "chat_share_waited": _safe_div(waited.to_numpy()[admitted].sum(), admitted.sum()),
-        "chat_mean_wait_s": _safe_div(c.loc[admitted, "wait_s"].sum(), admitted.sum()),
+        "chat_answer_rate": safe_div(answered.sum(), offered),
+        "chat_share_waited": safe_div(waited.to_numpy()[admitted].sum(), admitted.sum()),
+        "chat_mean_wait_s": safe_div(c.loc[admitted, "wait_s"].sum(), admitted.sum()),
         "chat_wait_p80_s": float(np.percentile(waits, 80)) if len(waits) else float("nan"),
         "chat_wait_p95_s": float(np.percentile(waits, 95)) if len(waits) else float("nan"),
         "chat_within_target": within,
@@ -170,20 +144,20 @@ def chat_kpis(
     """
     n_hours = n_days * 24
     target_s = wait_target_min * 60.0
-    rows: list[tuple] = _rows("all", "all", _chat_group(chats, target_s, wait_target_share))
-    months = _month_of(start, chats["arrival_at"])
+    rows: list[tuple] = kpi_rows("all", "all", _chat_group(chats, target_s, wait_target_share))
+    months = month_of(start, chats["arrival_at"])
     for month, g in chats.groupby(months, sort=True):
-        rows += _rows("month", month, _chat_group(g, target_s, wait_target_share))
+        rows += kpi_rows("month", month, _chat_group(g, target_s, wait_target_share))
 
     served = chats[chats["outcome"] == ANSWERED]
     begin = (served["arrival_at"] + served["wait_s"]).to_numpy()
     busy = per_hour(begin, begin + served["duration_s"].to_numpy(), 1.0, n_hours)
-    staffed = _staffed_per_hour(chat_lines, n_hours)
-    hour_month = _hour_months(start, n_hours)
+    staffed = chat_lines.per_hour(n_hours)
+    hour_month = month_of(start, np.arange(n_hours) * HOUR_S)
     for by, key, m in [("all", "all", slice(None))] + [
         ("month", month, hour_month == month) for month in np.unique(hour_month)
     ]:
-        rows += _rows(by, key, _busy_kpis("chat", "", busy[m], staffed[m]))
+        rows += kpi_rows(by, key, _busy_kpis("chat", "", busy[m], staffed[m]))
     return pd.DataFrame.from_records(rows, columns=COLUMNS)
 
 
@@ -224,7 +198,7 @@ def _email_cohort(e: pd.DataFrame, deadlines: dict[int, np.ndarray]) -> dict[str
     for k, due in deadlines.items():
         on_time = np.zeros(len(e), dtype=bool)
         on_time[answered] = done[answered] <= due[answered]
-        out[f"email_within_{k}wd"] = _safe_div(on_time.sum(), len(e))
+        out[f"email_within_{k}wd"] = safe_div(on_time.sum(), len(e))
     return out
 
 
@@ -256,7 +230,7 @@ def email_kpis(
     """
     n_hours = n_days * 24
     horizon_s = n_days * DAY_S
-    hour_month = _hour_months(start, n_hours)
+    hour_month = month_of(start, np.arange(n_hours) * HOUR_S)
     months = np.unique(hour_month)
     month_end_s = {m: float(np.flatnonzero(hour_month == m)[-1] + 1) * HOUR_S for m in months}
     deadlines = {
@@ -265,29 +239,29 @@ def email_kpis(
     rows: list[tuple] = []
 
     # Cohort: by month of arrival.
-    rows += _rows("all", "all", _email_cohort(emails, deadlines))
-    arrived = _month_of(start, emails["arrival_at"])
+    rows += kpi_rows("all", "all", _email_cohort(emails, deadlines))
+    arrived = month_of(start, emails["arrival_at"])
     for month in months:
         m = arrived == month
         if m.any():
-            rows += _rows(
+            rows += kpi_rows(
                 "month", month, _email_cohort(emails[m], {k: d[m] for k, d in deadlines.items()})
             )
 
     # Flow: by month of answer, inside the horizon.
     done = emails[emails["done_at"] < horizon_s]
-    rows += _rows("all", "all", _email_flow(done))
-    answered_month = _month_of(start, done["done_at"])
+    rows += kpi_rows("all", "all", _email_flow(done))
+    answered_month = month_of(start, done["done_at"])
     for month in months:
-        rows += _rows("month", month, _email_flow(done[answered_month == month]))
+        rows += kpi_rows("month", month, _email_flow(done[answered_month == month]))
     on_phone = emails[emails["handler"] == PHONE]
     line_h = per_hour(on_phone["start_at"], on_phone["done_at"], 1.0, n_hours) / HOUR_S
-    rows += _rows("all", "all", {"email_phone_line_hours": line_h.sum()})
+    rows += kpi_rows("all", "all", {"email_phone_line_hours": line_h.sum()})
     for month in months:
-        rows += _rows("month", month, {"email_phone_line_hours": line_h[hour_month == month].sum()})
+        rows += kpi_rows("month", month, {"email_phone_line_hours": line_h[hour_month == month].sum()})
 
     # Stock: backlog at month ends and at the horizon end.
-    rows += _rows(
+    rows += kpi_rows(
         "all",
         "all",
         {
@@ -296,16 +270,16 @@ def email_kpis(
         },
     )
     for month in months:
-        rows += _rows(
+        rows += kpi_rows(
             "month", month, {"email_backlog_end": _backlog_at(emails, month_end_s[month])}
         )
 
     if handlers is not None:
         staff = emails[emails["handler"] == STAFF]
         busy = per_hour(staff["start_at"], staff["done_at"], 1.0, n_hours)
-        staffed = _staffed_per_hour(handlers, n_hours)
-        rows += _rows("all", "all", _busy_kpis("email", "staff_", busy, staffed))
+        staffed = handlers.per_hour(n_hours)
+        rows += kpi_rows("all", "all", _busy_kpis("email", "staff_", busy, staffed))
         for month in months:
             m = hour_month == month
-            rows += _rows("month", month, _busy_kpis("email", "staff_", busy[m], staffed[m]))
+            rows += kpi_rows("month", month, _busy_kpis("email", "staff_", busy[m], staffed[m]))
     return pd.DataFrame.from_records(rows, columns=COLUMNS)

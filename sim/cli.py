@@ -19,7 +19,7 @@ from sim import __version__
 from sim.config import ScenarioError, load_scenario, parse_overrides
 from sim.executors import add_executor_arguments, executor_from_args
 from sim.experiment import ReplicationError, default_jobs, run, run_to_precision, summarise
-from sim.report import read_run, summary_table, write_run
+from sim.report import partial_folder, read_run, summary_table, write_run
 
 # Commands that live in their own modules: name -> (module, one-line help). Each module
 # defines ``add_arguments(parser)`` and ``main(args) -> int`` (exit status); it may raise
@@ -90,14 +90,6 @@ def _fail(message: str, status: int) -> int:
     return status
 
 
-def _checkpoint(out: Path, name: str, resume: bool) -> Path:
-    """Folder where finished replications wait until the results folder is written."""
-    folder = out.parent / f".{out.name}.partial"
-    if not resume and folder.exists():
-        shutil.rmtree(folder)
-    return folder / name
-
-
 def cmd_run(args) -> int:
     from sim.figures import run_figures
 
@@ -110,7 +102,7 @@ def cmd_run(args) -> int:
     reps, seed = scn.experiment.replications, scn.experiment.seed
     out = args.out or Path("results") / scn.name
     which = [args.rep] if args.rep is not None else reps
-    partial = _checkpoint(out, scn.name, args.resume)
+    partial = partial_folder(out, args.resume) / scn.name
     t0 = time.perf_counter()
     executor = executor_from_args(args)
     try:
@@ -178,7 +170,7 @@ def cmd_compare(args) -> int:
     reps = args.reps or scns[0].experiment.replications
     seed = scns[0].experiment.seed if args.seed is None else args.seed
     t0 = time.perf_counter()
-    partial = _checkpoint(args.out, "x", args.resume).parent
+    partial = partial_folder(args.out, args.resume)
     executor = executor_from_args(args)
     try:
         results = [run(s, reps, seed, jobs=args.jobs, progress=not args.quiet,

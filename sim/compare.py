@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.experiment import RunResult, summarise
+from sim.experiment import RunResult, summarise, t_interval
 
 # KPIs of the comparison table: (by, key, kpi, label, format).
 COMPARE_KPIS = [
@@ -82,20 +82,6 @@ def compare_table(table: pd.DataFrame) -> str:
     return "\n".join(lines).lstrip("\n")
 
 
-def _per_rep(res: RunResult, kpi: str) -> pd.Series:
-    k = res.kpis()
-    k = k[(k["by"] == "all") & (k["kpi"] == kpi)]
-    return k.set_index("replication")["value"].sort_index()
-
-
-def _t_ci(x: np.ndarray, level: float) -> tuple[float, float, float]:
-    m = float(np.mean(x))
-    if len(x) < 2:
-        return m, float("nan"), float("nan")
-    h = stats.t.ppf(0.5 + level / 2, len(x) - 1) * np.std(x, ddof=1) / np.sqrt(len(x))
-    return m, m - h, m + h
-
-
 def _ratio(name: str, num: np.ndarray, den: np.ndarray, den_low: float, den_high: float,
            level: float) -> dict[str, float]:
     """Ratio of means with a delta-method interval; NaN when the denominator's interval
@@ -126,17 +112,17 @@ def cost_effectiveness(results: list[RunResult], level: float = 0.95) -> pd.Data
     rows = []
 
     def contacts(r):
-        return _per_rep(r, "callers_answered") + _per_rep(r, "chat_answered") + _per_rep(r, "email_answered")
+        return r.values("callers_answered") + r.values("chat_answered") + r.values("email_answered")
 
     for res in results[1:]:
-        d_cost = (_per_rep(res, "cost_total") - _per_rep(base, "cost_total")).to_numpy()
-        d_hours = (_per_rep(res, "staffed_hours_total") - _per_rep(base, "staffed_hours_total")).to_numpy()
-        d_callers = (_per_rep(res, "callers_answered") - _per_rep(base, "callers_answered")).to_numpy()
-        d_contacts = (contacts(res) - contacts(base)).to_numpy()
+        d_cost = res.values("cost_total") - base.values("cost_total")
+        d_hours = res.values("staffed_hours_total") - base.values("staffed_hours_total")
+        d_callers = res.values("callers_answered") - base.values("callers_answered")
+        d_contacts = contacts(res) - contacts(base)
         row = {"scenario": res.scenario.name}
         for name, x in [("extra_hours", d_hours), ("extra_cost", d_cost), ("extra_callers", d_callers),
                         ("extra_contacts", d_contacts)]:
-            row[name], row[f"{name}_low"], row[f"{name}_high"] = _t_ci(x, level)
+            row[name], row[f"{name}_low"], row[f"{name}_high"] = t_interval(x, level)
         row.update(_ratio("cost_per_extra_caller", d_cost, d_callers, row["extra_callers_low"],
                           row["extra_callers_high"], level))
         row.update(_ratio("cost_per_extra_contact", d_cost, d_contacts, row["extra_contacts_low"],

@@ -41,6 +41,12 @@ class RunResult:
     seed: int
     replications: list[Replication] = field(default_factory=list)
 
+    def values(self, kpi: str, by: str = "all", key: str = "all") -> np.ndarray:
+        """One KPI over the replications, in replication order."""
+        k = self.kpis()
+        k = k[(k["by"] == by) & (k["key"] == key) & (k["kpi"] == kpi)].sort_values("replication")
+        return k["value"].to_numpy()
+
     def kpis(self) -> pd.DataFrame:
         """Per-replication KPIs stacked: ``replication, by, key, kpi, value``."""
         return pd.concat(
@@ -237,15 +243,34 @@ def run_to_precision(
                   checkpoint=checkpoint, executor=executor)
         done += new.replications
         result = RunResult(scn, seed, done)
-        k = result.kpis()
-        v = k[(k["by"] == "all") & (k["kpi"] == kpi)]["value"].dropna().to_numpy()
+        v = result.values(kpi)
+        v = v[~np.isnan(v)]
         if len(v) == 0:
             raise ScenarioError("--precision", kpi, "unknown overall KPI")
-        h = stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+        h = t_half_width(v, level)
         if h <= half_width or n >= max_reps:
             return result, float(h)
         needed = int(np.ceil(n * (h / half_width) ** 2 * 1.1))  # 10% margin for noise
         n = min(max_reps, max(needed, n + max(jobs, 1)))
+
+
+def t_half_width(x, level: float = 0.95) -> float:
+    """Half-width of the Student-t interval of the mean of ``x`` (NaN for < 2 values)."""
+    x = np.asarray(x, dtype=float)
+    if len(x) < 2:
+        return float("nan")
+    return float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
+
+
+def t_interval(x, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t interval ``(mean, low, high)`` of replication values; NaNs are
+    left out."""
+    x = np.asarray(x, dtype=float)
+    x = x[~np.isnan(x)]
+    if len(x) == 0:
+        return float("nan"), float("nan"), float("nan")
+    m, h = float(x.mean()), t_half_width(x, level)
+    return m, m - h, m + h
 
 
 def summarise(per_rep: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:

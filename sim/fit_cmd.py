@@ -29,7 +29,6 @@ import platform
 import sys
 import textwrap
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -43,7 +42,8 @@ from sim import calibrate as cal
 from sim import fit as F
 from sim.config import PROJECT_ROOT, Scenario, load_scenario
 from sim.eventlog import ANSWERED, END_CALLBACK
-from sim.experiment import default_jobs, run
+from sim.executors import Processes
+from sim.experiment import default_jobs, run, t_half_width
 from sim.figures import save_figure
 from sim.report import write_atomic
 
@@ -279,22 +279,13 @@ def _answered_by_day(args: tuple) -> dict[str, np.ndarray]:
 
 def answered_by_day(scn: Scenario, reps: int, seed: int, jobs: int) -> dict[str, np.ndarray]:
     """Answered contacts per channel: array replications x days (common random numbers)."""
-    todo = [(scn, seed, r) for r in range(reps)]
-    if jobs <= 1:
-        outs = [_answered_by_day(t) for t in todo]
-    else:
-        with ProcessPoolExecutor(max_workers=min(jobs, reps)) as pool:
-            outs = list(pool.map(_answered_by_day, todo))
+    outs = list(Processes(jobs).map(_answered_by_day, [(scn, seed, r) for r in range(reps)]))
     return {c: np.vstack([o[c] for o in outs]) for c in F.CHANNELS}
 
 
 def _mean_hw(x: np.ndarray) -> tuple[float, float]:
-    from scipy import stats
-
     x = np.asarray(x, float)
-    n = len(x)
-    hw = stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
-    return float(x.mean()), float(hw)
+    return float(x.mean()), t_half_width(x)
 
 
 # ---------------------------------------------------------------------------------------

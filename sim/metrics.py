@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sim import callbacks as cbk
-from sim.calendar import DAY_S, StepFunction, month_of
+from sim.calendar import DAY_S, HOUR_S, StepFunction, month_of, per_hour
 from sim.config import PROVINCES, WEEKDAYS
 from sim.eventlog import (
     ABANDONED,
@@ -41,41 +41,17 @@ from sim.eventlog import (
     END_MAX_ATTEMPTS,
 )
 
-HOUR_S = 3600.0
 # Attempts-per-caller histogram: 1..ATTEMPTS_HIST_MAX-1 and a last bin "ATTEMPTS_HIST_MAX+".
 ATTEMPTS_HIST_MAX = 10
 
 
-def per_hour(starts: np.ndarray, ends: np.ndarray, weights: np.ndarray, n_hours: int) -> np.ndarray:
-    """Sum of ``weight x overlap`` of intervals ``[starts, ends)`` with each hour (seconds).
-
-    Intervals are split at hour boundaries; anything at or after ``n_hours`` is dropped.
-    """
-    starts, ends = np.asarray(starts, float), np.asarray(ends, float)
-    weights = np.broadcast_to(np.asarray(weights, float), starts.shape)
-    keep = ends > starts
-    starts, ends, weights = starts[keep], ends[keep], weights[keep]
-    first = np.floor(starts / HOUR_S).astype(np.int64)
-    last = np.floor(np.nextafter(ends, -np.inf) / HOUR_S).astype(np.int64)
-    n = last - first + 1
-    idx = np.repeat(np.arange(len(starts)), n)
-    hour = np.repeat(first, n) + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
-    lo = np.maximum(starts[idx], hour * HOUR_S)
-    hi = np.minimum(ends[idx], (hour + 1) * HOUR_S)
-    ok = (hour >= 0) & (hour < n_hours)
-    return np.bincount(hour[ok], weights=((hi - lo) * weights[idx])[ok], minlength=n_hours)
-
-
-def _staffed_per_hour(lines: StepFunction, n_hours: int) -> np.ndarray:
-    ends = np.append(lines.times[1:], lines.times[-1] if len(lines.times) else 0.0)
-    return per_hour(lines.times, ends, lines.values, n_hours)
-
-
-def _rows(by: str, key, values: dict[str, float]) -> list[tuple]:
+def kpi_rows(by: str, key, values: dict[str, float]) -> list[tuple]:
+    """Rows ``(by, key, kpi, value)`` of the tidy KPI table."""
     return [(by, str(key), k, float(v)) for k, v in values.items()]
 
 
-def _safe_div(a, b) -> float:
+def safe_div(a, b) -> float:
+    """a / b, NaN when b is zero (a rate with nothing to count)."""
     return float(a) / float(b) if b else float("nan")
 
 
@@ -87,11 +63,11 @@ def _caller_kpis(c: pd.DataFrame) -> dict[str, float]:
         "callers": n,
         "callers_answered": int(answered.sum()),
         "callers_answered_callback": int((c["end"] == END_CALLBACK).sum()),
-        "answer_rate_caller": _safe_div(answered.sum(), n),
-        "answer_rate_caller_direct": _safe_div(direct.sum(), n),
-        "mean_attempts": _safe_div(c["attempts"].sum(), n),
-        "mean_attempts_answered": _safe_div(c.loc[answered, "attempts"].sum(), answered.sum()),
-        "share_2plus_attempts": _safe_div((c["attempts"] >= 2).sum(), n),
+        "answer_rate_caller": safe_div(answered.sum(), n),
+        "answer_rate_caller_direct": safe_div(direct.sum(), n),
+        "mean_attempts": safe_div(c["attempts"].sum(), n),
+        "mean_attempts_answered": safe_div(c.loc[answered, "attempts"].sum(), answered.sum()),
+        "share_2plus_attempts": safe_div((c["attempts"] >= 2).sum(), n),
         "callers_gave_up": int((c["end"] == END_GAVE_UP).sum()),
         "callers_max_attempts": int((c["end"] == END_MAX_ATTEMPTS).sum()),
     }
@@ -111,12 +87,12 @@ def _attempt_kpis(a: pd.DataFrame) -> dict[str, float]:
         "busy_tones": int((out == BUSY).sum()),
         "closed_attempts": closed,
         "abandoned": int((out == ABANDONED).sum()),
-        "answer_rate_attempt": _safe_div(answered, len(a) - closed),
-        "answer_rate_attempt_all": _safe_div(answered, len(a)),
+        "answer_rate_attempt": safe_div(answered, len(a) - closed),
+        "answer_rate_attempt_all": safe_div(answered, len(a)),
         # Waiting (only with a queue): over attempts made while open that were not
         # blocked, as in Erlang C/A; "waited" means found every line busy and queued.
-        "share_waited": _safe_div(waited, offered),
-        "mean_wait_s": _safe_div(a.loc[queued_or_served, "wait_s"].sum(), offered),
+        "share_waited": safe_div(waited, offered),
+        "mean_wait_s": safe_div(a.loc[queued_or_served, "wait_s"].sum(), offered),
     }
 
 
@@ -155,16 +131,16 @@ def flow_kpis(attempts: pd.DataFrame) -> list[tuple]:
     opt0 = attempts[(attempts["dialled"] == len(PROVINCES)) & (attempts["outcome"] != CLOSED)]
     for gi, prov in enumerate(PROVINCES):
         here = opt0[opt0["group"] == gi]
-        rows += _rows("option0_to", prov, {"attempts": len(here),
+        rows += kpi_rows("option0_to", prov, {"attempts": len(here),
                                            "answered": int((here["outcome"] == ANSWERED).sum())})
     ans = attempts[attempts["outcome"] == ANSWERED]
     matrix = np.zeros((len(DIALLED), len(PROVINCES)), dtype=np.int64)
     np.add.at(matrix, (ans["dialled"].to_numpy(), ans["group"].to_numpy()), 1)
     for d, origin in enumerate(DIALLED):
         for g, prov in enumerate(PROVINCES):
-            rows += _rows("flow", f"{origin} > {prov}", {"answered": matrix[d, g]})
+            rows += kpi_rows("flow", f"{origin} > {prov}", {"answered": matrix[d, g]})
     own = ans["dialled"] == ans["group"]
-    rows += _rows("all", "all", {"answered_other_province": int((~own & (ans["dialled"] < len(PROVINCES))).sum())})
+    rows += kpi_rows("all", "all", {"answered_other_province": int((~own & (ans["dialled"] < len(PROVINCES))).sum())})
     return rows
 
 
@@ -191,27 +167,27 @@ def kpis(
 
     # Caller view.
     c = callers.assign(month=month_of(start, callers["arrival_at"]))
-    rows += _rows("all", "all", _caller_kpis(c))
+    rows += kpi_rows("all", "all", _caller_kpis(c))
     for month, g in c.groupby("month", sort=True):
-        rows += _rows("month", month, _caller_kpis(g))
+        rows += kpi_rows("month", month, _caller_kpis(g))
     for prov, g in c.groupby("home_province", observed=False):
-        rows += _rows("province", prov, _caller_kpis(g))
+        rows += kpi_rows("province", prov, _caller_kpis(g))
     counts = np.bincount(np.minimum(c["attempts"].to_numpy(), ATTEMPTS_HIST_MAX), minlength=ATTEMPTS_HIST_MAX + 1)
     for k in range(1, ATTEMPTS_HIST_MAX + 1):
         label = f"{k}+" if k == ATTEMPTS_HIST_MAX else str(k)
-        rows += _rows("attempts", label, {"share_callers": _safe_div(counts[k], len(c))})
+        rows += kpi_rows("attempts", label, {"share_callers": safe_div(counts[k], len(c))})
 
     # Attempt view.
-    rows += _rows("all", "all", _attempt_kpis(attempts))
+    rows += kpi_rows("all", "all", _attempt_kpis(attempts))
     inside = attempts[attempts["at"] < horizon_s]
     a_month = month_of(start, inside["at"])
     for month, g in inside.groupby(a_month, sort=True):
-        rows += _rows("month", month, _attempt_kpis(g))
+        rows += kpi_rows("month", month, _attempt_kpis(g))
     for prov, g in attempts.groupby("province", observed=False):
-        rows += _rows("province", prov, _attempt_kpis(g))
+        rows += kpi_rows("province", prov, _attempt_kpis(g))
     rows += flow_kpis(attempts)
     if messages is not None and callbacks is not None:
-        rows += _rows("all", "all", message_kpis(messages, callbacks, horizon_s))
+        rows += kpi_rows("all", "all", message_kpis(messages, callbacks, horizon_s))
 
     # Utilisation: busy line time (calls and callback tries) over staffed line time.
     served = attempts.loc[attempts["outcome"] == ANSWERED, ["at", "wait_s", "hold_s", "group"]]
@@ -228,22 +204,22 @@ def kpis(
     for gi, prov in enumerate(PROVINCES):
         mine = (served["group"] == gi).to_numpy()
         busy[gi] = per_hour(begin[mine], begin[mine] + served["hold_s"].to_numpy()[mine], 1.0, n_hours)
-        staffed[gi] = _staffed_per_hour(lines[prov], n_hours)
-    rows += _rows("all", "all", {"utilisation": _safe_div(busy.sum(), staffed.sum()),
+        staffed[gi] = lines[prov].per_hour(n_hours)
+    rows += kpi_rows("all", "all", {"utilisation": safe_div(busy.sum(), staffed.sum()),
                                  "staffed_line_hours": staffed.sum() / HOUR_S})
     for gi, prov in enumerate(PROVINCES):
-        rows += _rows("province", prov, {"utilisation": _safe_div(busy[gi].sum(), staffed[gi].sum()),
+        rows += kpi_rows("province", prov, {"utilisation": safe_div(busy[gi].sum(), staffed[gi].sum()),
                                          "staffed_line_hours": staffed[gi].sum() / HOUR_S})
     b_all, s_all = busy.sum(axis=0), staffed.sum(axis=0)
     for month in np.unique(hour_month):
         m = hour_month == month
-        rows += _rows("month", month, {"utilisation": _safe_div(b_all[m].sum(), s_all[m].sum())})
+        rows += kpi_rows("month", month, {"utilisation": safe_div(b_all[m].sum(), s_all[m].sum())})
     wd = hour_dates.day_of_week.to_numpy()
     hr = hour_dates.hour.to_numpy()
     key = wd * 24 + hr
     b_wh = np.bincount(key, weights=b_all, minlength=7 * 24)
     s_wh = np.bincount(key, weights=s_all, minlength=7 * 24)
     for k in np.flatnonzero(s_wh > 0):
-        rows += _rows("weekday_hour", f"{WEEKDAYS[k // 24]} {k % 24:02d}",
+        rows += kpi_rows("weekday_hour", f"{WEEKDAYS[k // 24]} {k % 24:02d}",
                       {"utilisation": b_wh[k] / s_wh[k]})
     return pd.DataFrame.from_records(rows, columns=["by", "key", "kpi", "value"])

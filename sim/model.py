@@ -84,7 +84,6 @@ class Calendar:
 
     phone_open: OpenIntervals
     phone_lines: dict[str, StepFunction]
-    horizon_s: float
 
 
 def build_calendar(scn: Scenario) -> Calendar:
@@ -94,7 +93,6 @@ def build_calendar(scn: Scenario) -> Calendar:
     return Calendar(
         phone_open=open_intervals(start, n_days, hours, closed),
         phone_lines=staffed_lines(start, n_days, hours, closed, scn.phone.staffing),
-        horizon_s=scn.horizon.days * DAY_S,
     )
 
 
@@ -236,7 +234,7 @@ class Helpline:
             LineGroup(self.env, i, self.cal.phone_lines[p], phone.queue.capacity)
             for i, p in enumerate(PROVINCES)
         ]
-        self.groups_last = np.zeros(len(self.callers), dtype=np.int64)  # group of last attempt
+        self.groups_last = [0] * len(self.callers)  # line group of each caller's last attempt
         # Python lists of the per-caller values read in the event loop: numpy scalars
         # would make env.now and every heap key a numpy float (slower; bench/README.md).
         c = self.callers
@@ -432,8 +430,3 @@ def peak_day_set(scn: Scenario) -> set[int]:
     for p in ov.peak_periods:
         days |= set(range((p.from_ - start).days, (p.to - start).days + 1))
     return days
-
-
-def simulate(scn: Scenario, seed: int, replication: int) -> EventLog:
-    """Run one replication and return its event log."""
-    return Helpline(scn, Streams(seed, replication)).run()

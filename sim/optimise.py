@@ -39,12 +39,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.arrivals import hourly_rate
 from sim.calendar import closed_days
 from sim.config import PROVINCES, WEEKDAYS, Scenario, ScenarioError, WeeklyHours, parse_interval
-from sim.experiment import RunResult, run, run_replication
+from sim.experiment import RunResult, run, run_replication, t_interval
 from sim.theory import erlang_b
 
 # ---------------------------------------------------------------------------------------
@@ -333,19 +332,6 @@ def evaluate(
     return [pd.DataFrame(rows[i * reps:(i + 1) * reps], index=index) for i in range(len(scenarios))]
 
 
-def t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and Student-t interval of replication values (NaNs left out)."""
-    x = np.asarray(x, dtype=float)
-    x = x[~np.isnan(x)]
-    if len(x) == 0:
-        return float("nan"), float("nan"), float("nan")
-    m = float(x.mean())
-    if len(x) < 2:
-        return m, float("nan"), float("nan")
-    h = float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
-    return m, m - h, m + h
-
-
 # ---------------------------------------------------------------------------------------
 # Erlang quick estimate
 # ---------------------------------------------------------------------------------------
@@ -521,9 +507,7 @@ def optimise(
     def confirm(sched: Schedule) -> tuple[bool, RunResult]:
         res = run(with_schedule(scn, sched, name=f"{scn.name}_optimised"), confirm_reps, seed,
                   progress=False, executor=executor)
-        k = res.kpis()
-        v = k[(k["by"] == "all") & (k["kpi"] == kpi)]["value"].to_numpy()
-        m, lo, hi = t_interval(v)
+        m, lo, hi = t_interval(res.values(kpi))
         ok = target.met(m)
         confirmations.append({"step": len(trace) - 1, "replications": confirm_reps, "kpi": m,
                               "ci_low": lo, "ci_high": hi, "met": ok})

@@ -35,7 +35,7 @@ import pandas as pd
 from sim import __version__
 from sim.config import ScenarioError, load_scenario, parse_overrides
 from sim.executors import add_executor_arguments, executor_from_args
-from sim.experiment import default_jobs, run
+from sim.experiment import default_jobs, run, t_interval
 from sim.figures import save_figure
 from sim.optimise import (
     TARGET_KPIS,
@@ -47,7 +47,6 @@ from sim.optimise import (
     parse_target,
     parse_weekday_groups,
     plot_path,
-    t_interval,
     with_schedule,
 )
 from sim.report import write_atomic
@@ -107,8 +106,7 @@ def _table(df: pd.DataFrame, formats: dict[str, str]) -> str:
 
 
 def _confirmed(res, kpi: str) -> tuple[float, float, float]:
-    k = res.kpis()
-    return t_interval(k[(k["by"] == "all") & (k["kpi"] == kpi)]["value"].to_numpy())
+    return t_interval(res.values(kpi))
 
 
 def main(args) -> int:

@@ -110,6 +110,16 @@ def write_atomic(out_dir: Path, fill) -> Path:
     return out_dir
 
 
+def partial_folder(out_dir: Path, resume: bool) -> Path:
+    """Where finished replications wait until ``out_dir`` is written (``.NAME.partial``
+    beside it); emptied first unless the run resumes."""
+    out_dir = Path(out_dir)
+    folder = out_dir.parent / f".{out_dir.name}.partial"
+    if not resume and folder.exists():
+        shutil.rmtree(folder)
+    return folder
+
+
 def write_run(out_dir: Path, result, summary: pd.DataFrame, meta: dict, figures=None) -> Path:
     """Write a run's results folder (see module docstring). ``figures(dir)`` draws plots."""
 

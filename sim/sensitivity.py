@@ -44,7 +44,7 @@ from scipy import stats
 
 from sim.config import Scenario, WeeklyHours
 from sim.distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal
-from sim.optimise import t_interval
+from sim.experiment import t_interval
 
 # ---------------------------------------------------------------------------------------
 # Pure parameter changes

@@ -13,7 +13,7 @@ from sim import __version__
 from sim.config import parse_overrides
 from sim.executors import add_executor_arguments, executor_from_args
 from sim.experiment import default_jobs, run
-from sim.report import write_atomic
+from sim.report import partial_folder, write_atomic
 from sim.sweep import load_sweep, summary, tidy
 
 
@@ -38,9 +38,7 @@ def main(args) -> int:
     reps = args.reps or sweep.replications
     seed = sweep.seed if args.seed is None else args.seed
     out = args.out or Path("results") / sweep.name
-    partial = out.parent / f".{out.name}.partial"
-    if not args.resume and partial.exists():
-        shutil.rmtree(partial)
+    partial = partial_folder(out, args.resume)
     t0 = time.perf_counter()
     executor = executor_from_args(args)
     try:

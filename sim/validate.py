@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import linalg
 
 from sim import theory
 from sim.config import PROVINCES, Scenario, load_scenario
-from sim.experiment import RunResult, run
+from sim.experiment import run, t_interval
 
 ALWAYS_OPEN = {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 HOLD_MIN = 20.0
@@ -56,13 +56,6 @@ def stationary(lines, annual: float, hold_min: float = HOLD_MIN, days: int = 120
     })
 
 
-def per_rep(result: RunResult, by: str, key: str, kpi: str) -> np.ndarray:
-    """Values of one KPI over replications, in replication order."""
-    k = result.kpis()
-    k = k[(k["by"] == by) & (k["key"] == key) & (k["kpi"] == kpi)].sort_values("replication")
-    return k["value"].to_numpy()
-
-
 def province_rates(scn: Scenario) -> np.ndarray:
     """Arrival rate per province (per second) of a flat-demand scenario."""
     shares = np.array([scn.phone.province_shares[p] for p in PROVINCES])
@@ -77,13 +70,6 @@ class Comparison:
     theory: float
 
 
-def ci(values: np.ndarray, level: float) -> tuple[float, float, float]:
-    n = len(values)
-    m = float(values.mean())
-    h = float(stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n))
-    return m, m - h, m + h
-
-
 # --- the cases --------------------------------------------------------------------------
 
 
@@ -92,7 +78,7 @@ def erlang_b_case(reps: int, seed: int, jobs: int, days: int) -> list[Comparison
     scn = stationary(lines, annual=60_000, days=days)
     res = run(scn, reps, seed, jobs=jobs, progress=False)
     return [Comparison("Erlang B (loss system)", f"blocking, {p} ({lines[p]} lines)",
-                       1 - per_rep(res, "province", p, "answer_rate_attempt"),
+                       1 - res.values("answer_rate_attempt", "province", p),
                        float(theory.erlang_b(lines[p], lam / MU)))
             for p, lam in zip(PROVINCES, province_rates(scn), strict=True)]
 
@@ -106,12 +92,12 @@ def erlang_a_case(reps: int, seed: int, jobs: int, days: int) -> list[Comparison
         th = theory.erlang_a(2, lam, MU, 1 / 600, queue_capacity=40)
         out += [
             Comparison("Erlang A (queue, patience)", f"P(abandon), {p}",
-                       per_rep(res, "province", p, "abandoned") / per_rep(res, "province", p, "attempts"),
+                       res.values("abandoned", "province", p) / res.values("attempts", "province", p),
                        th.p_abandon),
-            Comparison("Erlang A (queue, patience)", f"P(wait), {p}", per_rep(res, "province", p, "share_waited"),
+            Comparison("Erlang A (queue, patience)", f"P(wait), {p}", res.values("share_waited", "province", p),
                        th.p_wait),
             Comparison("Erlang A (queue, patience)", f"mean wait (s), {p}",
-                       per_rep(res, "province", p, "mean_wait_s"), th.mean_wait),
+                       res.values("mean_wait_s", "province", p), th.mean_wait),
         ]
     return out
 
@@ -124,9 +110,9 @@ def erlang_c_case(reps: int, seed: int, jobs: int, days: int) -> list[Comparison
     for p, lam in list(zip(PROVINCES, province_rates(scn), strict=True))[:2]:
         out += [
             Comparison("Erlang C (queue, infinite patience)", f"P(wait), {p}",
-                       per_rep(res, "province", p, "share_waited"), float(theory.erlang_c(2, lam / MU))),
+                       res.values("share_waited", "province", p), float(theory.erlang_c(2, lam / MU))),
             Comparison("Erlang C (queue, infinite patience)", f"mean wait (s), {p}",
-                       per_rep(res, "province", p, "mean_wait_s"), theory.erlang_c_mean_wait(2, lam, MU)),
+                       res.values("mean_wait_s", "province", p), theory.erlang_c_mean_wait(2, lam, MU)),
         ]
     return out
 
@@ -141,9 +127,9 @@ def retrial_case(reps: int, seed: int, jobs: int, days: int) -> list[Comparison]
         th = theory.retrial_loss(1, lam, MU, 0.6, 1 / 900)
         out += [
             Comparison("Redials (retrial loss system)", f"P(caller lost), {p}",
-                       1 - per_rep(res, "province", p, "answer_rate_caller"), th.p_lost_caller),
+                       1 - res.values("answer_rate_caller", "province", p), th.p_lost_caller),
             Comparison("Redials (retrial loss system)", f"attempts per caller, {p}",
-                       per_rep(res, "province", p, "mean_attempts"), th.mean_attempts_per_caller),
+                       res.values("mean_attempts", "province", p), th.mean_attempts_per_caller),
         ]
     return out
 
@@ -163,15 +149,15 @@ def answering_machine_case(reps: int, seed: int, jobs: int, days: int) -> list[C
     res = run(scn, reps, seed, jobs=jobs, progress=False)
     lam = scn.demand.phone.annual / (365 * 86400)
     th = theory.answering_machine(1, lam, MU, p_message, rate_cb, p_reach, mu_fail=1 / (fail_min * 60))
-    callers = per_rep(res, "all", "all", "callers")
+    callers = res.values("callers", "all", "all")
     case = "Answering machine with callbacks"
     return [
-        Comparison(case, "P(busy tone)", 1 - per_rep(res, "all", "all", "answer_rate_attempt"), th.p_busy_tone),
-        Comparison(case, "answered directly", per_rep(res, "all", "all", "answer_rate_caller_direct"),
+        Comparison(case, "P(busy tone)", 1 - res.values("answer_rate_attempt", "all", "all"), th.p_busy_tone),
+        Comparison(case, "answered directly", res.values("answer_rate_caller_direct", "all", "all"),
                    th.p_answered_direct),
-        Comparison(case, "answered by callback", per_rep(res, "all", "all", "callers_answered_callback") / callers,
+        Comparison(case, "answered by callback", res.values("callers_answered_callback", "all", "all") / callers,
                    th.p_answered_callback),
-        Comparison(case, "time to callback (s)", per_rep(res, "all", "all", "callback_delay_mean_h") * 3600,
+        Comparison(case, "time to callback (s)", res.values("callback_delay_mean_h", "all", "all") * 3600,
                    th.mean_time_to_callback),
     ]
 
@@ -187,16 +173,16 @@ def overflow_case(reps: int, seed: int, jobs: int, days: int) -> list[Comparison
     out = []
     case = "Two groups, one-way overflow"
     for i, origin in enumerate(["Antwerpen", "Limburg"]):
-        callers = per_rep(res, "province", origin, "callers")
+        callers = res.values("callers", "province", origin)
         out += [
-            Comparison(case, f"lost, calls to {origin}", 1 - per_rep(res, "province", origin, "answer_rate_caller"),
+            Comparison(case, f"lost, calls to {origin}", 1 - res.values("answer_rate_caller", "province", origin),
                        th.p_blocked[i]),
             Comparison(case, f"answered by own group, {origin}",
-                       per_rep(res, "flow", f"{origin} > {origin}", "answered") / callers, th.p_own[i]),
+                       res.values("answered", "flow", f"{origin} > {origin}") / callers, th.p_own[i]),
         ]
     out.append(Comparison(case, "answered by the other group, Antwerpen",
-                          per_rep(res, "flow", "Antwerpen > Limburg", "answered")
-                          / per_rep(res, "province", "Antwerpen", "callers"), th.p_other[0]))
+                          res.values("answered", "flow", "Antwerpen > Limburg")
+                          / res.values("callers", "province", "Antwerpen"), th.p_other[0]))
     return out
 
 
@@ -254,7 +240,7 @@ def time_varying_case(reps: int, seed: int, jobs: int, days: int) -> list[Compar
     for p, lam in list(zip(PROVINCES, province_rates(scn), strict=True))[:3]:
         exact = periodic_loss_blocking(lines[p], lam * w, MU)
         out.append(Comparison("Time-varying loss system (daily profile)", f"blocking, {p} ({lines[p]} lines)",
-                              1 - per_rep(res, "province", p, "answer_rate_attempt"), exact))
+                              1 - res.values("answer_rate_attempt", "province", p), exact))
     return out
 
 
@@ -273,7 +259,7 @@ def validate(reps: int = 12, seed: int = 101, jobs: int = 1, days: int = 120,
     level = 1 - family_error / len(comparisons)
     rows = []
     for c in comparisons:
-        m, lo, hi = ci(c.values, level)
+        m, lo, hi = t_interval(c.values, level)
         rows.append({"case": c.case, "measure": c.measure, "simulated": m, "ci_low": lo, "ci_high": hi,
                      "theory": c.theory, "agrees": bool(lo <= c.theory <= hi), "level": level,
                      "replications": len(c.values)})

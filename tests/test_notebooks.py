@@ -1,6 +1,5 @@
 """Every notebook runs top to bottom on small settings, so none of them rots."""
 
-import os
 from pathlib import Path
 
 import nbformat
@@ -21,4 +20,3 @@ def test_notebook_executes(path, monkeypatch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors, f"{path.name}: {errors[0].get('ename')}: {errors[0].get('evalue')}"
-    assert os.environ["HELPLINE_NOTEBOOK_QUICK"] == "1"

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from sim import validate
-from sim.validate import CASES, ci
+from sim.experiment import t_interval
+from sim.validate import CASES
 
 
 @pytest.mark.slow
@@ -16,7 +17,7 @@ def test_case_agrees_with_theory(case):
     comparisons = case(reps=12, seed=101, jobs=2, days=120)
     level = 1 - 0.01 / len(comparisons)
     for c in comparisons:
-        m, lo, hi = ci(c.values, level)
+        m, lo, hi = t_interval(c.values, level)
         assert lo <= c.theory <= hi, (
             f"{c.case}, {c.measure}: simulated {m:.5g} [{lo:.5g}, {hi:.5g}] ({level:.4f} CI over "
             f"{len(c.values)} reps) vs theory {c.theory:.5g}")
