@@ -110,9 +110,9 @@ def run_child(code: str, timeout: float = 600) -> dict:
 # back to ``ru_maxrss``.
 CHILD_PROLOGUE = """
 import gc, json, resource, sys, time, tracemalloc
-import sim.experiment, sim.metrics, sim.model
+import sim.experiments.replications, sim.results.metrics, sim.model.helpline
 from sim.config import load_scenario
-from sim.streams import Streams
+from sim.model.streams import Streams
 
 def _status_mib(key):
     with open("/proc/self/status") as f:

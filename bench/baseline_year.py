@@ -6,7 +6,7 @@
 Time (best of N, round-robin in this process, wall clock and CPU time):
 
 * model alone: ``Helpline(scn, Streams(seed, 0)).run()`` (calendar, callers, event loop);
-* model + KPIs: ``sim.experiment.run_replication`` (+ event tables + KPI tables).
+* model + KPIs: ``sim.experiments.replications.run_replication`` (+ event tables + KPI tables).
 
 The baseline runs the phone, chat and e-mail channels in one event loop.
 
@@ -21,7 +21,7 @@ runs a two-week warm-up (so lazy imports such as the holiday tables are not coun
   reference cycles);
 * the pickled size of what is kept (the event log, or the ``RunResult``);
 
-for the model alone, model + KPIs, and ``sim.experiment.run(scn, R, seed, jobs=1)`` with
+for the model alone, model + KPIs, and ``sim.experiments.replications.run(scn, R, seed, jobs=1)`` with
 R = 1 and R = 20 (flat memory is the goal: each replication keeps its KPI table and
 drops its events), R = 20 with ``keep_events=20`` for contrast, and R = 20 as a loop
 of ``run_replication`` with ``gc.collect()`` after each (a proposed change).
@@ -35,9 +35,9 @@ import time
 from _common import CHILD_PROLOGUE, ROOT, header, interleaved_best, run_child
 
 from sim.config import load_scenario
-from sim.experiment import run_replication
-from sim.model import Helpline
-from sim.streams import Streams
+from sim.experiments.replications import run_replication
+from sim.model.helpline import Helpline
+from sim.model.streams import Streams
 
 SCENARIO = ROOT / "scenarios" / "baseline_2020.yaml"
 
@@ -46,7 +46,7 @@ SCENARIO = ROOT / "scenarios" / "baseline_2020.yaml"
 CHILD_BODY = """
 import pickle
 small = load_scenario({scenario!r}, {{"horizon.start": "2020-02-03", "horizon.end": "2020-02-16"}})
-sim.experiment.run_replication(small, 99, 0)          # warm-up: lazy imports, holiday tables
+sim.experiments.replications.run_replication(small, 99, 0)          # warm-up: lazy imports, holiday tables
 gc.collect()
 rss_before = rss_now_mib()
 how = reset_peak()
@@ -67,16 +67,16 @@ print(json.dumps(out))
 
 # The same replications as ``run(..., jobs=1)`` with a full garbage collection after
 # each: shows whether memory grows because of uncollected reference cycles.
-LOOP_GC = ("[(sim.experiment.run_replication(scn, {seed}, r), gc.collect())[0] "
+LOOP_GC = ("[(sim.experiments.replications.run_replication(scn, {seed}, r), gc.collect())[0] "
            "for r in range({R})]")
 
 WORKLOADS = {
-    "model alone": "sim.model.Helpline(scn, Streams({seed}, 0)).run()",
-    "model + KPIs": "sim.experiment.run_replication(scn, {seed}, 0)",
-    "run(), 1 rep": "sim.experiment.run(scn, 1, {seed}, jobs=1, progress=False)",
-    "run(), {R} reps": "sim.experiment.run(scn, {R}, {seed}, jobs=1, progress=False)",
+    "model alone": "sim.model.helpline.Helpline(scn, Streams({seed}, 0)).run()",
+    "model + KPIs": "sim.experiments.replications.run_replication(scn, {seed}, 0)",
+    "run(), 1 rep": "sim.experiments.replications.run(scn, 1, {seed}, jobs=1, progress=False)",
+    "run(), {R} reps": "sim.experiments.replications.run(scn, {R}, {seed}, jobs=1, progress=False)",
     "run(), {R} reps, keep_events={R}":
-        "sim.experiment.run(scn, {R}, {seed}, jobs=1, keep_events={R}, progress=False)",
+        "sim.experiments.replications.run(scn, {R}, {seed}, jobs=1, keep_events={R}, progress=False)",
     "{R} x run_replication + gc.collect()": LOOP_GC,
 }
 

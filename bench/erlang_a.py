@@ -7,19 +7,19 @@ One line group of c lines, Poisson arrivals, exponential talk time and patience,
 waiting room so large that nobody is blocked (M/M/c+M), set in
 ``bench/scenarios/erlang_a.yaml``. The same system runs as
 
-* the project's model alone: ``sim.model.Helpline(scn, streams).run()`` (drawing the
+* the project's model alone: ``sim.model.helpline.Helpline(scn, streams).run()`` (drawing the
   callers and building the calendar included), and model + KPIs:
-  ``sim.experiment.run_replication`` (event tables and the full KPI table included);
+  ``sim.experiments.replications.run_replication`` (event tables and the full KPI table included);
 * bare SimPy, in two styles: ``simpy.Resource`` with ``request | timeout`` (SimPy's
   own ``bank_renege`` example) and a hand-rolled counter of busy lines with a deque of
-  waiting events (the same algorithm as ``sim.model.LineGroup``, without the rest);
+  waiting events (the same algorithm as ``sim.model.helpline.LineGroup``, without the rest);
   both draw arrivals, talk times and patience from numpy;
 * Ciw (``ciw.create_network`` with ``reneging_time_distributions``).
 
 Printed: callers per second of each (best of N, round-robin in this process), the
 ratios project / bare SimPy and project / Ciw against the issue's targets (>= 0.8 and
 >= 1.5), and the abandonment probability of each against Erlang A
-(``sim.theory.erlang_a``) with a 99% batch-means confidence interval. A last check
+(``sim.theory.exact.erlang_a``) with a 99% batch-means confidence interval. A last check
 runs the hand-rolled bare model on the project's own callers: the outcome of every
 caller must be the same.
 """
@@ -36,13 +36,13 @@ import numpy as np
 import simpy
 from _common import BENCH, batch_means, header, interleaved_best
 
-from sim import theory
 from sim.config import load_scenario
-from sim.distributions import Exponential, Fixed
-from sim.eventlog import ABANDONED, ANSWERED
-from sim.experiment import run_replication
-from sim.model import Helpline
-from sim.streams import Streams
+from sim.config.distributions import Exponential, Fixed
+from sim.experiments.replications import run_replication
+from sim.model.eventlog import ABANDONED, ANSWERED
+from sim.model.helpline import Helpline
+from sim.model.streams import Streams
+from sim.theory import exact as theory
 
 SCENARIO = BENCH / "scenarios" / "erlang_a.yaml"
 SERVED, RENEGED, BLOCKED = 0, 1, 2
@@ -110,7 +110,7 @@ def project_outcomes(log) -> tuple[np.ndarray, np.ndarray]:
 
 
 def draw(s: dict, seed: int) -> tuple[list, list, list]:
-    """Poisson arrivals on [0, T) (Poisson count, uniform times: as sim.arrivals), talk
+    """Poisson arrivals on [0, T) (Poisson count, uniform times: as sim.model.arrivals), talk
     times and patience, as Python lists."""
     rng = np.random.default_rng(seed)
     n = rng.poisson(s["lam"] * s["T"])

@@ -3,7 +3,7 @@
     python bench/parallel.py            # 20 replications, best of 3 (about 1 min)
     python bench/parallel.py --quick    # 6 replications, best of 2
 
-Times ``sim.experiment.run(scn, R, seed, jobs=J, progress=False)`` for J = 1 and J = 2,
+Times ``sim.experiments.replications.run(scn, R, seed, jobs=J, progress=False)`` for J = 1 and J = 2,
 round-robin in this process (the pool is started inside the timed call, as a user's
 run starts it), and checks that the per-replication KPIs of the parallel run are
 identical, value for value, to the serial run's. The speed-up is the ratio of the
@@ -23,7 +23,7 @@ import time
 from _common import ROOT, header, interleaved_best
 
 from sim.config import load_scenario
-from sim.experiment import run
+from sim.experiments.replications import run
 
 SCENARIO = ROOT / "scenarios" / "baseline_2020.yaml"
 

@@ -32,9 +32,9 @@ from pathlib import Path
 from _common import BENCH, ROOT, header
 
 from sim.config import load_scenario
-from sim.experiment import run_replication
-from sim.model import Helpline
-from sim.streams import Streams
+from sim.experiments.replications import run_replication
+from sim.model.helpline import Helpline
+from sim.model.streams import Streams
 
 ERLANG_A = BENCH / "scenarios" / "erlang_a.yaml"
 BASELINE = ROOT / "scenarios" / "baseline_2020.yaml"
@@ -112,9 +112,9 @@ def py_spy(code: str, inside: str, top: int, rate: int) -> None:
 
 CHILD = """
 from sim.config import load_scenario
-from sim.experiment import run_replication
-from sim.model import Helpline
-from sim.streams import Streams
+from sim.experiments.replications import run_replication
+from sim.model.helpline import Helpline
+from sim.model.streams import Streams
 scn = load_scenario({path!r}, {overrides!r})
 for r in range({reps}):
     {call}

@@ -25,8 +25,8 @@ nb([
  new_code_cell(SETUP + '''
 from sim import data
 from sim.config import load_scenario
-from sim.experiment import run, summarise
-from sim import plots'''),
+from sim.experiments.replications import run, summarise
+from sim.results import plots'''),
  new_markdown_cell("## Answered contacts per month and channel, 2020 (seed 000)"),
  new_code_cell('''monthly = data.monthly_2020()
 table = monthly.pivot(index="month", columns="channel", values="contacts")
@@ -64,8 +64,8 @@ pd.DataFrame({"simulated": [s.loc[months, k].sum() for k in ["answered", "chat_a
 nb([
  new_markdown_cell("# 02 Model validation against queueing theory\n\nThe battery of `sim/validate.py` (also `python run_sim.py validate`): cases where the exact answer is known (Erlang B, C and A, the redial/retrial loss system, the answering machine with callbacks, two groups with overflow, and a time-varying loss system solved exactly). A measure agrees when theory lies inside the simulation's confidence interval (Bonferroni-corrected, 1% family-wise error)."),
  new_code_cell(SETUP + '''
-from sim.validate import validate
-from sim.plots import validation_chart'''),
+from sim.theory.validation import validate
+from sim.results.plots import validation_chart'''),
  new_code_cell('''reps, days = (4, 20) if QUICK else (12, 120)
 t = validate(reps=reps, days=days, jobs=2)
 t[["case", "measure", "simulated", "ci_low", "ci_high", "theory", "agrees"]]'''),
@@ -75,8 +75,8 @@ plt.tight_layout()
 print(f"{t['agrees'].sum()} of {len(t)} measures agree with theory")'''),
  new_markdown_cell("## Why peaks matter: a daily profile against the same mean load\n\nThe exact periodic solution shows how much more blocking a peaked day causes than Erlang B with the day's mean load would suggest."),
  new_code_cell('''import numpy as np
-from sim import theory
-from sim.validate import periodic_loss_blocking
+from sim.theory import exact as theory
+from sim.theory.validation import periodic_loss_blocking
 
 mu = 1 / 1200  # 20-minute calls
 rows = []
@@ -91,10 +91,10 @@ pd.DataFrame(rows)'''),
 nb([
  new_markdown_cell("# 03 Comparing the subsidy options\n\nThe capacity subsidy (Dec 2021 - Nov 2024, seed 000) paid for an extra phone line per province on peak days, option 0 as an overflow line and faster callbacks; since Sep 2021 up to three chat lines at peaks. Each measure is a scenario in `scenarios/subsidy/`. Options are compared with the 2020 baseline on common random numbers: differences are paired per replication, with their own confidence intervals. Costs come from the scenarios' `costs` (EUR per staffed hour; an assumption)."),
  new_code_cell(SETUP + '''
-from sim.compare import compare_table, cost_effectiveness, cost_table, paired
+from sim.experiments.compare import compare_table, cost_effectiveness, cost_table, paired
 from sim.config import load_scenario
-from sim.experiment import run
-from sim import plots'''),
+from sim.experiments.replications import run
+from sim.results import plots'''),
  new_code_cell('''files = ["fitted_2020.yaml", "subsidy/extra_line_peak_days.yaml", "subsidy/option0_overflow.yaml",
          "subsidy/faster_callbacks.yaml", "subsidy/interprovince_overflow.yaml",
          "subsidy/chat_three_lines.yaml", "subsidy/all_measures.yaml"]

@@ -8,7 +8,7 @@ Run: python scripts/calibrate_demand_2024.py   (prints the levels to put in the 
 from pathlib import Path
 
 from sim.config import load_scenario
-from sim.experiment import run, summarise
+from sim.experiments.replications import run, summarise
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios/subsidy/demand_2024_with_subsidy.yaml"
 target = {"phone": 9594 * 0.60, "chat": 9594 * 0.27, "email": 9594 * 0.13}

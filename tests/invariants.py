@@ -3,10 +3,10 @@
 import numpy as np
 import pandas as pd
 
-from sim import callbacks as cbk
 from sim.config import PROVINCES
-from sim.eventlog import ATTEMPT_OUTCOMES, CALLER_ENDS
-from sim.metrics import kpis
+from sim.model import callbacks as cbk
+from sim.model.eventlog import ATTEMPT_OUTCOMES, CALLER_ENDS
+from sim.results.metrics import kpis
 
 
 def check_invariants(model, log) -> None:

@@ -5,8 +5,8 @@ import datetime as dt
 import numpy as np
 from scipy import stats
 
-from sim.arrivals import event_multiplier, hourly_rate, sample_arrivals
 from sim.config import ChannelDemand, DemandEvent
+from sim.model.arrivals import event_multiplier, hourly_rate, sample_arrivals
 
 
 def test_annual_level_month_weekday_and_hour_factors():

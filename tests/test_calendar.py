@@ -4,8 +4,8 @@ import datetime as dt
 
 import numpy as np
 
-from sim.calendar import DAY_S, closed_days, open_intervals, staffed_lines
 from sim.config import CalendarConfig, ExtraLines, PhoneStaffing, WeeklyHours, load_scenario
+from sim.model.calendar import DAY_S, closed_days, open_intervals, staffed_lines
 
 
 def _t(day: int, hh: int, mm: int = 0) -> float:

@@ -14,10 +14,6 @@ import simpy
 from pydantic import ValidationError
 from scipy import stats
 
-from sim import theory
-from sim.calendar import DAY_S, closed_days, lines_over_time
-from sim.channel_metrics import chat_kpis, email_kpis, working_day_deadline_s
-from sim.chats import CHAT_OUTCOMES, ChatChannel
 from sim.config import (
     CHAT_HOURS_2020,
     DEFAULT_CHAT_DEMAND,
@@ -32,11 +28,16 @@ from sim.config import (
     Horizon,
     WeeklyHours,
 )
+from sim.config.distributions import Exponential, Fixed
 from sim.data import monthly_2020
-from sim.distributions import Exponential, Fixed
-from sim.emails import EMAIL_OUTCOMES, EmailChannel, pick_phone_group
-from sim.model import Helpline, LineGroup
-from sim.streams import Streams
+from sim.model.calendar import DAY_S, closed_days, lines_over_time
+from sim.model.chats import CHAT_OUTCOMES, ChatChannel
+from sim.model.emails import EMAIL_OUTCOMES, EmailChannel, pick_phone_group
+from sim.model.helpline import Helpline
+from sim.model.lines import LineGroup
+from sim.model.streams import Streams
+from sim.results.channel_metrics import chat_kpis, email_kpis, working_day_deadline_s
+from sim.theory import exact as theory
 
 ALWAYS_OPEN = WeeklyHours(
     **{d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -394,7 +395,7 @@ def test_stopping_early_leaves_emails_in_handling():
 
 
 class TinyPhone:
-    """Poisson callers on real :class:`sim.model.LineGroup` objects, no redials.
+    """Poisson callers on real :class:`sim.model.helpline.LineGroup` objects, no redials.
 
     Calls arrive 24/7 to ``n_groups`` line groups open Mon-Fri 9-18; a caller finds the
     phone closed, a free line, a place in the queue (waits with exponential patience) or

@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from sim.executors import DaskExecutor, Processes, Serial
-from sim.experiment import run
+from sim.experiments.executors import DaskExecutor, Processes, Serial
+from sim.experiments.replications import run
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.compare import cost_effectiveness, paired
-from sim.experiment import run, run_to_precision, summarise
+from sim.experiments.compare import cost_effectiveness, paired
+from sim.experiments.replications import run, run_to_precision, summarise
 
 
 def test_precision_mode_reaches_the_target_and_equals_a_plain_run(small):

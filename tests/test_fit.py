@@ -1,4 +1,4 @@
-"""Demand fit and behaviour calibration (sim.fit, sim.calibrate, the ``fit`` command).
+"""Demand fit and behaviour calibration (sim.planning.fit, sim.planning.calibrate, the ``fit`` command).
 
 Fast tests of the pure pieces: the demand model against the arrival-rate integrals, the
 likelihood and its gradient, the dispersion estimate, parameter recovery from synthetic
@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim import calibrate as cal
-from sim import fit as F
-from sim.arrivals import hourly_rate
 from sim.config import load_scenario
+from sim.model.arrivals import hourly_rate
+from sim.planning import calibrate as cal
+from sim.planning import fit as F
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline_2020.yaml"
@@ -93,7 +93,7 @@ def test_observations_are_the_published_table(spec):
 
 
 def test_expected_counts_equal_the_rate_integrals_of_the_scenario(spec, model):
-    """The fast model equals the integrals of sim.arrivals.hourly_rate of the
+    """The fast model equals the integrals of sim.model.arrivals.hourly_rate of the
     ChannelDemand written to the scenario, per month and for the window."""
     E = model.expected(TRUE)
     bins = F.month_bins(spec)
@@ -310,7 +310,8 @@ def test_plot_functions_take_an_axis_and_return_it():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sim.fit_cmd import HOUR_PROFILES, plot_channel_fit, plot_demand, plot_hour_profiles
+    from sim.planning.fit_report import plot_channel_fit, plot_demand, plot_hour_profiles
+    from sim.planning.fit_run import HOUR_PROFILES
 
     months = [f"2020-{m:02d}" for m in range(1, 13)]
     monthly = pd.DataFrame({"channel": "phone", "month": months, "observed": 400.0,

@@ -5,12 +5,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim import routing
 from sim.config import PROVINCES, load_scenario
-from sim.eventlog import CALLER_ENDS
-from sim.experiment import run
-from sim.model import Helpline
-from sim.streams import Streams
+from sim.experiments.replications import run
+from sim.model.eventlog import CALLER_ENDS
+from sim.model.helpline import Helpline, routing
+from sim.model.streams import Streams
 
 
 def simulate(scn, seed=3, rep=0):

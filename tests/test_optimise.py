@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.arrivals import hourly_rate
-from sim.calendar import DAY_S, closed_days
 from sim.cli import main
 from sim.config import PROVINCES, ScenarioError, load_scenario
-from sim.experiment import Replication
-from sim.model import build_calendar
-from sim.optimise import (
+from sim.experiments.replications import Replication
+from sim.model.arrivals import hourly_rate
+from sim.model.calendar import DAY_S, closed_days
+from sim.model.helpline import build_calendar
+from sim.planning.optimise import (
     Increment,
     _overall,
     candidate_increments,
@@ -29,7 +29,7 @@ from sim.optimise import (
     route_shares,
     with_schedule,
 )
-from sim.theory import erlang_b
+from sim.theory.exact import erlang_b
 from tests.conftest import SCENARIOS, TEST_SCENARIOS
 
 SMALL = TEST_SCENARIOS / "small.yaml"

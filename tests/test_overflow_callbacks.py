@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import callbacks as cbk
 from sim.config import PROVINCES, load_scenario
-from sim.eventlog import CALLER_ENDS
-from sim.experiment import run
-from sim.model import Helpline
-from sim.streams import Streams
+from sim.experiments.replications import run
+from sim.model import callbacks as cbk
+from sim.model.eventlog import CALLER_ENDS
+from sim.model.helpline import Helpline
+from sim.model.streams import Streams
 
 # --- conservation -------------------------------------------------------------------------
 

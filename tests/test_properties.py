@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.config import PROVINCES, load_scenario
-from sim.model import Helpline
-from sim.streams import Streams
+from sim.model.helpline import Helpline
+from sim.model.streams import Streams
 from tests.invariants import check_invariants
 
 durations = st.one_of(

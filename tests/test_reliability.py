@@ -9,9 +9,9 @@ import time
 import pandas as pd
 import pytest
 
-import sim.experiment as experiment
+import sim.experiments.replications as experiment
 from sim.config import ScenarioError, load_scenario
-from sim.experiment import ReplicationError, run
+from sim.experiments.replications import ReplicationError, run
 from tests.conftest import ROOT, TEST_SCENARIOS
 
 SMALL = str(TEST_SCENARIOS / "small.yaml")

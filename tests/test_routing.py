@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import routing
+from sim.model import routing
 
 N = 5
 free_lines = st.lists(st.integers(0, 3), min_size=N, max_size=N)

@@ -9,9 +9,10 @@ import pytest
 from scipy import stats
 
 from sim.cli import main
+from sim.cli.sensitivity import default_options
 from sim.config import load_scenario
-from sim.distributions import Empirical, Exponential, Fixed, Gamma, LogNormal, sampler
-from sim.sensitivity import (
+from sim.config.distributions import Empirical, Exponential, Fixed, Gamma, LogNormal, sampler
+from sim.planning.sensitivity import (
     PARAMETER_NAMES,
     apply_setting,
     kendall_tau,
@@ -25,7 +26,6 @@ from sim.sensitivity import (
     shift_probabilities,
     tornado_table,
 )
-from sim.sensitivity_cmd import default_options
 from tests.conftest import SCENARIOS, TEST_SCENARIOS
 
 SMALL = TEST_SCENARIOS / "small.yaml"

@@ -5,7 +5,7 @@ import pytest
 
 from sim.cli import main
 from sim.config import ScenarioError
-from sim.sweep import SweepFile, load_sweep
+from sim.experiments.sweep import SweepFile, load_sweep
 from tests.conftest import TEST_SCENARIOS
 
 

@@ -1,4 +1,4 @@
-"""Tests for sim.theory against independent closed forms and identities.
+"""Tests for sim.theory.exact against independent closed forms and identities.
 
 Every check compares two routes to the same number (closed form vs chain, one model
 vs another that it reduces to, or a flow balance not used in the computation).
@@ -15,7 +15,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from sim.theory import (
+from sim.theory.exact import (
     answering_machine,
     ctmc_stationary,
     erlang_a,

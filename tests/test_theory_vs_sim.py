@@ -6,9 +6,9 @@ error per case); the tolerance is the Student-t interval over replications.
 import numpy as np
 import pytest
 
-from sim import validate
-from sim.experiment import t_interval
-from sim.validate import CASES
+from sim.experiments.replications import t_interval
+from sim.theory import validation as validate
+from sim.theory.validation import CASES
 
 
 @pytest.mark.slow
@@ -24,7 +24,7 @@ def test_case_agrees_with_theory(case):
 
 
 def test_periodic_solver_reduces_to_erlang_b_for_a_flat_profile():
-    from sim import theory
+    from sim.theory import exact as theory
 
     lam = np.full(24, 1 / 600)
     assert np.isclose(validate.periodic_loss_blocking(2, lam, 1 / 1200), theory.erlang_b(2, 2.0), rtol=1e-6)
@@ -32,7 +32,7 @@ def test_periodic_solver_reduces_to_erlang_b_for_a_flat_profile():
 
 def test_periodic_blocking_exceeds_erlang_b_of_the_mean_load():
     """Peaks cost more blocking than the same mean load spread evenly (Jensen)."""
-    from sim import theory
+    from sim.theory import exact as theory
 
     lam = np.array([0.2] * 12 + [1.8] * 12) / 600
     assert validate.periodic_loss_blocking(2, lam, 1 / 1200) > theory.erlang_b(2, 2.0)

@@ -1,0 +1,79 @@
+"""Command line: ``python run_sim.py COMMAND ...`` (``run_sim.py SCENARIO.yaml`` is ``run``).
+
+One thin module per command (``sim/cli/<command>.py``: ``add_arguments(parser)`` and
+``main(args) -> int``). Only the chosen command's module is imported, and heavy
+libraries only when it runs, so ``--help``, ``--version`` and bad input answer at once.
+Bad input ends with one line on stderr (file, field, problem) and exit status 2; a failed
+replication names its scenario, replication and seed and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import importlib
+import sys
+from pathlib import Path
+
+from sim import __version__
+from sim.cli.common import fail
+from sim.errors import ReplicationError, ScenarioError
+
+# name -> one-line help; the module is sim.cli.<name>.
+COMMANDS: dict[str, str] = {
+    "run": "simulate a scenario and write a results folder",
+    "compare": "run scenarios on common random numbers and compare with the first",
+    "plot": "redraw the figures of a results folder without simulating",
+    "fit": "fit 2020 demand to the published counts and calibrate caller behaviour",
+    "sweep": "run a sweep file: a base scenario and a grid or list of overrides",
+    "validate": "simulation against exact queueing results (exit 1 if one disagrees)",
+    "optimise": "cheapest extra staffed lines that reach a KPI target",
+    "sensitivity": "one-at-a-time sensitivity: tornado and ranking",
+}
+
+
+def _parser(command: str | None) -> argparse.ArgumentParser:
+    """The parser, with the arguments of ``command`` only (the others list their help)."""
+    p = argparse.ArgumentParser(
+        prog="run_sim.py",
+        description="Hulplijn 1712 call-centre simulator. "
+        "Default command: run a scenario (run_sim.py SCENARIO.yaml ...).",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, text in COMMANDS.items():
+        sp = sub.add_parser(name, help=text, description=text)
+        if name == command:
+            importlib.import_module(f"sim.cli.{name}").add_arguments(sp)
+    return p
+
+
+def _command(argv: list[str]) -> tuple[str | None, list[str], str | None]:
+    """(command, argv with the command first, problem): ``SCENARIO ...`` means ``run``."""
+    if not argv or argv[0].startswith("-"):
+        return None, argv, None
+    first = argv[0]
+    if first in COMMANDS:
+        return first, argv, None
+    close = difflib.get_close_matches(first, COMMANDS, n=1, cutoff=0.7)
+    if close and not Path(first).exists() and not first.endswith((".yaml", ".yml")):
+        return None, argv, f"unknown command {first!r}; did you mean {close[0]!r}?"
+    return "run", ["run", *argv], None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command, argv, problem = _command(argv)
+    if problem:
+        return fail(problem, 2)
+    args = _parser(command).parse_args(argv)
+    try:
+        return importlib.import_module(f"sim.cli.{args.command}").main(args)
+    except ScenarioError as e:
+        return fail(str(e), 2)
+    except ReplicationError as e:
+        failed = getattr(e, "failed", [e.replication])
+        return fail(f"{e}; failed replications {failed}; the others are saved: rerun one alone with "
+                    f"--seed {e.seed} --rep {e.replication}, or all with --resume", 1)
+    except KeyboardInterrupt:
+        return fail("interrupted; finished replications are saved (rerun with --resume)", 130)

@@ -1,0 +1,278 @@
+"""``run_sim.py sensitivity SCENARIO [--options OPTION.yaml ...]``: one-at-a-time sensitivity.
+
+Every uncertain parameter of :mod:`sim.planning.sensitivity` is set low and high in turn, on the
+scenario and on every subsidy option (the same change on top of each option's own
+values), all on common random numbers. Reports how much the answer rate per caller
+moves (tornado chart) and how the ranking of the options changes (by gain in answer
+rate per caller, and by cost per extra caller answered; Kendall tau against the base
+ranking). Default options: the files of ``scenarios/subsidy/`` listed in
+``DEFAULT_OPTIONS`` whose horizon equals the scenario's (after ``--set``).
+
+Results folder (written atomically)::
+
+    summary.txt        settings, tornado table, rankings, robustness verdict
+    settings.csv       parameter, level, setting and what it means in the scenario's units
+    per_rep.csv        every setting x scenario x replication: the overall KPIs used
+    values.csv         the scenario's KPIs per setting (mean, 95% CI)
+    tornado.csv        per parameter: low, base, high and swing, widest first
+    gains.csv          per setting and option: paired gain, extra cost, cost per extra caller
+    ranking.csv        per criterion and setting: ranking, Kendall tau, top option the same?
+    meta.json
+    figures/tornado.(png|svg), figures/ranking.(png|svg)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from sim import __version__
+from sim.config import PROJECT_ROOT, ScenarioError, load_scenario, parse_overrides
+from sim.experiments.executors import add_executor_arguments, executor_from_args
+from sim.experiments.replications import default_jobs
+from sim.planning.optimise import evaluate
+from sim.planning.sensitivity import (
+    PARAMETER_NAMES,
+    PARAMETERS,
+    apply_setting,
+    base_values,
+    describe,
+    option_gains,
+    plot_ranking,
+    plot_tornado,
+    ranking_table,
+    ranks_long,
+    settings,
+    tornado_table,
+)
+from sim.results.figures import save_figure
+from sim.results.folders import write_atomic
+
+DEFAULT_OPTIONS = ["extra_line_peak_days", "option0_overflow", "faster_callbacks",
+                   "interprovince_overflow", "chat_three_lines", "all_measures"]
+KPIS = ["answer_rate_caller", "answer_rate_attempt", "callers_answered", "answered",
+        "mean_attempts", "cost_total", "staffed_hours_total"]
+
+
+def add_arguments(p) -> None:
+    p.add_argument("scenario", type=Path, help="base scenario YAML file")
+    p.add_argument("--options", type=Path, nargs="+",
+                   help="option scenarios to rank (default: scenarios/subsidy/{"
+                        + ",".join(DEFAULT_OPTIONS) + "}.yaml with the scenario's horizon)")
+    p.add_argument("--params", nargs="+", choices=PARAMETER_NAMES,
+                   help="parameters to vary (default: all)")
+    p.add_argument("--reps", type=int, default=4,
+                   help="replications per setting and scenario (default 4)")
+    p.add_argument("--seed", type=int, help="seed (default: the scenario's experiment.seed)")
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a setting in the scenario and every option (repeatable)")
+    p.add_argument("--jobs", type=int, default=default_jobs(), help="parallel processes")
+    p.add_argument("--quick", action="store_true", help="2 replications (a smoke test)")
+    p.add_argument("--out", type=Path,
+                   help="results folder (default: results/sensitivity_<scenario>)")
+    p.add_argument("--quiet", action="store_true", help="only the final line")
+    add_executor_arguments(p)
+
+
+def default_options(scn, overrides: dict) -> tuple[list, list[str]]:
+    """The default subsidy options that share the scenario's horizon, and the skipped names."""
+    kept, skipped = [], []
+    for name in DEFAULT_OPTIONS:
+        opt = load_scenario(PROJECT_ROOT / "scenarios" / "subsidy" / f"{name}.yaml", overrides)
+        if opt.horizon == scn.horizon:
+            kept.append(opt)
+        else:
+            skipped.append(name)
+    return kept, skipped
+
+
+def _fmt_table(df: pd.DataFrame, formats: dict[str, str]) -> str:
+    cells = [list(formats)]
+    for _, r in df.iterrows():
+        cells.append([("" if pd.isna(r[c]) else fmt.format(r[c])) for c, fmt in formats.items()])
+    widths = [max(len(row[i]) for row in cells) for i in range(len(formats))]
+    return "\n".join("  " + "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+                     for row in cells)
+
+
+def robustness(ranking: pd.DataFrame, by: str) -> str:
+    """One sentence on how stable the ranking by ``by`` is across settings."""
+    r = ranking[(ranking["criterion"] == by) & (ranking["level"] != "base")]
+    if r.empty:
+        return f"ranking by {by}: no settings"
+    base = ranking[(ranking["criterion"] == by) & (ranking["level"] == "base")].iloc[0]
+    worst = r.loc[r["kendall_tau"].idxmin()] if r["kendall_tau"].notna().any() else None
+    changed = r[~r["top_same"]]
+    what = "gain in answer rate per caller" if by == "gain" else "cost per extra caller"
+    tau = r["kendall_tau"]
+    text = (f"ranking by {what}: base {base['ranking']}; Kendall tau vs base from "
+            f"{tau.min():.2f} to {tau.max():.2f} (mean {tau.mean():.2f})")
+    if worst is not None:
+        text += f", lowest at {worst['parameter']} {worst['setting']}"
+    if changed.empty:
+        text += f"; the top option ({base['top']}) stays first under every setting"
+    else:
+        text += ("; the top option changes under " + ", ".join(
+            f"{p} {s} (-> {t})" for p, s, t in zip(changed["parameter"], changed["setting"],
+                                                   changed["top"], strict=True)))
+    robust = changed.empty and r["kendall_tau"].min() >= 0.6
+    return text + (". Robust." if robust else ". Not fully robust.")
+
+
+def unclear_options(gains: pd.DataFrame) -> list[str]:
+    """Options whose paired gain CI includes zero under at least one setting."""
+    touches = (gains["gain_low"] <= 0) & (gains["gain_high"] >= 0)
+    return sorted(gains.loc[touches, "option"].unique())
+
+
+def main(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from tqdm.auto import tqdm
+
+    overrides = parse_overrides(args.set)
+    scn = load_scenario(args.scenario, overrides)
+    seed = scn.experiment.seed if args.seed is None else args.seed
+    reps = 2 if args.quick else args.reps
+    if reps < 2:
+        raise ScenarioError("--reps", str(reps),
+                            "need at least 2 replications for confidence intervals")
+    skipped: list[str] = []
+    if args.options:
+        options = [load_scenario(p, overrides) for p in args.options]
+        bad = [o.name for o in options if o.horizon != scn.horizon]
+        if bad:
+            raise ScenarioError("--options", ", ".join(bad),
+                                f"horizon differs from the scenario's ({scn.horizon.start} to "
+                                f"{scn.horizon.end}); common random numbers need the same horizon")
+    else:
+        options, skipped = default_options(scn, overrides)
+    names = [scn.name] + [o.name for o in options]
+    if len(set(names)) != len(names):
+        raise ScenarioError("--options", ", ".join(names), "scenario names must differ")
+    sets = settings(args.params)
+    runs = [(s, x, apply_setting(x, s)) for s in sets for x in [scn, *options]]
+    out = args.out or Path("results") / f"sensitivity_{scn.name}"
+    if not args.quiet:
+        print(f"sensitivity {scn.name}: {len(sets)} settings x {len(names)} scenarios x {reps} "
+              f"replications = {len(runs) * reps} runs (seed {seed})"
+              + (f"; default options skipped (other horizon): {', '.join(skipped)}"
+                 if skipped else ""),
+              flush=True)
+
+    t0 = time.perf_counter()
+    executor = executor_from_args(args)
+    bar = tqdm(total=len(runs) * reps, unit="rep", disable=args.quiet, leave=False)
+    try:
+        frames = evaluate([r[2] for r in runs], reps, seed, executor, progress=bar.update)
+    finally:
+        bar.close()
+        executor.close()
+    wall = time.perf_counter() - t0
+
+    per_rep = pd.concat([f[[k for k in KPIS if k in f]].reset_index().assign(
+        parameter=s.parameter, level=s.level, setting=s.label, scenario=x.name)
+        for (s, x, _), f in zip(runs, frames, strict=True)], ignore_index=True)
+    per_rep = per_rep[["parameter", "level", "setting", "scenario", "replication",
+                       *[k for k in KPIS if k in per_rep]]]
+    setting_rows = pd.DataFrame([{"parameter": s.parameter, "level": s.level, "setting": s.label,
+                                  "description": describe(scn, s)} for s in sets])
+    values = base_values(per_rep, scn.name)
+    for kpi in ("answered", "mean_attempts"):
+        values[kpi] = per_rep[per_rep["scenario"] == scn.name].groupby(
+            ["parameter", "level", "setting"], sort=False)[kpi].mean().to_numpy()
+    values = setting_rows.merge(values, on=["parameter", "level", "setting"])
+    tornado = tornado_table(values)
+    gains = option_gains(per_rep, scn.name) if options else pd.DataFrame()
+    ranking = ranking_table(gains) if options else pd.DataFrame()
+
+    desc = {p[0]: p[1] for p in PARAMETERS}
+    lines = [f"Sensitivity of {scn.name} ({scn.horizon.start} to {scn.horizon.end}), one parameter "
+             f"at a time, {reps} replications per setting and scenario, seed {seed} (common random "
+             "numbers)", "Options: " + (", ".join(o.name for o in options) or "(none)")
+             + (f"; skipped (other horizon): {', '.join(skipped)}" if skipped else ""), "",
+             "Settings (low / high; the base is the scenario's own values):"]
+    for param in dict.fromkeys(setting_rows["parameter"]):
+        if param == "base":
+            continue
+        g = setting_rows[setting_rows["parameter"] == param].set_index("level")
+        lines.append(f"  {param:<19} {desc[param]}: {g.loc['low', 'setting']} "
+                     f"({g.loc['low', 'description']}) / {g.loc['high', 'setting']} "
+                     f"({g.loc['high', 'description']})")
+    base = values[values["level"] == "base"].iloc[0]
+    lines += ["", f"Answer rate per caller of {scn.name}: base {base['mean']:.1%} "
+                  f"[95% CI {base['ci_low']:.1%}, {base['ci_high']:.1%}]; tornado, widest swing "
+                  "first:",
+              _fmt_table(tornado, {"parameter": "{}", "low_setting": "{}", "low": "{:.1%}",
+                                   "high_setting": "{}", "high": "{:.1%}", "width": "{:.1%}"}), "",
+              "All settings (answer rate per caller with 95% CI, answered calls, attempts per "
+              "caller):",
+              _fmt_table(values, {"parameter": "{}", "setting": "{}", "description": "{}",
+                                  "mean": "{:.1%}", "ci_low": "{:.1%}", "ci_high": "{:.1%}",
+                                  "answered": "{:,.0f}", "mean_attempts": "{:.2f}"})]
+    verdicts = []
+    if options:
+        for by, title in [("gain", "Ranking by gain in answer rate per caller over the base"),
+                          ("cost", "Ranking by cost per extra caller answered (lowest first)")]:
+            lines += ["", f"{title}:",
+                      _fmt_table(ranking[ranking["criterion"] == by],
+                                 {"parameter": "{}", "setting": "{}", "ranking": "{}",
+                                  "kendall_tau": "{:.2f}", "top_same": "{}"})]
+        verdicts = [robustness(ranking, "gain"), robustness(ranking, "cost")]
+        unclear = unclear_options(gains)
+        if unclear:
+            verdicts.append("options whose gain is not distinguishable from zero (95% CI includes "
+                            f"0) under at least one setting: {', '.join(unclear)}; their places "
+                            "among themselves are left to noise")
+        lines += ["", "Robustness:"] + [f"  {v}" for v in verdicts]
+    top = tornado.iloc[0]
+    finding = (f"widest swing: {top['parameter']} ({top['low_setting']}: {top['low']:.1%}, "
+               f"{top['high_setting']}: {top['high']:.1%}, base {top['base']:.1%})")
+    lines += ["", f"Main finding: {finding}."]
+    text = "\n".join(lines)
+    meta = {"kind": "sensitivity", "scenario": scn.name, "scenario_file": str(args.scenario),
+            "options": [o.name for o in options], "skipped_options": skipped, "overrides": args.set,
+            "parameters": [s.parameter for s in sets if s.level == "low"], "seed": seed,
+            "replications": reps, "runs": len(runs), "version": __version__,
+            "python": platform.python_version(), "wall_time_s": round(wall, 2), "jobs": args.jobs,
+            "finding": finding, "robustness": verdicts,
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "command": " ".join(sys.argv)}
+
+    def fill(tmp: Path) -> None:
+        setting_rows.to_csv(tmp / "settings.csv", index=False)
+        per_rep.to_csv(tmp / "per_rep.csv", index=False)
+        values.to_csv(tmp / "values.csv", index=False)
+        tornado.to_csv(tmp / "tornado.csv", index=False)
+        if options:
+            gains.to_csv(tmp / "gains.csv", index=False)
+            ranking.to_csv(tmp / "ranking.csv", index=False)
+        (tmp / "summary.txt").write_text(text + "\n", encoding="utf-8")
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+        (tmp / "figures").mkdir()
+        fig, ax = plt.subplots(figsize=(8, 0.55 * len(tornado) + 1.8))
+        plot_tornado(tornado, ax)
+        save_figure(fig, tmp / "figures", "tornado")
+        if options:
+            fig, axes = plt.subplots(2, 1, figsize=(10, 9), sharex=True)
+            plot_ranking(ranks_long(gains, "gain"), axes[0],
+                         "Rank by gain in answer rate per caller")
+            plot_ranking(ranks_long(gains, "cost"), axes[1],
+                         "Rank by cost per extra caller answered")
+            save_figure(fig, tmp / "figures", "ranking")
+
+    write_atomic(out, fill)
+    if not args.quiet:
+        print()
+        print(text)
+        print()
+    print(f"sensitivity {scn.name}: {finding}; {len(runs) * reps} runs in {wall:.0f} s -> {out}")
+    return 0

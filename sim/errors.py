@@ -1,0 +1,49 @@
+"""The errors every layer may raise and the command line turns into one line.
+
+Kept free of heavy imports, so that the command line can catch them without loading
+pydantic, pandas or the model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _shown(file: str | Path) -> str:
+    """A file as the user would name it: relative to the working directory if inside it."""
+    p = Path(file)
+    if p.is_absolute():
+        try:
+            return str(p.relative_to(Path.cwd()))
+        except ValueError:
+            return str(p)
+    return str(file)
+
+
+class ScenarioError(Exception):
+    """A scenario problem, printable as one line: ``file:line: path: message``."""
+
+    def __init__(self, file: str | Path | None, path: str, message: str, line: int | None = None):
+        self.file = _shown(file) if file is not None else "<scenario>"
+        self.path = path
+        self.message = message
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.path or '(top level)'}: {self.message}"
+
+
+class ReplicationError(RuntimeError):
+    """A replication failed; names what is needed to rerun it alone."""
+
+    def __init__(self, scenario: str, replication: int, seed: int, cause: BaseException | str):
+        self.scenario, self.replication, self.seed = scenario, replication, seed
+        self.cause = cause if isinstance(cause, str) else f"{type(cause).__name__}: {cause}"
+        super().__init__(
+            f"replication {replication} of scenario {scenario!r} (seed {seed}) failed: {self.cause}"
+        )
+
+    def __reduce__(self):  # must cross process boundaries intact
+        return (ReplicationError, (self.scenario, self.replication, self.seed, self.cause))

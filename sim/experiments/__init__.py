@@ -1,0 +1,2 @@
+"""Experiment layer: replications and seeds, executors (serial, processes, Dask), compare, sweep.
+"""

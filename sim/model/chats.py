@@ -1,0 +1,266 @@
+"""The chat channel: chat visitors, a pool of chat lines and its waiting queue.
+
+How to run it in an existing ``simpy.Environment`` (for example ``Helpline.env``)::
+
+    chat = ChatChannel(env, scn.horizon, scn.calendar, scn.chat, scn.demand.chat, streams)
+    chat.start()          # registers the SimPy processes; call before env.run()
+    env.run()             # terminates on its own: every process here is finite
+    chats = chat.log.table()               # one row per chat visitor
+    lines = chat.lines                     # staffed chat lines (StepFunction) for KPIs
+
+``start()`` registers the arrival process (it ends after the last visitor of the
+horizon), one journey per visitor, and two calendar processes that walk the finite list
+of staffing changes and closing times (they end at the end of the calendar, the horizon
+plus ``sim.model.calendar.TAIL_DAYS``). So ``env.run()`` without ``until`` stops once the
+last chat has ended and the calendar has run out, like the phone model.
+
+Principles as in :mod:`sim.model.helpline`: one generator per visitor's journey
+(:meth:`ChatChannel.visitor`), attributes drawn when the visitors are created from
+named streams (``arrivals.chat``, ``duration.chat``, ``patience.chat``), the model
+records one row per visitor and computes nothing. Time is seconds since the scenario
+start; ``*_at`` are instants, ``*_s`` durations.
+
+A visitor's story: outside the opening hours (or on a closed day) the chat is
+``closed``. Otherwise a free line answers at once; if every line is busy the visitor
+joins the FIFO queue if it has room (else ``blocked``) and waits until a line answers
+(``answered``) or their patience runs out (``abandoned``). Visitors still waiting when
+the chat closes are sent away (``closed_in_queue``; the chat window shows "we are
+closed"). A chat that is going on at closing time is finished, but a line freed after
+closing starts no new chat, since no line is staffed while the chat is closed. Extra
+lines (peaks) serve the queue at the moment they start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from sim.config import (
+    CalendarConfig,
+    ChannelDemand,
+    Chat,
+    Horizon,
+)
+from sim.config.distributions import sampler
+from sim.model.arrivals import hourly_rate, sample_arrivals
+from sim.model.calendar import (
+    TAIL_DAYS,
+    OpenIntervals,
+    StepFunction,
+    closed_days,
+    lines_over_time,
+    open_intervals,
+)
+from sim.model.streams import Streams
+
+# Outcome of one chat visitor (exactly one each).
+ANSWERED = "answered"  # a chat line took the conversation (after waiting, if queued)
+ABANDONED = "abandoned"  # left the queue when their patience ran out
+BLOCKED = "blocked"  # every line busy and the queue full: turned away at once
+CLOSED = "closed"  # came outside the opening hours (or on a closed day)
+CLOSED_IN_QUEUE = "closed_in_queue"  # still waiting when the chat closed
+CHAT_OUTCOMES = (ANSWERED, ABANDONED, BLOCKED, CLOSED, CLOSED_IN_QUEUE)
+
+CHAT_COLUMNS = ("chat", "arrival_at", "outcome", "wait_s", "duration_s", "line")
+
+
+# ---------------------------------------------------------------------------------------
+# Staffed lines over time
+# ---------------------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------------------
+# Visitors and the log
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatVisitors:
+    """Attributes of every chat visitor of a replication (row = visitor), in seconds."""
+
+    arrival_at: np.ndarray
+    duration_s: np.ndarray
+    patience_s: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.arrival_at)
+
+
+def draw_chat_visitors(
+    demand: ChannelDemand, chat: Chat, start: dt.date, days: int, streams: Streams
+) -> ChatVisitors:
+    """New chat visitors of ``days`` days from ``start`` and their attributes."""
+    arrival_at = sample_arrivals(hourly_rate(demand, start, days), streams("arrivals.chat"))
+    n = len(arrival_at)
+    return ChatVisitors(
+        arrival_at=arrival_at,
+        duration_s=sampler(chat.duration_min)(streams("duration.chat"), n),
+        patience_s=sampler(chat.patience_min)(streams("patience.chat"), n),
+    )
+
+
+@dataclass
+class ChatLog:
+    """Append-only record: one tuple per chat visitor (``CHAT_COLUMNS``).
+
+    ``wait_s`` is the time in the queue (answered, abandoned or sent away at closing;
+    0 otherwise), ``duration_s`` the time the chat held a line (0 if not answered),
+    ``line`` the index of the line that answered (-1 if none).
+    """
+
+    records: list[tuple] = field(default_factory=list)
+
+    def chat(self, chat, arrival_at, outcome, wait_s, duration_s, line) -> None:
+        self.records.append((chat, arrival_at, outcome, wait_s, duration_s, line))
+
+    def table(self) -> pd.DataFrame:
+        df = pd.DataFrame.from_records(self.records, columns=CHAT_COLUMNS)
+        df = df.astype(
+            {
+                "chat": np.int64,
+                "arrival_at": float,
+                "wait_s": float,
+                "duration_s": float,
+                "line": np.int64,
+            }
+        )
+        df["outcome"] = pd.Categorical(df["outcome"], CHAT_OUTCOMES)
+        return df.sort_values("chat", kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------
+# The channel
+# ---------------------------------------------------------------------------------------
+
+
+class ChatChannel:
+    """The chat channel of one replication, living in a given SimPy environment.
+
+    Args:
+        env: the environment (shared with the phone model, or its own).
+        horizon: the scenario horizon; arrivals over ``horizon.days``, calendar over
+            ``horizon.days + TAIL_DAYS``.
+        calendar_cfg: closed days (Belgian public holidays closed, as for phone).
+        chat_cfg: :class:`sim.config.Chat`.
+        demand: chat demand (``ChannelDemand``).
+        streams: the replication's named streams.
+        log: a :class:`ChatLog` to fill (a new one by default).
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        horizon: Horizon,
+        calendar_cfg: CalendarConfig,
+        chat_cfg: Chat,
+        demand: ChannelDemand,
+        streams: Streams,
+        log: ChatLog | None = None,
+    ):
+        self.env = env
+        self.cfg = chat_cfg
+        self.log = log if log is not None else ChatLog()
+        start, n_days = horizon.start, horizon.days + TAIL_DAYS
+        closed = closed_days(start, n_days, calendar_cfg)
+        self.open: OpenIntervals = open_intervals(start, n_days, chat_cfg.opening_hours, closed)
+        self.lines: StepFunction = lines_over_time(
+            start,
+            n_days,
+            chat_cfg.opening_hours,
+            closed,
+            chat_cfg.staffing.lines,
+            chat_cfg.staffing.extra,
+        )
+        self.visitors = draw_chat_visitors(demand, chat_cfg, start, horizon.days, streams)
+        self.in_use: set[int] = set()  # indices of lines holding a chat
+        self.queue: deque[simpy.Event] = deque()
+
+    def start(self) -> None:
+        """Register the processes; call once, before ``env.run()``."""
+        self.env.process(self._arrivals())
+        self.env.process(self._staffing_changes())
+        self.env.process(self._closings())
+
+    # --- lines --------------------------------------------------------------------------
+
+    def has_free_line(self) -> bool:
+        return len(self.in_use) < self.lines(self.env.now)
+
+    def _seize(self) -> int:
+        # Lowest free line number among the staffed ones: there is one, because fewer
+        # lines are in use than staffed (a line above the staffed number may still be
+        # finishing a chat after a fall in staffing).
+        line = next(k for k in range(self.lines(self.env.now)) if k not in self.in_use)
+        self.in_use.add(line)
+        return line
+
+    def _release(self, line: int) -> None:
+        self.in_use.remove(line)
+        self._serve_waiting()
+
+    def _serve_waiting(self) -> None:
+        # FIFO: the longest-waiting visitor gets the line that frees up.
+        while self.queue and self.has_free_line():
+            self.queue.popleft().succeed(self._seize())
+
+    # --- processes ----------------------------------------------------------------------
+
+    def _arrivals(self):
+        env = self.env
+        for i, at in enumerate(self.visitors.arrival_at):
+            yield env.timeout(at - env.now)
+            env.process(self.visitor(i))
+
+    def _staffing_changes(self):
+        """New lines (opening, extra lines at peaks) answer waiting visitors at once."""
+        env = self.env
+        for t, v in zip(self.lines.times, self.lines.values, strict=True):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            if v > 0:
+                self._serve_waiting()
+
+    def _closings(self):
+        """At each closing time, visitors still in the queue are sent away."""
+        env = self.env
+        for t in self.open.ends:
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            while self.queue:
+                self.queue.popleft().succeed(None)
+
+    def visitor(self, i: int):
+        """One chat visitor's journey, from opening the chat window to its end."""
+        env, v, log = self.env, self.visitors, self.log
+        now = env.now
+        if not self.open.is_open(now):
+            log.chat(i, now, CLOSED, 0.0, 0.0, -1)
+            return
+        wait = 0.0
+        if self.has_free_line() and not self.queue:
+            line = self._seize()
+        elif len(self.queue) < self.cfg.queue_capacity:
+            served = env.event()
+            self.queue.append(served)
+            yield served | env.timeout(v.patience_s[i])
+            wait = env.now - now
+            if not served.triggered:
+                self.queue.remove(served)
+                log.chat(i, now, ABANDONED, wait, 0.0, -1)
+                return
+            if served.value is None:
+                log.chat(i, now, CLOSED_IN_QUEUE, wait, 0.0, -1)
+                return
+            line = served.value
+        else:
+            log.chat(i, now, BLOCKED, 0.0, 0.0, -1)
+            return
+        duration = float(v.duration_s[i])
+        log.chat(i, now, ANSWERED, wait, duration, line)
+        yield env.timeout(duration)
+        self._release(line)

@@ -1,0 +1,101 @@
+"""What the model records, and the tables built from it.
+
+The model only appends plain tuples here; it keeps no running statistics. Tables:
+
+- ``attempts``: one row per call attempt (who, when, which line group, outcome, wait and
+  line-holding times). Instants end in ``_at``, durations in ``_s`` (seconds).
+- ``callers``: one row per caller (attributes drawn at creation, how the journey ended).
+- ``messages``: one row per answering-machine message, with its final state.
+- ``callbacks``: one row per callback try (line time, whether the caller was reached).
+- ``chats`` and ``emails``: the chat and e-mail channels' own logs (``sim.model.chats``,
+  ``sim.model.emails``), one row per chat visitor and per e-mail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sim.config import PROVINCES
+from sim.model.chats import ChatLog
+from sim.model.emails import EmailLog
+
+# Outcome of one attempt.
+ANSWERED = "answered"  # reached a counsellor (after waiting, if there is a queue)
+BUSY = "busy"  # all lines busy and no room to wait: busy tone
+CLOSED = "closed"  # outside opening hours: the closed message
+ABANDONED = "abandoned"  # hung up while waiting in the queue
+CLOSED_IN_QUEUE = "closed_in_queue"  # still waiting when the lines closed
+ATTEMPT_OUTCOMES = (ANSWERED, BUSY, CLOSED, ABANDONED, CLOSED_IN_QUEUE)
+
+# How a caller's journey ended (exactly one per caller).
+END_ANSWERED = "answered"
+END_CALLBACK = "answered_callback"  # reached by a callback after leaving a message
+END_GAVE_UP = "gave_up"  # decided not to try again after a failed attempt
+END_MAX_ATTEMPTS = "max_attempts"  # would have tried again but reached the maximum
+END_NO_OPENING = "no_opening"  # wanted to retry but the calendar has no later opening
+CALLER_ENDS = (END_ANSWERED, END_CALLBACK, END_GAVE_UP, END_MAX_ATTEMPTS, END_NO_OPENING)
+
+ATTEMPT_COLUMNS = (
+    "caller", "attempt", "at", "dialled", "group", "outcome", "wait_s", "talk_s", "hold_s",
+)  # fmt: skip
+MESSAGE_COLUMNS = ("message", "caller", "group", "left_at", "state", "resolved_at", "tries")
+CALLBACK_COLUMNS = ("message", "caller", "try_", "at", "group", "reached", "hold_s")
+# IVR choices: the provinces, then option 0.
+DIALLED = (*PROVINCES, "option 0")
+CALLER_COLUMNS = ("caller", "arrival_at", "home", "option0", "end", "attempts", "end_at")
+
+
+@dataclass
+class EventLog:
+    """Append-only record of one replication."""
+
+    attempts: list[tuple] = field(default_factory=list)
+    callers: list[tuple] = field(default_factory=list)
+    messages: list[tuple] = field(default_factory=list)
+    callbacks: list[tuple] = field(default_factory=list)
+    chats: ChatLog = field(default_factory=ChatLog)
+    emails: EmailLog = field(default_factory=EmailLog)
+
+    def attempt(self, caller, attempt, at, dialled, group, outcome, wait_s, talk_s, hold_s) -> None:
+        self.attempts.append((caller, attempt, at, dialled, group, outcome, wait_s, talk_s, hold_s))
+
+    def message(self, message, caller, group, left_at, state, resolved_at, tries) -> None:
+        self.messages.append((message, caller, group, left_at, state, resolved_at, tries))
+
+    def callback(self, message, caller, try_, at, group, reached, hold_s) -> None:
+        self.callbacks.append((message, caller, try_, at, group, reached, hold_s))
+
+    def caller_end(self, caller, arrival_at, home, option0, end, attempts, end_at) -> None:
+        self.callers.append((caller, arrival_at, home, option0, end, attempts, end_at))
+
+    def attempts_table(self) -> pd.DataFrame:
+        df = pd.DataFrame.from_records(self.attempts, columns=ATTEMPT_COLUMNS)
+        df = df.astype({"caller": np.int64, "attempt": np.int64, "dialled": np.int64, "group": np.int64})
+        df["province"] = pd.Categorical.from_codes(df["group"].to_numpy(), PROVINCES)
+        df["dialled_as"] = pd.Categorical.from_codes(df["dialled"].to_numpy(), DIALLED)
+        df["outcome"] = pd.Categorical(df["outcome"], ATTEMPT_OUTCOMES)
+        return df.sort_values(["caller", "attempt"], kind="stable").reset_index(drop=True)
+
+    def callers_table(self) -> pd.DataFrame:
+        df = pd.DataFrame.from_records(self.callers, columns=CALLER_COLUMNS)
+        df = df.astype({"caller": np.int64, "home": np.int64, "attempts": np.int64})
+        df["home_province"] = pd.Categorical.from_codes(df["home"].to_numpy(), PROVINCES)
+        df["end"] = pd.Categorical(df["end"], CALLER_ENDS)
+        return df.sort_values("caller", kind="stable").reset_index(drop=True)
+
+    def messages_table(self) -> pd.DataFrame:
+        from sim.model.callbacks import MESSAGE_STATES
+
+        df = pd.DataFrame.from_records(self.messages, columns=MESSAGE_COLUMNS)
+        df = df.astype({"message": np.int64, "caller": np.int64, "group": np.int64, "tries": np.int64,
+                        "left_at": float, "resolved_at": float})
+        df["state"] = pd.Categorical(df["state"], MESSAGE_STATES)
+        return df.sort_values("message", kind="stable").reset_index(drop=True)
+
+    def callbacks_table(self) -> pd.DataFrame:
+        df = pd.DataFrame.from_records(self.callbacks, columns=CALLBACK_COLUMNS)
+        return df.astype({"message": np.int64, "caller": np.int64, "try_": np.int64, "group": np.int64,
+                          "at": float, "reached": bool, "hold_s": float})

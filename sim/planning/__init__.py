@@ -1,0 +1,2 @@
+"""Planning layer: fit and calibration to published figures, staffing optimiser, sensitivity.
+"""

@@ -1,0 +1,638 @@
+"""Staffing optimiser: the cheapest extra staffed hours that reach a KPI target.
+
+Method: **greedy marginal analysis on common random numbers.** The search starts from
+the scenario as it is (its own ``extra`` lines included). A candidate is one increment
+of capacity, "+1 phone line in province P on weekdays W during part of day D" or "+1
+chat line on weekdays W during part of day D", added as a ``phone.staffing.extra`` /
+``chat.staffing.extra`` entry over the whole horizon. At every step each candidate is
+simulated on top of the current schedule with the same seed and replications
+(``reps``, few: differences between candidates are paired, so they are far more precise
+than the KPI itself), and the candidate with the largest gain in the target KPI per
+euro is added. The euro cost of a candidate is the simulated difference in
+``cost_total`` (staffed hours x ``costs`` of the scenario). The search stops when
+
+* the target is met on the search replications and then confirmed on ``confirm_reps``
+  replications (the confirmed mean meets the target; its 95% CI is reported), or
+* with a budget, no candidate fits in what is left of it, or
+* no candidate improves the KPI, or ``max_steps`` increments have been added.
+
+Greedy marginal analysis is the classic heuristic for staffing integer line counts
+(add the server with the best marginal return per unit cost; optimal when returns are
+diminishing and separable, a good heuristic otherwise). It is not guaranteed optimal:
+lines in different provinces interact through option 0, overflow and redials.
+
+The Erlang quick estimate (:func:`erlang_estimate`) sizes every province and part of
+day on its own as a loss system: offered load ``a = new callers per open hour x mean
+holding time (talk + wrap-up)``, lines ``c`` the smallest with Erlang B ``B(c, a) <= 1 -
+target``. It ignores redials (extra load, but also second chances), callbacks and
+overflow; the simulator then tells what that staffing really achieves.
+
+Units: money in euro over the simulated horizon, hours in staffed line-hours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from sim.config import PROVINCES, WEEKDAYS, Scenario, ScenarioError, WeeklyHours, parse_interval
+from sim.experiments.replications import RunResult, run, run_replication, t_interval
+from sim.model.arrivals import hourly_rate
+from sim.model.calendar import closed_days
+from sim.theory.exact import erlang_b
+
+# ---------------------------------------------------------------------------------------
+# Targets
+# ---------------------------------------------------------------------------------------
+
+KPI_ALIASES: dict[str, str] = {
+    "answer_rate_per_caller": "answer_rate_caller",
+    "answer_rate_per_attempt": "answer_rate_attempt",
+}
+
+# Overall KPIs (by="all") that extra phone or chat lines can move, with the channel whose
+# lines move them and whether higher is better. E-mail and cost KPIs are not targets.
+TARGET_KPIS: dict[str, tuple[str, bool]] = {
+    "answer_rate_caller": ("phone", True),
+    "answer_rate_caller_direct": ("phone", True),
+    "answer_rate_attempt": ("phone", True),
+    "answer_rate_attempt_all": ("phone", True),
+    "callers_answered": ("phone", True),
+    "answered": ("phone", True),
+    "mean_attempts": ("phone", False),
+    "share_2plus_attempts": ("phone", False),
+    "chat_answered": ("chat", True),
+    "chat_answer_rate": ("chat", True),
+    "chat_within_target": ("chat", True),
+}
+RATE_KPIS = {"answer_rate_caller", "answer_rate_caller_direct", "answer_rate_attempt",
+             "answer_rate_attempt_all", "share_2plus_attempts", "chat_answer_rate",
+             "chat_within_target"}
+
+_TARGET = re.compile(r"^\s*([A-Za-z0-9_]+)\s*(>=|<=|=>|=<|>|<|==|=)?\s*(.*?)\s*$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """``kpi op value``: ``>=`` for a KPI where higher is better, ``<=`` otherwise."""
+
+    kpi: str
+    op: str
+    value: float | None  # None: no threshold (maximise / minimise within a budget)
+    text: str
+
+    @property
+    def sign(self) -> float:
+        """+1 when the KPI should go up, -1 when it should go down."""
+        return 1.0 if self.op == ">=" else -1.0
+
+    @property
+    def channel(self) -> str:
+        return TARGET_KPIS[self.kpi][0]
+
+    def met(self, x: float) -> bool:
+        if self.value is None or x != x:  # no threshold, or NaN
+            return False
+        return x >= self.value if self.op == ">=" else x <= self.value
+
+    def gain(self, new: float, old: float) -> float:
+        """Improvement from ``old`` to ``new`` in the target's direction."""
+        return self.sign * (new - old)
+
+
+def parse_target(text: str | None) -> Target:
+    """``"answer_rate_per_caller>=0.8"`` -> Target; ``None`` or ``""``: maximise the answer
+    rate per caller (budget mode). A bare KPI name means "best value for the budget".
+
+    Raises ScenarioError("--target", text, message) naming the problem.
+    """
+    if text is None or not text.strip():
+        return Target("answer_rate_caller", ">=", None, "answer_rate_caller (best for the budget)")
+    m = _TARGET.match(text)
+    if m is None or (m.group(2) is None and m.group(3)):
+        raise ScenarioError("--target", text, "expected KPI>=VALUE or KPI<=VALUE, "
+                            "e.g. answer_rate_per_caller>=0.8")
+    name, op, raw = m.group(1), m.group(2), m.group(3)
+    kpi = KPI_ALIASES.get(name, name)
+    if kpi not in TARGET_KPIS:
+        names = sorted([*TARGET_KPIS, *KPI_ALIASES])
+        raise ScenarioError("--target", text, f"unknown target KPI {name!r}; choose one of "
+                            f"{', '.join(names)}")
+    higher_better = TARGET_KPIS[kpi][1]
+    if op is None:
+        return Target(kpi, ">=" if higher_better else "<=", None, f"{kpi} (best for the budget)")
+    if op in ("==", "=", ">", "<"):
+        raise ScenarioError("--target", text, f"operator {op!r} not supported: use >= or <=")
+    op = {"=>": ">=", "=<": "<="}.get(op, op)
+    if op != (">=" if higher_better else "<="):
+        better = "higher" if higher_better else "lower"
+        raise ScenarioError("--target", text, f"{kpi} is better when {better}: use "
+                            f"{'>=' if higher_better else '<='}")
+    percent = raw.endswith("%")
+    try:
+        value = float(raw[:-1] if percent else raw)
+    except ValueError:
+        raise ScenarioError("--target", text, f"threshold {raw!r} is not a number") from None
+    if percent:
+        value /= 100.0
+    if kpi in RATE_KPIS and not 0.0 < value <= 1.0:
+        raise ScenarioError("--target", text, f"{kpi} is a share: the threshold must lie in "
+                            f"(0, 1] (or 0-100%), got {value:g}")
+    if not np.isfinite(value) or value < 0:
+        raise ScenarioError("--target", text,
+                            f"threshold must be a finite number >= 0, got {raw!r}")
+    return Target(kpi, op, value, f"{kpi}{op}{value:g}")
+
+
+# ---------------------------------------------------------------------------------------
+# Candidates
+# ---------------------------------------------------------------------------------------
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def day_parts(hours: WeeklyHours, split_at: str = "13:00") -> list[str]:
+    """Parts of the day for candidate increments, as ``"HH:MM-HH:MM"``.
+
+    The opening intervals of all weekdays are merged (overlapping or touching ones
+    join), and an interval is cut in two at ``split_at`` when that lies strictly inside
+    it: Mon-Fri 9-18 -> 09:00-13:00 and 13:00-18:00; chat 13-17 and 18-22 -> those two.
+    """
+    h, m = (int(x) for x in split_at.split(":"))
+    cut = h * 60 + m
+    spans = sorted({iv for wd in range(7) for iv in hours.minutes(wd)})
+    merged: list[list[int]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    out = []
+    for a, b in merged:
+        pieces = [(a, cut), (cut, b)] if a < cut < b else [(a, b)]
+        out += [f"{_hhmm(x)}-{_hhmm(y)}" for x, y in pieces]
+    return out
+
+
+def open_weekdays(hours: WeeklyHours) -> tuple[str, ...]:
+    """Weekdays with at least one opening interval, in calendar order."""
+    return tuple(wd for wd in WEEKDAYS if getattr(hours, wd))
+
+
+def _weekday_label(days: Sequence[str]) -> str:
+    idx = [WEEKDAYS.index(d) for d in days]
+    if len(idx) > 2 and idx == list(range(idx[0], idx[-1] + 1)):
+        return f"{days[0]}-{days[-1]}"
+    return ",".join(days)
+
+
+@dataclass(frozen=True, order=True)
+class Increment:
+    """One extra staffed line: a channel, a province (phone only), a part of the day and
+    the weekdays it applies, over the whole horizon."""
+
+    channel: str  # "phone" or "chat"
+    province: str | None
+    hours: str  # "HH:MM-HH:MM"
+    weekdays: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        where = f" {self.province}" if self.province else ""
+        return f"{self.channel}{where} {self.hours} {_weekday_label(self.weekdays)}"
+
+    def extra(self, lines: int, start: dt.date, end: dt.date) -> dict:
+        """The ``staffing.extra`` entry of ``lines`` such increments."""
+        entry = {"name": f"optimiser: {self.label}", "from": start, "to": end,
+                 "weekdays": list(self.weekdays), "hours": self.hours, "lines": int(lines)}
+        if self.channel == "phone":
+            entry["provinces"] = [self.province]
+        return entry
+
+
+def parse_parts(text: str | None) -> list[str] | None:
+    """``"09:00-13:00,13:00-18:00"`` -> list (validated); None -> None (derive)."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    for p in parts:
+        try:
+            parse_interval(p)
+        except ValueError as e:
+            raise ScenarioError("--parts", text, str(e)) from None
+    if not parts:
+        raise ScenarioError("--parts", text, "give at least one HH:MM-HH:MM interval")
+    return parts
+
+
+def parse_weekday_groups(text: str | None) -> list[tuple[str, ...]] | None:
+    """``"mon,tue;wed,thu,fri"`` -> [("mon", "tue"), ("wed", "thu", "fri")]; None -> None."""
+    if text is None:
+        return None
+    groups = []
+    for g in text.split(";"):
+        days = tuple(d.strip().lower() for d in g.split(",") if d.strip())
+        bad = [d for d in days if d not in WEEKDAYS]
+        if bad or not days:
+            raise ScenarioError("--weekday-groups", text, f"unknown weekday(s) {bad or g!r}; "
+                                f"use {', '.join(WEEKDAYS)}, groups separated by ';'")
+        groups.append(tuple(sorted(days, key=WEEKDAYS.index)))
+    flat = [d for g in groups for d in g]
+    if len(flat) != len(set(flat)):
+        raise ScenarioError("--weekday-groups", text, "a weekday appears in two groups")
+    return groups
+
+
+def candidate_increments(
+    scn: Scenario,
+    channels: Sequence[str] = ("phone",),
+    phone_parts: list[str] | None = None,
+    chat_parts: list[str] | None = None,
+    weekday_groups: list[tuple[str, ...]] | None = None,
+) -> list[Increment]:
+    """Every increment the search considers: per channel, (province x) part of day x
+    weekday group. Parts default to :func:`day_parts` of the channel's opening hours;
+    weekday groups default to one group, every weekday the channel opens. Groups are
+    cut to the channel's open weekdays (a group with none is dropped)."""
+    out: list[Increment] = []
+    for channel in channels:
+        hours = scn.phone.opening_hours if channel == "phone" else scn.chat.opening_hours
+        parts = (phone_parts if channel == "phone" else chat_parts) or day_parts(hours)
+        days_open = open_weekdays(hours)
+        groups = [tuple(d for d in g if d in days_open) for g in (weekday_groups or [days_open])]
+        groups = [g for g in groups if g]
+        provinces = PROVINCES if channel == "phone" else (None,)
+        for prov in provinces:
+            for part in parts:
+                for g in groups:
+                    out.append(Increment(channel, prov, part, g))
+    return out
+
+
+Schedule = dict[Increment, int]
+
+
+def with_schedule(scn: Scenario, schedule: Schedule, name: str | None = None) -> Scenario:
+    """The scenario with the schedule's lines appended to its own ``staffing.extra``
+    (date range = the horizon). Returns a validated Scenario."""
+    data = scn.model_dump(by_alias=True)
+    start, end = scn.horizon.start, scn.horizon.end
+    for inc, n in schedule.items():
+        if n > 0:
+            data[inc.channel]["staffing"]["extra"].append(inc.extra(n, start, end))
+    if name is not None:
+        data["name"] = name
+    return Scenario.model_validate(data)
+
+
+def add(schedule: Schedule, inc: Increment, n: int = 1) -> Schedule:
+    out = dict(schedule)
+    out[inc] = out.get(inc, 0) + n
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Evaluation (shared with sim.planning.sensitivity)
+# ---------------------------------------------------------------------------------------
+
+
+def _overall(task: tuple) -> dict[str, float]:
+    """Overall (by="all") KPIs of one replication: a picklable worker function."""
+    scn, seed, rep = task
+    k = run_replication(scn, seed, rep).kpis
+    return k[k["by"] == "all"].set_index("kpi")["value"].to_dict()
+
+
+def evaluate(
+    scenarios: Sequence[Scenario],
+    reps: int,
+    seed: int,
+    executor,
+    progress: Callable[[int], None] | None = None,
+) -> list[pd.DataFrame]:
+    """Replications ``0..reps-1`` of every scenario in one batch (so all cores stay busy).
+
+    Returns per scenario a frame of overall KPIs, one row per replication (index).
+    Same seed for every scenario: common random numbers.
+    """
+    tasks = [(s, seed, r) for s in scenarios for r in range(reps)]
+    rows = []
+    for out in executor.map(_overall, tasks):
+        rows.append(out)
+        if progress is not None:
+            progress(1)
+    index = pd.RangeIndex(reps, name="replication")
+    return [pd.DataFrame(rows[i * reps:(i + 1) * reps], index=index) for i in range(len(scenarios))]
+
+
+# ---------------------------------------------------------------------------------------
+# Erlang quick estimate
+# ---------------------------------------------------------------------------------------
+
+
+def lines_for_blocking(a: float, max_blocking: float, c_max: int = 500) -> int:
+    """Smallest c >= 1 with Erlang B(c, a) <= max_blocking."""
+    if max_blocking >= 1.0:
+        return 1
+    for c in range(1, c_max + 1):
+        if erlang_b(c, a) <= max_blocking:
+            return c
+    raise ValueError(f"more than {c_max} lines needed for load {a:.3g} erlang")
+
+
+def route_shares(scn: Scenario) -> dict[str, float]:
+    """Share of new callers whose first attempt reaches each province's lines.
+
+    Callers choosing option 0 go to the fixed province (policy ``fixed``); under the
+    other policies they are spread like everyone else (an approximation: the busiest
+    province then gets less than its share). Overflow is ignored.
+    """
+    ph = scn.phone
+    w = np.array([ph.province_shares[p] for p in PROVINCES], dtype=float)
+    w /= w.sum()
+    p0 = ph.option0.probability
+    out = {}
+    for i, p in enumerate(PROVINCES):
+        if ph.option0.routing.policy == "fixed":
+            out[p] = w[i] * (1 - p0) + (p0 if p == ph.option0.routing.province else 0.0)
+        else:
+            out[p] = w[i]
+    return out
+
+
+def open_minutes_by_hour(scn: Scenario, part: str) -> np.ndarray:
+    """Minutes of each hour of the horizon (length 24 x days) in which the phone is open
+    and the clock lies in ``part`` (closed days and weekday hours applied)."""
+    start, n_days = scn.horizon.start, scn.horizon.days
+    closed = closed_days(start, n_days, scn.calendar)
+    p0, p1 = parse_interval(part)
+    out = np.zeros(24 * n_days)
+    for d in range(n_days):
+        day = start + dt.timedelta(d)
+        if day in closed:
+            continue
+        for a, b in scn.phone.opening_hours.minutes(day.weekday()):
+            lo, hi = max(a, p0), min(b, p1)
+            for h in range(lo // 60, (hi + 59) // 60):
+                ov = min(hi, (h + 1) * 60) - max(lo, h * 60)
+                if ov > 0:
+                    out[d * 24 + h] += ov
+    return out
+
+
+def erlang_estimate(scn: Scenario, target: float, parts: list[str] | None = None) -> pd.DataFrame:
+    """Lines per province and part of day that Erlang B says keep blocking <= 1 - target.
+
+    One row per (province, part): open hours over the horizon, expected new callers in
+    them, ``callers_per_open_hour`` (lambda), ``holding_min`` (mean talk + wrap-up),
+    ``load_erlang`` (a = lambda x holding), ``base_lines`` (the scenario's
+    ``staffing.lines``, its extras ignored), ``lines_needed`` (c), ``blocking_at_c``,
+    ``extra_lines`` (c - base, at least 0), ``extra_line_hours`` and ``extra_cost``.
+    With one part spanning the opening hours this is the plain per-province estimate.
+    """
+    parts = parts or day_parts(scn.phone.opening_hours)
+    rate = hourly_rate(scn.demand.phone, scn.horizon.start, scn.horizon.days)
+    shares = route_shares(scn)
+    holding_min = scn.phone.talk_min.mean_min + scn.phone.wrap_up_min.mean_min
+    rows = []
+    for part in parts:
+        minutes = open_minutes_by_hour(scn, part)
+        open_h = minutes.sum() / 60.0
+        callers_all = float(np.sum(rate * minutes / 60.0))
+        for prov in PROVINCES:
+            lines = scn.phone.staffing.lines[prov]
+            callers = callers_all * shares[prov]
+            lam = callers / open_h if open_h > 0 else 0.0
+            a = lam * holding_min / 60.0
+            c = lines_for_blocking(a, 1.0 - target) if open_h > 0 else lines
+            extra = max(0, c - lines)
+            rows.append({
+                "province": prov, "part": part, "open_hours": open_h, "callers": callers,
+                "callers_per_open_hour": lam, "holding_min": holding_min, "load_erlang": a,
+                "base_lines": lines, "blocking_at_base": float(erlang_b(max(lines, 1), a)),
+                "lines_needed": c, "blocking_at_c": float(erlang_b(c, a)),
+                "extra_lines": extra, "extra_line_hours": extra * open_h,
+                "extra_cost": extra * open_h * scn.costs.phone_line_hour,
+            })
+    return pd.DataFrame(rows)
+
+
+def erlang_schedule(scn: Scenario, table: pd.DataFrame) -> Schedule:
+    """The increments (all open weekdays) that bring each province/part to Erlang's c."""
+    days = open_weekdays(scn.phone.opening_hours)
+    return {Increment("phone", r["province"], r["part"], days): int(r["extra_lines"])
+            for _, r in table.iterrows() if r["extra_lines"] > 0}
+
+
+# ---------------------------------------------------------------------------------------
+# The greedy search
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class OptimiseResult:
+    target: Target
+    budget: float | None
+    schedule: Schedule
+    status: str  # "target reached", "target not reached", "budget spent", ...
+    message: str
+    trace: pd.DataFrame  # one row per step (step 0 = the scenario as it is)
+    evaluations: pd.DataFrame  # every candidate evaluated at every step
+    increments: pd.DataFrame  # schedule table: block, lines, line-hours, cost
+    confirmations: list[dict] = field(default_factory=list)  # every confirmation tried
+    final: RunResult | None = None  # confirmation run of the chosen schedule
+    ceiling: float = float("nan")  # KPI with ceiling_lines extra lines in every block
+    ceiling_lines: int = 0
+
+    @property
+    def success(self) -> bool:
+        return self.status == "target reached"
+
+
+def _mean(df: pd.DataFrame, kpi: str) -> float:
+    return float(df[kpi].mean()) if kpi in df else float("nan")
+
+
+def optimise(
+    scn: Scenario,
+    target: Target,
+    executor,
+    budget: float | None = None,
+    reps: int = 2,
+    confirm_reps: int = 10,
+    seed: int = 1,
+    candidates: list[Increment] | None = None,
+    max_steps: int = 60,
+    log: Callable[[str], None] | None = None,
+    ceiling_lines: int = 20,
+) -> OptimiseResult:
+    """Greedy marginal analysis (see the module docstring). ``budget`` in euro over the
+    horizon; ``reps`` replications per candidate evaluation, ``confirm_reps`` for the
+    confirmation of a schedule that meets the target on the search replications.
+
+    First the *ceiling* is simulated: ``ceiling_lines`` extra lines in every candidate
+    block at once (practically unlimited lines). When even that misses the target, the
+    target cannot be reached by adding these lines (for the answer rate per caller: the
+    callers who hear the closed message and never call back set the limit) and the
+    search stops at once with status "target not reachable"."""
+    if target.value is None and budget is None:
+        raise ScenarioError("--target", target.text, "give a threshold (KPI>=VALUE) or a --budget")
+    log = log or (lambda _msg: None)
+    cands = candidates if candidates is not None else candidate_increments(scn, (target.channel,))
+    kpi = target.kpi
+    schedule: Schedule = {}
+    unlimited = with_schedule(scn, {c: ceiling_lines for c in cands})
+    cur, top = evaluate([scn, unlimited], reps, seed, executor)
+    ceiling = _mean(top, kpi)
+    base_cost = _mean(cur, "cost_total")
+    base_hours = _mean(cur, "staffed_hours_total")
+    trace = [{"step": 0, "added": "(scenario as it is)", "kpi": _mean(cur, kpi),
+              "extra_cost": 0.0, "extra_hours": 0.0, "step_cost": 0.0, "step_gain": 0.0,
+              "gain_per_keur": float("nan")}]
+    log(f"step 0: {kpi} {_mean(cur, kpi):.4g} on {reps} replication(s); ceiling with "
+        f"{ceiling_lines} extra lines in every block: {ceiling:.4g}")
+    evals: list[dict] = []
+    steps_of: list[tuple[Increment, float, float]] = []  # increment, step cost, step hours
+    confirmations: list[dict] = []
+    final: RunResult | None = None
+    status, message = "", ""
+
+    def confirm(sched: Schedule) -> tuple[bool, RunResult]:
+        res = run(with_schedule(scn, sched, name=f"{scn.name}_optimised"), confirm_reps, seed,
+                  progress=False, executor=executor)
+        m, lo, hi = t_interval(res.values(kpi))
+        ok = target.met(m)
+        confirmations.append({"step": len(trace) - 1, "replications": confirm_reps, "kpi": m,
+                              "ci_low": lo, "ci_high": hi, "met": ok})
+        log(f"  confirmation on {confirm_reps} replications: {kpi} {m:.4g} [{lo:.4g}, {hi:.4g}] "
+            f"-> {'met' if ok else 'not met'}")
+        return ok, res
+
+    if target.value is not None and not target.met(ceiling):
+        status = "target not reachable"
+        message = (f"even {ceiling_lines} extra lines in every candidate block give {kpi} "
+                   f"{ceiling:.4g}: what is still lost cannot be won by adding these lines")
+    elif target.met(_mean(cur, kpi)):
+        ok, final = confirm(schedule)
+        if ok:
+            status, message = "target reached", "the scenario as it is already meets the target"
+    step = 0
+    while not status:
+        if step >= max_steps:
+            status = "target not reached" if target.value is not None else "max steps"
+            message = f"stopped after max_steps={max_steps} increments"
+            break
+        step += 1
+        trials = [with_schedule(scn, add(schedule, c)) for c in cands]
+        outs = evaluate(trials, reps, seed, executor)
+        spent = trace[-1]["extra_cost"]
+        best = None
+        improving_unaffordable = False
+        for c, out in zip(cands, outs, strict=True):
+            d_cost = float((out["cost_total"] - cur["cost_total"]).mean())
+            d_hours = float((out["staffed_hours_total"] - cur["staffed_hours_total"]).mean())
+            gain = target.gain(_mean(out, kpi), _mean(cur, kpi))
+            affordable = budget is None or spent + d_cost <= budget + 1e-6
+            per_keur = gain / d_cost * 1000.0 if d_cost > 0 else float("nan")
+            evals.append({"step": step, "candidate": c.label, "kpi": _mean(out, kpi), "gain": gain,
+                          "step_cost": d_cost, "step_hours": d_hours, "gain_per_keur": per_keur,
+                          "affordable": affordable})
+            if d_cost <= 0 or gain <= 0:
+                continue
+            if not affordable:
+                improving_unaffordable = True
+            elif best is None or per_keur > best[0]:
+                best = (per_keur, c, out, d_cost, d_hours, gain)
+        if best is None:
+            if improving_unaffordable:
+                status = "budget spent"
+                message = (f"no improving increment fits in the remaining budget "
+                           f"(EUR {budget - spent:,.0f} of {budget:,.0f} left)")
+            else:
+                status, message = "no improvement", "no candidate improves the target KPI"
+            if target.value is not None:
+                status = "target not reached"
+            break
+        per_keur, c, out, d_cost, d_hours, gain = best
+        schedule = add(schedule, c)
+        steps_of.append((c, d_cost, d_hours))
+        cur = out
+        trace.append({"step": step, "added": c.label, "kpi": _mean(cur, kpi),
+                      "extra_cost": _mean(cur, "cost_total") - base_cost,
+                      "extra_hours": _mean(cur, "staffed_hours_total") - base_hours,
+                      "step_cost": d_cost, "step_gain": gain, "gain_per_keur": per_keur})
+        log(f"step {step}: + {c.label}: {kpi} {_mean(cur, kpi):.4g} "
+            f"(+{gain:.4g} for EUR {d_cost:,.0f}; extra EUR {trace[-1]['extra_cost']:,.0f})")
+        if target.met(_mean(cur, kpi)):
+            ok, final = confirm(schedule)
+            if ok:
+                status, message = "target reached", f"confirmed on {confirm_reps} replications"
+    if final is None or confirmations and confirmations[-1]["step"] != len(trace) - 1:
+        _, final = confirm(schedule)
+    if target.value is None:
+        message += f"; best {kpi} for the budget {confirmations[-1]['kpi']:.4g}"
+    if target.value is not None and status != "target reached":
+        message = (f"target {target.text} not reached: {message}; confirmed {kpi} "
+                   f"{confirmations[-1]['kpi']:.4g}")
+    return OptimiseResult(target, budget, schedule, status, message, pd.DataFrame(trace),
+                          pd.DataFrame(evals), increments_table(steps_of), confirmations, final,
+                          ceiling, ceiling_lines)
+
+
+def increments_table(steps: list[tuple[Increment, float, float]]) -> pd.DataFrame:
+    """The schedule as a table: one row per block, with lines, line-hours and cost
+    (the simulated staffed-hour and cost differences of the steps that added it)."""
+    rows: dict[Increment, dict] = {}
+    for inc, cost, hours in steps:
+        r = rows.setdefault(inc, {"channel": inc.channel, "province": inc.province or "",
+                                  "hours": inc.hours, "weekdays": _weekday_label(inc.weekdays),
+                                  "lines": 0, "line_hours": 0.0, "cost": 0.0})
+        r["lines"] += 1
+        r["line_hours"] += hours
+        r["cost"] += cost
+    cols = ["channel", "province", "hours", "weekdays", "lines", "line_hours", "cost"]
+    return pd.DataFrame(list(rows.values()), columns=cols)
+
+
+# ---------------------------------------------------------------------------------------
+# Figure
+# ---------------------------------------------------------------------------------------
+
+
+def plot_path(trace: pd.DataFrame, points: pd.DataFrame, ax, kpi_label: str,
+              target: float | None = None, ceiling: float | None = None):
+    """KPI against extra cost (kEUR) along the greedy path, with confirmed points.
+
+    ``trace``: columns ``extra_cost, kpi`` (search replications). ``points``: columns
+    ``label, extra_cost, kpi, ci_low, ci_high`` (e.g. the confirmed optimum and the
+    Erlang estimate), drawn with their 95% CIs. ``target`` and ``ceiling`` (the KPI with
+    practically unlimited lines) as horizontal lines. Returns the axis.
+    """
+    ax.plot(trace["extra_cost"] / 1000, trace["kpi"], "-o", ms=3, color="#4C72B0",
+            label="greedy path (search replications)")
+    markers = ["D", "s", "^", "v"]
+    colours = ["#C44E52", "#DD8452", "#55A868", "#8172B2"]
+    for i, (_, p) in enumerate(points.iterrows()):
+        err = None
+        if p["ci_low"] == p["ci_low"]:
+            err = [[p["kpi"] - p["ci_low"]], [p["ci_high"] - p["kpi"]]]
+        ax.errorbar([p["extra_cost"] / 1000], [p["kpi"]], yerr=err, fmt=markers[i % 4],
+                    color=colours[i % 4], capsize=4, ms=7, label=f"{p['label']} (95% CI)")
+    if target is not None:
+        ax.axhline(target, ls="--", color="grey", lw=1, label=f"target {target:g}")
+    if ceiling is not None and ceiling == ceiling:
+        ax.axhline(ceiling, ls=":", color="black", lw=1,
+                   label=f"ceiling, unlimited lines ({ceiling:.3g})")
+    ax.set_xlabel("extra cost over the horizon (kEUR)")
+    ax.set_ylabel(kpi_label)
+    ax.set_title("Greedy staffing search")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return ax
