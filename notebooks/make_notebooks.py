@@ -21,7 +21,7 @@ def nb(cells, path):
     nbf.write(n, path)
 
 nb([
- new_markdown_cell("# 01 The 2020 data and the demand behind it\n\nThe public figures of hulplijn 1712 (transcribed in `data/` from the seed documents, see `data/README.md`) and how the simulated 2020 compares with them. The published counts are *answered/registered* contacts, not demand: the simulator's demand is set so that its **answered** contacts match them (`run_sim.py fit`, issue 5)."),
+ new_markdown_cell("# 01 The 2020 data and the demand behind it\n\nThe public figures of hulplijn 1712 (transcribed in `sim/data/` from the seed documents, see `sim/data/README.md`) and how the simulated 2020 compares with them. The published counts are *answered/registered* contacts, not demand: the simulator's demand is set so that its **answered** contacts match them (`run_sim.py fit`, issue 5)."),
  new_code_cell(SETUP + '''
 from sim import data
 from sim.config import load_scenario
@@ -62,7 +62,7 @@ pd.DataFrame({"simulated": [s.loc[months, k].sum() for k in ["answered", "chat_a
 ], "notebooks/01_data_and_fit.ipynb")
 
 nb([
- new_markdown_cell("# 02 Model validation against queueing theory\n\nThe battery of `sim/validate.py` (also `python run_sim.py validate`): cases where the exact answer is known (Erlang B, C and A, the redial/retrial loss system, the answering machine with callbacks, two groups with overflow, and a time-varying loss system solved exactly). A measure agrees when theory lies inside the simulation's confidence interval (Bonferroni-corrected, 1% family-wise error)."),
+ new_markdown_cell("# 02 Model validation against queueing theory\n\nThe battery of `sim/theory/validation.py` (also `python run_sim.py validate`): cases where the exact answer is known (Erlang B, C and A, the redial/retrial loss system, the answering machine with callbacks, two groups with overflow, and a time-varying loss system solved exactly). A measure agrees when theory lies inside the simulation's confidence interval (Bonferroni-corrected, 1% family-wise error)."),
  new_code_cell(SETUP + '''
 from sim.theory.validation import validate
 from sim.results.plots import validation_chart'''),

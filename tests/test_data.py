@@ -1,4 +1,4 @@
-"""Transcription checks for data/*.csv against the totals printed in the seed documents."""
+"""Transcription checks for sim/data/*.csv against the totals printed in the seed documents."""
 
 import numpy as np
 import pandas as pd

@@ -1,6 +1,6 @@
 """Issue 3: conservation of callers and messages with overflow and callbacks, and the
 measures' effects. (The comparisons with exact Markov chains are validation cases in
-sim/validate.py, run by tests/test_theory_vs_sim.py.)"""
+sim/theory/validation.py, run by tests/test_theory_vs_sim.py.)"""
 
 import numpy as np
 import pandas as pd

@@ -1,4 +1,4 @@
-"""Statistical tier: every case of the validation battery (sim/validate.py) agrees with
+"""Statistical tier: every case of the validation battery (sim/theory/validation.py) agrees with
 theory. Each case's measures are compared at a Bonferroni-corrected level (1% family-wise
 error per case); the tolerance is the Student-t interval over replications.
 """

@@ -1,7 +1,7 @@
-"""Published hulplijn 1712 figures, transcribed into ``data/*.csv``.
+"""Published hulplijn 1712 figures, transcribed into ``sim/sim/data/*.csv``.
 
 Each loader reads one file and returns a tidy DataFrame with parsed dates. The
-provenance of every file (seed document, passage, caveats) is in ``data/README.md``;
+provenance of every file (seed document, passage, caveats) is in ``sim/data/README.md``;
 each row also carries a ``source`` column. Counts are registered (answered) contacts,
 not demand: unanswered call attempts are not in these tables.
 """

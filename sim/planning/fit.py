@@ -19,11 +19,11 @@ Profiled (whole days, one value for both lockdowns): the lag between a lockdown'
 and the demand response (seed 000 puts the peak in "april-juni 2020", not in March).
 
 Fixed, because twelve monthly counts cannot identify them: the lockdown plateaus (the
-lengths of the confinement phases of ``data/lockdowns_belgium.csv``: 18 Mar - 3 May and
+lengths of the confinement phases of ``sim/data/lockdowns_belgium.csv``: 18 Mar - 3 May and
 2 - 30 Nov 2020), the second lockdown's decay (the channel's first-lockdown decay), the
 campaign decay (:data:`CAMPAIGN_DECAY_DAYS`; with monthly counts only ``amplitude x
 decay`` is identified) and the trend (growth of the registered phone and e-mail
-contacts 2017-2019, ``data/contacts_yearly.csv``). Amplitudes are bounded at zero.
+contacts 2017-2019, ``sim/data/contacts_yearly.csv``). Amplitudes are bounded at zero.
 
 **Observations.** 36 monthly counts (phone, chat, e-mail) and the 429 contacts of 10-27
 February 2020 (seed 004). The window lies inside February, so it enters as the
@@ -105,7 +105,7 @@ class DemandSpec:
 
     ``weekday_factors`` and ``hour_profiles`` per channel (assumptions of the base
     scenario); ``lockdowns``: (name, start, plateau_days) of the first and second
-    lockdown, as decided (``data/lockdowns_belgium.csv``); ``lockdown_lag_days``: delay
+    lockdown, as decided (``sim/data/lockdowns_belgium.csv``); ``lockdown_lag_days``: delay
     of the demand response after each lockdown's start (profiled by the fit, whole days:
     the event date in the scenario); ``feb_campaign`` and ``campaigns``: the pulses;
     ``window``: first and last day (inclusive) of the February 2020 campaign window.
@@ -154,14 +154,14 @@ def _short(title: str, n: int = 48) -> str:
 
 def default_spec(base: Scenario, campaign_decay_days: float = CAMPAIGN_DECAY_DAYS,
                  trend_per_year: float | None = None, lockdown_lag_days: int = 0) -> DemandSpec:
-    """The 2020 demand spec from ``data/`` and the base scenario's profiles.
+    """The 2020 demand spec from ``sim/data/`` and the base scenario's profiles.
 
-    Lockdowns: the ``lockdown`` phases of ``data/lockdowns_belgium.csv`` (onset and
+    Lockdowns: the ``lockdown`` phases of ``sim/data/lockdowns_belgium.csv`` (onset and
     plateau = the phase's length). Campaigns: every day-precision row of
-    ``data/campaigns.csv`` from 60 days before the horizon to its end. Those in February
+    ``sim/data/campaigns.csv`` from 60 days before the horizon to its end. Those in February
     2020 ('Als je eens wist': broadcasts 11, 18, 25 Feb and the social-media spot from 11
     Feb) form one pulse, a plateau from the first to the last broadcast. Window: the
-    press release's 10-27 February 2020 (``data/campaign_feb2020.csv``).
+    press release's 10-27 February 2020 (``sim/data/campaign_feb2020.csv``).
     """
     start, n_days = base.horizon.start, base.horizon.days
     end = start + dt.timedelta(n_days - 1)
