@@ -72,6 +72,14 @@ class ChannelDemand(BaseModel):
     x (1 + trend_per_year)^(years since start) x product of event multipliers.
     Month, weekday and hour factors are relative weights normalised to mean 1, so
     ``annual`` is the expected yearly number of new contacts without events and trend.
+
+    ``hour_profile`` has 24 values (one per hour) or 24 k values for k intervals an hour
+    (k dividing 60: 48 values are half hours, 96 quarter hours, 288 five minutes), so a
+    within-hour shape or a short peak is kept; arrivals are drawn exactly per interval.
+    ``busyness_cv`` > 0 multiplies each day's rate by a gamma factor with mean 1 and that
+    coefficient of variation (day-to-day overdispersion, as call-centre forecasts and the
+    fit's negative binomial assume). Default 0, off: an assumption, since nothing
+    published gives daily counts of 1712 to estimate it from.
     """
 
     model_config = _STRICT
@@ -81,10 +89,21 @@ class ChannelDemand(BaseModel):
     hour_profile: list[Annotated[float, Field(ge=0)]] = DEFAULT_PHONE_HOUR_PROFILE
     trend_per_year: float = Field(default=0.0, gt=-1.0)
     events: list[DemandEvent] = []
+    busyness_cv: float = Field(default=0.0, ge=0.0, le=2.0)
 
     _months = field_validator("month_factors")(_fixed_len(12, "month_factors"))
     _weekdays = field_validator("weekday_factors")(_fixed_len(7, "weekday_factors"))
-    _hours = field_validator("hour_profile")(_fixed_len(24, "hour_profile"))
+
+    @field_validator("hour_profile")
+    @classmethod
+    def _day_profile(cls, v: list[float]) -> list[float]:
+        k, rest = divmod(len(v), 24)
+        if rest or k == 0 or 60 % k:
+            raise ValueError(f"hour_profile needs 24 values (hourly) or 24 k values for k "
+                             f"intervals an hour, k dividing 60 (48, 72, 96, ... 1440); got {len(v)}")
+        if sum(v) <= 0:
+            raise ValueError("hour_profile must not all be zero")
+        return v
 
 
 # ---------------------------------------------------------------------------------------

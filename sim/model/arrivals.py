@@ -1,11 +1,16 @@
 """Time-varying arrival rates and exact non-homogeneous Poisson sampling.
 
-The rate is built per hour of the horizon: yearly level x month x weekday x hour-of-day
-x trend x dated events (lockdowns, campaigns). Within an hour the intensity is taken as
-constant at the *mean* of the continuous rate over that hour (events are averaged on a
-10-minute grid), and the number of arrivals in each hour is drawn exactly as
-Poisson(integral of the rate over the hour). So no peak, however short, is skipped:
-the expected count in every hour equals the rate integral.
+The rate is built per interval of the horizon (an hour, or finer when the day profile has
+more than 24 values: 96 values are quarter hours): yearly level x month x weekday x
+time-of-day profile x trend x dated events (lockdowns, campaigns). Within an interval the
+intensity is taken as constant at the *mean* of the continuous rate over that interval
+(events are averaged on a grid of at most 10 minutes), and the number of arrivals in each
+interval is drawn exactly as Poisson(integral of the rate over the interval). So no peak,
+however short, is skipped: the expected count in every interval equals the rate integral.
+
+Optionally each day's rate is multiplied by a random busyness factor (gamma, mean 1,
+coefficient of variation ``busyness_cv``): the day-to-day overdispersion that call-centre
+forecasts carry (a doubly stochastic Poisson process).
 """
 
 from __future__ import annotations
@@ -41,16 +46,27 @@ def event_multiplier(event: DemandEvent, days: np.ndarray, start: dt.date) -> np
     return 1.0 + event.amplitude * shape
 
 
-def hourly_rate(demand: ChannelDemand, start: dt.date, n_days: int) -> np.ndarray:
-    """Expected new contacts in each hour of ``n_days`` days from ``start`` (length 24 n)."""
+def intervals_per_hour(demand: ChannelDemand) -> int:
+    """Intervals of the day profile in one hour (1: hourly, 4: quarter hours)."""
+    return len(demand.hour_profile) // 24
+
+
+def interval_rate(demand: ChannelDemand, start: dt.date, n_days: int) -> np.ndarray:
+    """Expected new contacts in each interval of ``n_days`` days from ``start``.
+
+    Length ``24 k n_days`` for ``k`` intervals per hour (:func:`intervals_per_hour`)."""
+    k = intervals_per_hour(demand)
+    per_day_n = 24 * k
     dates = [start + dt.timedelta(d) for d in range(n_days)]
     month = _normalised(demand.month_factors)[[d.month - 1 for d in dates]]
     weekday = _normalised(demand.weekday_factors)[[d.weekday() for d in dates]]
     per_day = demand.annual / 365.0 * month * weekday
-    hour = _normalised(demand.hour_profile) / 24.0
+    hour = _normalised(demand.hour_profile) / per_day_n
     rate = (per_day[:, None] * hour[None, :]).ravel()
-    # Event multipliers and trend, averaged over each hour on a 10-minute grid.
-    sub = (np.arange(24 * n_days)[:, None] + (np.arange(_SUB) + 0.5) / _SUB) / 24.0
+    # Event multipliers and trend, averaged over each interval on a grid of at most 10
+    # minutes (six points an hour, as the fit's fast model assumes for hourly profiles).
+    n_sub = -(-_SUB // k)
+    sub = (np.arange(per_day_n * n_days)[:, None] + (np.arange(n_sub) + 0.5) / n_sub) / per_day_n
     mult = np.ones_like(sub)
     for ev in demand.events:
         mult *= event_multiplier(ev, sub, start)
@@ -59,8 +75,39 @@ def hourly_rate(demand: ChannelDemand, start: dt.date, n_days: int) -> np.ndarra
     return rate * mult.mean(axis=1)
 
 
-def sample_arrivals(rate_per_hour: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Sorted arrival times (seconds) of an NHPP with piecewise-constant hourly rate."""
-    counts = rng.poisson(rate_per_hour)
-    hours = np.repeat(np.arange(len(rate_per_hour)), counts)
-    return np.sort((hours + rng.random(hours.size)) * HOUR_S)
+def hourly_rate(demand: ChannelDemand, start: dt.date, n_days: int) -> np.ndarray:
+    """Expected new contacts in each hour of ``n_days`` days from ``start`` (length 24 n)."""
+    rate = interval_rate(demand, start, n_days)
+    k = intervals_per_hour(demand)
+    return rate if k == 1 else rate.reshape(-1, k).sum(axis=1)
+
+
+def daily_busyness(rng: np.random.Generator, n_days: int, cv: float) -> np.ndarray:
+    """Random busyness factor of each day: gamma with mean 1 and coefficient of variation
+    ``cv`` (so a day's count has variance mean + cv^2 mean^2: negative binomial)."""
+    shape = 1.0 / cv**2
+    return rng.gamma(shape, 1.0 / shape, size=n_days)
+
+
+def sample_arrivals(rate: np.ndarray, rng: np.random.Generator,
+                    interval_s: float = HOUR_S) -> np.ndarray:
+    """Sorted arrival times (seconds) of an NHPP with a piecewise-constant rate:
+    ``rate[i]`` expected arrivals in ``[i, i + 1) * interval_s``."""
+    counts = rng.poisson(rate)
+    slots = np.repeat(np.arange(len(rate)), counts)
+    return np.sort((slots + rng.random(slots.size)) * interval_s)
+
+
+def channel_arrivals(demand: ChannelDemand, start: dt.date, n_days: int, streams,
+                     channel: str) -> np.ndarray:
+    """Arrival times (seconds) of a channel's new contacts over ``n_days`` days.
+
+    Streams: ``arrivals.<channel>`` for the counts and times; ``busyness.<channel>`` for
+    the daily factors, drawn only when ``busyness_cv`` > 0 (so switching it on changes
+    no other random number)."""
+    rate = interval_rate(demand, start, n_days)
+    if demand.busyness_cv > 0:
+        factor = daily_busyness(streams(f"busyness.{channel}"), n_days, demand.busyness_cv)
+        rate = (rate.reshape(n_days, -1) * factor[:, None]).ravel()
+    return sample_arrivals(rate, streams(f"arrivals.{channel}"),
+                           HOUR_S / intervals_per_hour(demand))

@@ -8,7 +8,7 @@ import numpy as np
 
 from sim.config import PROVINCES, Scenario
 from sim.config.distributions import sampler
-from sim.model.arrivals import hourly_rate, sample_arrivals
+from sim.model.arrivals import channel_arrivals
 from sim.model.streams import Streams
 
 
@@ -46,8 +46,8 @@ class PhoneCallers:
 def draw_phone_callers(scn: Scenario, streams: Streams) -> PhoneCallers:
     """New phone callers of the horizon and all their attributes."""
     phone = scn.phone
-    rate = hourly_rate(scn.demand.phone, scn.horizon.start, scn.horizon.days)
-    arrival_at = sample_arrivals(rate, streams("arrivals.phone"))
+    arrival_at = channel_arrivals(scn.demand.phone, scn.horizon.start, scn.horizon.days, streams,
+                                  "phone")
     n = len(arrival_at)
     shares = np.array([phone.province_shares[p] for p in PROVINCES], dtype=float)
     home = streams("caller.province").choice(len(PROVINCES), size=n, p=shares / shares.sum())

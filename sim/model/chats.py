@@ -47,7 +47,7 @@ from sim.config import (
     Horizon,
 )
 from sim.config.distributions import sampler
-from sim.model.arrivals import hourly_rate, sample_arrivals
+from sim.model.arrivals import channel_arrivals
 from sim.model.calendar import (
     TAIL_DAYS,
     OpenIntervals,
@@ -95,7 +95,7 @@ def draw_chat_visitors(
     demand: ChannelDemand, chat: Chat, start: dt.date, days: int, streams: Streams
 ) -> ChatVisitors:
     """New chat visitors of ``days`` days from ``start`` and their attributes."""
-    arrival_at = sample_arrivals(hourly_rate(demand, start, days), streams("arrivals.chat"))
+    arrival_at = channel_arrivals(demand, start, days, streams, "chat")
     n = len(arrival_at)
     return ChatVisitors(
         arrival_at=arrival_at,

@@ -58,7 +58,7 @@ import simpy
 
 from sim.config import PROVINCES, CalendarConfig, ChannelDemand, Email, Horizon
 from sim.config.distributions import sampler
-from sim.model.arrivals import hourly_rate, sample_arrivals
+from sim.model.arrivals import channel_arrivals
 from sim.model.calendar import TAIL_DAYS, StepFunction, closed_days, lines_over_time
 from sim.model.streams import Streams
 
@@ -110,7 +110,7 @@ def draw_emails(
     demand: ChannelDemand, email: Email, start: dt.date, days: int, streams: Streams
 ) -> Emails:
     """New e-mails of ``days`` days from ``start`` (24/7) and their handling times."""
-    arrival_at = sample_arrivals(hourly_rate(demand, start, days), streams("arrivals.email"))
+    arrival_at = channel_arrivals(demand, start, days, streams, "email")
     return Emails(
         arrival_at, sampler(email.handling_min)(streams("handling.email"), len(arrival_at))
     )
