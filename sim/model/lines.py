@@ -108,9 +108,11 @@ class LineGroup:
 
     def release(self, line: int = -1) -> None:
         """Free a line (in a numbered group: line number ``line``, as ``seize`` gave it)."""
-        self.busy -= 1
         if self.numbered:
+            if not 0 <= line < self._next_number:
+                raise ValueError(f"release({line}): not a line number handed out by seize")
             heapq.heappush(self._returned, line)
+        self.busy -= 1
         self._serve_waiting()
         self._mark_idle()
         self._notify()
