@@ -50,3 +50,7 @@ def check_invariants(model, log) -> None:
     assert v.xs(("flow", "answered"), level=("by", "kpi")).sum() == v[("all", "all", "answered")]
     shares = v.xs(("attempts", "share_callers"), level=("by", "kpi"))
     assert total == 0 or abs(shares.sum() - 1) < 1e-9
+    # Utilisation counts busy time within the staffed time only; the rest is overtime.
+    util = v.xs("utilisation", level="kpi").dropna()
+    assert ((util >= 0) & (util <= 1)).all(), "utilisation within [0, 1]"
+    assert (v.xs("overtime_line_hours", level="kpi") >= 0).all()

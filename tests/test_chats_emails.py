@@ -30,7 +30,7 @@ from sim.config import (
 )
 from sim.config.distributions import Exponential, Fixed
 from sim.data import monthly_2020
-from sim.model.calendar import DAY_S, closed_days, lines_over_time
+from sim.model.calendar import DAY_S, StepFunction, closed_days, lines_over_time
 from sim.model.chats import CHAT_OUTCOMES, ChatChannel
 from sim.model.emails import EMAIL_OUTCOMES, EmailChannel, pick_phone_group
 from sim.model.helpline import Helpline
@@ -315,6 +315,24 @@ def test_chats_in_service_never_exceed_staffed_lines(busy_chat):
         assert k < chat.lines(b), f"line {k} used at t={b:.0f} s with {chat.lines(b)} lines"
         same_line = (line == k) & (begin < b) & (end > b)
         assert not same_line.any(), f"line {k} holds two chats at t={b:.0f} s"
+
+
+def test_numbered_line_group_takes_the_lowest_free_staffed_line():
+    env = simpy.Environment()
+    # 3 lines until t=10, then 2 (the chat lines after an extra line ends).
+    grp = LineGroup(env, 0, StepFunction(np.array([0.0, 10.0]), np.array([3, 2])), 5, numbered=True)
+    assert [grp.seize(1.0) for _ in range(3)] == [0, 1, 2]
+    grp.release(0)
+    env.run(until=10)  # staffing falls to 2 while lines 1 and 2 are busy
+    assert not grp.has_free_line(), "2 busy of 2 staffed"
+    grp.release(1)
+    assert grp.seize(1.0) == 0, "the lowest free number, a staffed one"
+    grp.release(2)
+    assert grp.seize(1.0) == 1, "line 2 is above the staffed 2 lines and line 1 is free"
+    with pytest.raises(ValueError, match="release"):
+        grp.release()  # a numbered group needs the number back
+    plain = LineGroup(env, 0, StepFunction(np.array([0.0]), np.array([1])), 0)
+    assert plain.seize(1.0) == -1, "phone groups are not numbered"
 
 
 def test_chat_waits_respect_patience_and_queue(busy_chat):

@@ -9,9 +9,11 @@ How to run it in an existing ``simpy.Environment`` (for example ``Helpline.env``
     lines = chat.lines                     # staffed chat lines (StepFunction) for KPIs
 
 ``start()`` registers the arrival process (it ends after the last visitor of the
-horizon), one journey per visitor, and two calendar processes that walk the finite list
-of staffing changes and closing times (they end at the end of the calendar, the horizon
-plus ``sim.model.calendar.TAIL_DAYS``). So ``env.run()`` without ``until`` stops once the
+horizon), one journey per visitor, and the chat lines: a numbered
+:class:`sim.model.lines.LineGroup`, the same queue and staffing mechanism as a
+province's phone lines, whose staffing process walks the finite list of staffing
+changes (it ends at the end of the calendar, the horizon plus
+``sim.model.calendar.TAIL_DAYS``). So ``env.run()`` without ``until`` stops once the
 last chat has ended and the calendar has run out, like the phone model.
 
 Principles as in :mod:`sim.model.helpline`: one generator per visitor's journey
@@ -25,7 +27,10 @@ A visitor's story: outside the opening hours (or on a closed day) the chat is
 joins the FIFO queue if it has room (else ``blocked``) and waits until a line answers
 (``answered``) or their patience runs out (``abandoned``). Visitors still waiting when
 the chat closes are sent away (``closed_in_queue``; the chat window shows "we are
-closed"). A chat that is going on at closing time is finished, but a line freed after
+closed"): as for the phone, the line group sends its queue away when staffing falls to
+zero, which is at closing (chat lines are zero exactly while the chat is closed, unless
+a scenario staffs zero lines inside the opening hours; those visitors are sent away
+too). The answering line is the lowest-numbered free one. A chat that is going on at closing time is finished, but a line freed after
 closing starts no new chat, since no line is staffed while the chat is closed. Extra
 lines (peaks) serve the queue at the moment they start.
 """
@@ -33,7 +38,6 @@ lines (peaks) serve the queue at the moment they start.
 from __future__ import annotations
 
 import datetime as dt
-from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,6 +60,7 @@ from sim.model.calendar import (
     lines_over_time,
     open_intervals,
 )
+from sim.model.lines import LineGroup
 from sim.model.streams import Streams
 
 # Outcome of one chat visitor (exactly one each).
@@ -67,11 +72,6 @@ CLOSED_IN_QUEUE = "closed_in_queue"  # still waiting when the chat closed
 CHAT_OUTCOMES = (ANSWERED, ABANDONED, BLOCKED, CLOSED, CLOSED_IN_QUEUE)
 
 CHAT_COLUMNS = ("chat", "arrival_at", "outcome", "wait_s", "duration_s", "line")
-
-
-# ---------------------------------------------------------------------------------------
-# Staffed lines over time
-# ---------------------------------------------------------------------------------------
 
 
 # ---------------------------------------------------------------------------------------
@@ -177,62 +177,21 @@ class ChatChannel:
             chat_cfg.staffing.extra,
         )
         self.visitors = draw_chat_visitors(demand, chat_cfg, start, horizon.days, streams)
-        self.in_use: set[int] = set()  # indices of lines holding a chat
-        self.queue: deque[simpy.Event] = deque()
+        self.group: LineGroup | None = None  # the chat lines; made by start()
 
     def start(self) -> None:
         """Register the processes; call once, before ``env.run()``."""
         self.env.process(self._arrivals())
-        self.env.process(self._staffing_changes())
-        self.env.process(self._closings())
-
-    # --- lines --------------------------------------------------------------------------
-
-    def has_free_line(self) -> bool:
-        return len(self.in_use) < self.lines(self.env.now)
-
-    def _seize(self) -> int:
-        # Lowest free line number among the staffed ones: there is one, because fewer
-        # lines are in use than staffed (a line above the staffed number may still be
-        # finishing a chat after a fall in staffing).
-        line = next(k for k in range(self.lines(self.env.now)) if k not in self.in_use)
-        self.in_use.add(line)
-        return line
-
-    def _release(self, line: int) -> None:
-        self.in_use.remove(line)
-        self._serve_waiting()
-
-    def _serve_waiting(self) -> None:
-        # FIFO: the longest-waiting visitor gets the line that frees up.
-        while self.queue and self.has_free_line():
-            self.queue.popleft().succeed(self._seize())
-
-    # --- processes ----------------------------------------------------------------------
+        # The line group registers its staffing process here, after the arrivals, as the
+        # chat's own staffing process did before the chat used LineGroup (same order of
+        # simultaneous events, so the same results).
+        self.group = LineGroup(self.env, 0, self.lines, self.cfg.queue_capacity, numbered=True)
 
     def _arrivals(self):
         env = self.env
         for i, at in enumerate(self.visitors.arrival_at):
             yield env.timeout(at - env.now)
             env.process(self.visitor(i))
-
-    def _staffing_changes(self):
-        """New lines (opening, extra lines at peaks) answer waiting visitors at once."""
-        env = self.env
-        for t, v in zip(self.lines.times, self.lines.values, strict=True):
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            if v > 0:
-                self._serve_waiting()
-
-    def _closings(self):
-        """At each closing time, visitors still in the queue are sent away."""
-        env = self.env
-        for t in self.open.ends:
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            while self.queue:
-                self.queue.popleft().succeed(None)
 
     def visitor(self, i: int):
         """One chat visitor's journey, from opening the chat window to its end."""
@@ -241,26 +200,28 @@ class ChatChannel:
         if not self.open.is_open(now):
             log.chat(i, now, CLOSED, 0.0, 0.0, -1)
             return
+        grp = self.group
         wait = 0.0
-        if self.has_free_line() and not self.queue:
-            line = self._seize()
-        elif len(self.queue) < self.cfg.queue_capacity:
+        duration = float(v.duration_s[i])
+        if grp.has_free_line() and not grp.queue:
+            line = grp.seize(duration)
+        elif len(grp.queue) < grp.queue_cap:
             served = env.event()
-            self.queue.append(served)
+            entry = (served, duration)
+            grp.queue.append(entry)
             yield served | env.timeout(v.patience_s[i])
             wait = env.now - now
             if not served.triggered:
-                self.queue.remove(served)
+                grp.queue.remove(entry)
                 log.chat(i, now, ABANDONED, wait, 0.0, -1)
                 return
-            if served.value is None:
+            if served.value == CLOSED_IN_QUEUE:  # staffing fell to zero: the chat closed
                 log.chat(i, now, CLOSED_IN_QUEUE, wait, 0.0, -1)
                 return
-            line = served.value
+            line = served.value  # the number of the line that answered
         else:
             log.chat(i, now, BLOCKED, 0.0, 0.0, -1)
             return
-        duration = float(v.duration_s[i])
         log.chat(i, now, ANSWERED, wait, duration, line)
         yield env.timeout(duration)
-        self._release(line)
+        grp.release(line)

@@ -21,13 +21,14 @@ import pandas as pd
 from sim.config import PROVINCES
 from sim.model.chats import ChatLog
 from sim.model.emails import EmailLog
+from sim.model.lines import ANSWERED, CLOSED_IN_QUEUE
 
 # Outcome of one attempt.
-ANSWERED = "answered"  # reached a counsellor (after waiting, if there is a queue)
+# ANSWERED: reached a counsellor (after waiting, if there is a queue);
+# CLOSED_IN_QUEUE: still waiting when the lines closed (sim.model.lines defines both).
 BUSY = "busy"  # all lines busy and no room to wait: busy tone
 CLOSED = "closed"  # outside opening hours: the closed message
 ABANDONED = "abandoned"  # hung up while waiting in the queue
-CLOSED_IN_QUEUE = "closed_in_queue"  # still waiting when the lines closed
 ATTEMPT_OUTCOMES = (ANSWERED, BUSY, CLOSED, ABANDONED, CLOSED_IN_QUEUE)
 
 # How a caller's journey ended (exactly one per caller).

@@ -1,7 +1,14 @@
-"""A line group: the staffed lines of one province, with an optional waiting room."""
+"""A line group: staffed lines with one FIFO waiting room and one staffing mechanism.
+
+Used for the phone lines of each province and for the pool of chat lines: both follow
+the same rules (a free line answers at once, else the FIFO queue if it has room, new
+lines serve the queue at once, the queue is sent away when staffing falls to zero, a
+fall in staffing never interrupts work).
+"""
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 
 import simpy
@@ -10,28 +17,53 @@ from sim.model.calendar import (
     DAY_S,
     StepFunction,
 )
-from sim.model.eventlog import (
-    ANSWERED,
-    CLOSED_IN_QUEUE,
-)
+
+# How a wait in a line group's queue ends (also attempt outcomes in sim.model.eventlog,
+# which takes them from here: this module is below the logs, which import the chat model).
+ANSWERED = "answered"  # a line took the work
+CLOSED_IN_QUEUE = "closed_in_queue"  # still waiting when staffing fell to zero
 
 
 class LineGroup:
-    """The staffed lines of one province, with an optional waiting room.
+    """Staffed lines (one province's phone lines, or the chat lines) with a waiting room.
 
-    ``busy`` counts lines in use (calls, callbacks, blended e-mails); the number staffed
-    at time t is ``lines(t)``. A fall in staffing never interrupts work: the line is
-    freed when the work ends. Other parts of the model (callbacks, e-mail blending)
+    ``busy`` counts lines in use (calls, callbacks, blended e-mails, chats); the number
+    staffed at time t is ``lines(t)``. A fall in staffing never interrupts work: the line
+    is freed when the work ends. Other parts of the model (callbacks, e-mail blending)
     ``listen`` to be told when a line may have become free.
+
+    Waiting: an entry ``(event, hold_s)`` appended to ``queue`` (room: ``queue_cap``) is
+    answered FIFO; its event succeeds with ``ANSWERED`` (in a numbered group: the number
+    of the line that answers) or with ``CLOSED_IN_QUEUE`` when staffing falls to zero.
+    Whoever waits removes their own entry when they give up.
+
+    Numbered lines (``numbered=True``, the chat pool, whose log names the line): lines are
+    numbered 0, 1, ... and ``seize`` takes the lowest free number, which is always a
+    staffed one (fewer lines are busy than staffed, so one of 0..lines(t)-1 is free; a
+    number above that may still be finishing work after a fall in staffing). The holder
+    gives the number back with ``release(line)``. Phone groups are not numbered (no KPI
+    needs the line, and the callback desk releases without a number): ``seize`` returns -1.
     """
 
-    def __init__(self, env: simpy.Environment, index: int, lines: StepFunction, queue_cap: int):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        index: int,
+        lines: StepFunction,
+        queue_cap: int,
+        numbered: bool = False,
+    ):
         self.env = env
         self.index = index
         self.lines = lines
         self.queue_cap = queue_cap
+        self.numbered = numbered
         self.busy = 0
         self.queue: deque[tuple[simpy.Event, float]] = deque()  # (event, hold_s)
+        # Numbered groups: numbers 0.._next_number-1 handed out before and given back
+        # (a heap: the lowest comes first); every number from _next_number on is free.
+        self._returned: list[int] = []
+        self._next_number = 0
         self._listeners: list = []
         # Line time committed to work started today (seconds): the "least busy" routing
         # tie-break reads it, as an ACD would. Reset at the first seize of each day.
@@ -55,8 +87,11 @@ class LineGroup:
     def clear_listeners(self) -> None:
         self._listeners.clear()
 
-    def seize(self, hold_s: float) -> None:
-        """Take a line for work that will hold it ``hold_s`` seconds."""
+    def seize(self, hold_s: float) -> int:
+        """Take a free line for work that will hold it ``hold_s`` seconds.
+
+        Returns the line's number in a numbered group (the lowest free one), else -1.
+        """
         day = int(self.env.now // DAY_S)
         if day != self._day:
             self._day, self.committed_today = day, 0.0
@@ -64,8 +99,19 @@ class LineGroup:
         self.busy += 1
         if not self.has_free_line():
             self.idle_since = None
+        if not self.numbered:
+            return -1
+        if self._returned:
+            return heapq.heappop(self._returned)
+        self._next_number += 1
+        return self._next_number - 1
 
-    def release(self) -> None:
+    def release(self, line: int = -1) -> None:
+        """Free a line (in a numbered group: line number ``line``, as ``seize`` gave it)."""
+        if self.numbered:
+            if not 0 <= line < self._next_number:
+                raise ValueError(f"release({line}): not a line number handed out by seize")
+            heapq.heappush(self._returned, line)
         self.busy -= 1
         self._serve_waiting()
         self._mark_idle()
@@ -85,8 +131,8 @@ class LineGroup:
         # FIFO: the longest-waiting caller gets the line that frees up.
         while self.queue and self.has_free_line():
             served, hold_s = self.queue.popleft()
-            self.seize(hold_s)
-            served.succeed(ANSWERED)
+            line = self.seize(hold_s)
+            served.succeed(line if self.numbered else ANSWERED)
 
     def _staffing_changes(self):
         """Give new lines to waiting callers and listeners; send the queue away at closing."""

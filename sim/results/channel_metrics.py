@@ -23,12 +23,11 @@ Same tidy format as :func:`sim.results.metrics.kpis`: columns ``by, key, kpi, va
 - ``chat_within_target``: share of the offered visitors answered within the target
   wait (``Chat.wait_target_min``); abandoned, blocked and sent-away visitors count as
   not answered within it;
-- ``chat_utilisation``: chat-busy line time inside the staffed time over staffed line
-  time, inside the horizon (by month: the hours of that month); ``chat_staffed_hours``
-  (staffed line-hours); ``chat_overtime_hours``: line time of chats going on while no
-  line was staffed for them (chats finished after closing, or after extra lines ended).
-  Both are measured per clock hour (busy time in an hour beyond the staffed time of
-  that hour is overtime).
+- ``chat_utilisation``, ``chat_staffed_hours``, ``chat_overtime_hours``: the one
+  utilisation definition of :mod:`sim.results.metrics` (busy line-seconds within the
+  staffed line-seconds over the staffed line-seconds; overtime, the line time of chats
+  going on beyond the staffed lines, such as chats finished after closing or after
+  extra lines ended, apart, in hours), inside the horizon (by month: that month's hours).
 
 **E-mail.** Three views, because the questions differ:
 
@@ -51,9 +50,10 @@ Same tidy format as :func:`sim.results.metrics.kpis`: columns ``by, key, kpi, va
   ``email_unanswered_end_of_run`` (key "all" only): e-mails still not answered when
   the simulation stopped, after the calendar tail (normally 0).
 - ``email_staff_utilisation``, ``email_staff_staffed_hours`` and
-  ``email_staff_overtime_hours`` (if the handlers' StepFunction is given): as for chat,
-  for the e-mail handlers (an e-mail started before the end of the working day is
-  finished in overtime).
+  ``email_staff_overtime_hours`` (if the handlers' StepFunction is given): the same
+  definition for the e-mail handlers (an e-mail started before the end of the working
+  day is finished in overtime). E-mails handled on phone lines count on the phone lines
+  (``utilisation`` in :mod:`sim.results.metrics`).
 """
 
 from __future__ import annotations
@@ -70,28 +70,16 @@ from sim.model.chats import ABANDONED, ANSWERED, BLOCKED, CLOSED, CLOSED_IN_QUEU
 from sim.config import Chat, Email
 from sim.model.emails import ANSWERED as EMAIL_ANSWERED
 from sim.model.emails import PHONE, STAFF
-from sim.results.metrics import kpi_rows, safe_div
+from sim.results.metrics import kpi_rows, line_use_per_hour, safe_div, utilisation_kpis
 
 # Defaults of the scenario settings the KPIs need (they live in sim.config).
 _WAIT_TARGET_MIN = Chat().wait_target_min
 _WAIT_TARGET_SHARE = Chat().wait_target_share
 _TARGETS_WORKING_DAYS = tuple(Email().response_targets_working_days)
 COLUMNS = ["by", "key", "kpi", "value"]
-
-
-def _busy_kpis(prefix: str, who: str, busy: np.ndarray, staffed: np.ndarray) -> dict[str, float]:
-    """Utilisation, staffed hours and overtime from per-hour busy and staffed seconds.
-
-    Work going on while nobody is staffed (a chat or e-mail finished after closing, or on
-    a line whose extra staffing ended) is overtime; utilisation counts the busy time
-    inside the staffed time only, so it stays within [0, 1].
-    """
-    inside = np.minimum(busy, staffed)
-    return {
-        f"{prefix}_{who}utilisation": safe_div(inside.sum(), staffed.sum()),
-        f"{prefix}_{who}staffed_hours": staffed.sum() / HOUR_S,
-        f"{prefix}_{who}overtime_hours": (busy - inside).sum() / HOUR_S,
-    }
+# Names of the utilisation KPIs (definition in sim.results.metrics).
+CHAT_USE = ("chat_utilisation", "chat_staffed_hours", "chat_overtime_hours")
+EMAIL_STAFF_USE = ("email_staff_utilisation", "email_staff_staffed_hours", "email_staff_overtime_hours")
 
 
 # ---------------------------------------------------------------------------------------
@@ -151,13 +139,12 @@ def chat_kpis(
 
     served = chats[chats["outcome"] == ANSWERED]
     begin = (served["arrival_at"] + served["wait_s"]).to_numpy()
-    busy = per_hour(begin, begin + served["duration_s"].to_numpy(), 1.0, n_hours)
-    staffed = chat_lines.per_hour(n_hours)
+    use = line_use_per_hour(begin, begin + served["duration_s"].to_numpy(), chat_lines, n_hours)
     hour_month = month_of(start, np.arange(n_hours) * HOUR_S)
     for by, key, m in [("all", "all", slice(None))] + [
         ("month", month, hour_month == month) for month in np.unique(hour_month)
     ]:
-        rows += kpi_rows(by, key, _busy_kpis("chat", "", busy[m], staffed[m]))
+        rows += kpi_rows(by, key, utilisation_kpis(*(x[m] for x in use), CHAT_USE))
     return pd.DataFrame.from_records(rows, columns=COLUMNS)
 
 
@@ -276,10 +263,9 @@ def email_kpis(
 
     if handlers is not None:
         staff = emails[emails["handler"] == STAFF]
-        busy = per_hour(staff["start_at"], staff["done_at"], 1.0, n_hours)
-        staffed = handlers.per_hour(n_hours)
-        rows += kpi_rows("all", "all", _busy_kpis("email", "staff_", busy, staffed))
+        use = line_use_per_hour(staff["start_at"], staff["done_at"], handlers, n_hours)
+        rows += kpi_rows("all", "all", utilisation_kpis(*use, EMAIL_STAFF_USE))
         for month in months:
             m = hour_month == month
-            rows += kpi_rows("month", month, _busy_kpis("email", "staff_", busy[m], staffed[m]))
+            rows += kpi_rows("month", month, utilisation_kpis(*(x[m] for x in use), EMAIL_STAFF_USE))
     return pd.DataFrame.from_records(rows, columns=COLUMNS)

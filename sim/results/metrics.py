@@ -15,8 +15,40 @@ Two views, because planners ask both questions:
   while open), ``answer_rate_attempt_all`` (answered / all attempts, closed included),
   ``share_waited`` and ``mean_wait_s`` (over attempts admitted to a line or the queue).
 
-``utilisation`` is line-busy time (talk + wrap-up) over staffed line time, by month,
-province and weekday x hour. The result is a tidy table: ``by, key, kpi, value``.
+**Utilisation, one definition for every channel** (:func:`line_use_per_hour`).
+A channel has staffed lines (phone lines per province, chat lines, e-mail handlers):
+``lines(t)``, a step function; and work that holds a line over ``[begin, end)``:
+``busy(t)`` is the number of pieces of work going on at t. Then, over a period,
+
+- staffed line-seconds ``S = integral of lines(t)``;
+- busy line-seconds within the staffed time ``B = integral of min(busy(t), lines(t))``;
+- overtime line-seconds ``O = integral of max(busy(t) - lines(t), 0)``: work that runs
+  past a fall in staffing (a call, chat or e-mail started before closing, or before
+  extra lines ended, is finished; sim.model.lines never interrupts work);
+- utilisation ``B / S``, always within [0, 1]; the overtime is reported apart, in
+  hours, and not counted in the utilisation. In contact-centre terms this is the
+  occupancy of the staffed lines, one per channel.
+
+The integrals are exact (work and staffing change at any instant, not only on the hour),
+split by clock hour for the monthly and weekday x hour views; work after the horizon end
+is left out. KPI names per channel:
+
+- phone (this module; busy = answered calls' talk + wrap-up, callback tries and e-mails
+  handled on phone lines): ``utilisation``, ``staffed_line_hours`` and
+  ``overtime_line_hours``, by all / province / month; ``utilisation`` also by
+  weekday x hour;
+- chat (:mod:`sim.results.channel_metrics`): ``chat_utilisation``,
+  ``chat_staffed_hours``, ``chat_overtime_hours``, by all / month;
+- e-mail handlers (:mod:`sim.results.channel_metrics`): ``email_staff_utilisation``,
+  ``email_staff_staffed_hours``, ``email_staff_overtime_hours``, by all / month (the
+  e-mails handled on phone lines count on the phone lines, see
+  ``email_phone_line_hours``).
+
+Before this definition was shared (commit "one utilisation definition"), the phone
+utilisation counted all busy time, also after closing, over staffed time, and chat and
+e-mail clipped busy time to staffed time per clock hour only.
+
+The result is a tidy table: ``by, key, kpi, value``.
 """
 
 from __future__ import annotations
@@ -41,6 +73,9 @@ from sim.model.eventlog import (
     END_MAX_ATTEMPTS,
 )
 
+# Names of the phone lines' utilisation KPIs (see the module docstring).
+PHONE_USE = ("utilisation", "staffed_line_hours", "overtime_line_hours")
+
 # Attempts-per-caller histogram: 1..ATTEMPTS_HIST_MAX-1 and a last bin "ATTEMPTS_HIST_MAX+".
 ATTEMPTS_HIST_MAX = 10
 
@@ -53,6 +88,47 @@ def kpi_rows(by: str, key, values: dict[str, float]) -> list[tuple]:
 def safe_div(a, b) -> float:
     """a / b, NaN when b is zero (a rate with nothing to count)."""
     return float(a) / float(b) if b else float("nan")
+
+
+def line_use_per_hour(
+    begin, end, lines: StepFunction, n_hours: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Line-seconds per clock hour of the first ``n_hours`` hours: (within, overtime, staffed).
+
+    ``begin``/``end``: instants (seconds since the start) at which each piece of work
+    took and freed a line; ``lines``: staffed lines over time. ``within`` is the busy
+    time within the staffed time (integral of min(busy, lines)), ``overtime`` the rest of
+    the busy time (integral of max(busy - lines, 0)), ``staffed`` ``lines.per_hour``.
+    Exact: the time axis is cut at every start and end of work, staffing change and hour
+    boundary, and busy and staffed lines are constant between two cuts.
+    """
+    begin, end = np.asarray(begin, float), np.asarray(end, float)
+    keep = end > begin
+    begin, end = np.sort(begin[keep]), np.sort(end[keep])
+    staffed = lines.per_hour(n_hours)
+    horizon_s = n_hours * HOUR_S
+    cuts = np.unique(np.concatenate([begin, end, lines.times, np.arange(n_hours + 1) * HOUR_S]))
+    cuts = cuts[(cuts >= 0) & (cuts <= horizon_s)]
+    left, width = cuts[:-1], np.diff(cuts)
+    # Work [b, e) is going on at t if b <= t < e; every e > b, so this count is exact.
+    busy = np.searchsorted(begin, left, "right") - np.searchsorted(end, left, "right")
+    k = np.searchsorted(lines.times, left, "right") - 1
+    staffed_now = np.where(k >= 0, lines.values[np.maximum(k, 0)], 0)
+    inside = np.minimum(busy, staffed_now)
+    hour = np.minimum((left // HOUR_S).astype(np.int64), n_hours - 1)
+    within = np.bincount(hour, weights=inside * width, minlength=n_hours)[:n_hours]
+    overtime = np.bincount(hour, weights=(busy - inside) * width, minlength=n_hours)[:n_hours]
+    # within <= staffed exactly; the two sums are rounded differently.
+    return np.minimum(within, staffed), overtime, staffed
+
+
+def utilisation_kpis(within: np.ndarray, overtime: np.ndarray, staffed: np.ndarray,
+                     names: tuple[str, str, str]) -> dict[str, float]:
+    """KPIs (utilisation, staffed hours, overtime hours) named ``names`` from the line-
+    seconds of :func:`line_use_per_hour` (summed over the hours, and lines, given)."""
+    u, s, o = names
+    return {u: safe_div(within.sum(), staffed.sum()), s: staffed.sum() / HOUR_S,
+            o: overtime.sum() / HOUR_S}
 
 
 def _caller_kpis(c: pd.DataFrame) -> dict[str, float]:
@@ -189,7 +265,7 @@ def kpis(
     if messages is not None and callbacks is not None:
         rows += kpi_rows("all", "all", message_kpis(messages, callbacks, horizon_s))
 
-    # Utilisation: busy line time (calls and callback tries) over staffed line time.
+    # Utilisation (module docstring): calls, callback tries and blended e-mails hold lines.
     served = attempts.loc[attempts["outcome"] == ANSWERED, ["at", "wait_s", "hold_s", "group"]]
     if callbacks is not None and len(callbacks):
         served = pd.concat([served, callbacks[["at", "hold_s", "group"]].assign(wait_s=0.0)])
@@ -199,27 +275,27 @@ def kpis(
             "at": blended["start_at"], "wait_s": 0.0,
             "hold_s": blended["done_at"] - blended["start_at"], "group": blended["group"]})])
     begin = (served["at"] + served["wait_s"]).to_numpy()
-    busy = np.zeros((len(PROVINCES), n_hours))
+    end = begin + served["hold_s"].to_numpy()
+    group = served["group"].to_numpy()
+    within = np.zeros((len(PROVINCES), n_hours))
+    overtime = np.zeros((len(PROVINCES), n_hours))
     staffed = np.zeros((len(PROVINCES), n_hours))
     for gi, prov in enumerate(PROVINCES):
-        mine = (served["group"] == gi).to_numpy()
-        busy[gi] = per_hour(begin[mine], begin[mine] + served["hold_s"].to_numpy()[mine], 1.0, n_hours)
-        staffed[gi] = lines[prov].per_hour(n_hours)
-    rows += kpi_rows("all", "all", {"utilisation": safe_div(busy.sum(), staffed.sum()),
-                                 "staffed_line_hours": staffed.sum() / HOUR_S})
+        mine = group == gi
+        within[gi], overtime[gi], staffed[gi] = line_use_per_hour(begin[mine], end[mine], lines[prov], n_hours)
+    rows += kpi_rows("all", "all", utilisation_kpis(within, overtime, staffed, PHONE_USE))
     for gi, prov in enumerate(PROVINCES):
-        rows += kpi_rows("province", prov, {"utilisation": safe_div(busy[gi].sum(), staffed[gi].sum()),
-                                         "staffed_line_hours": staffed[gi].sum() / HOUR_S})
-    b_all, s_all = busy.sum(axis=0), staffed.sum(axis=0)
+        rows += kpi_rows("province", prov, utilisation_kpis(within[gi], overtime[gi], staffed[gi], PHONE_USE))
+    w_all, o_all, s_all = within.sum(axis=0), overtime.sum(axis=0), staffed.sum(axis=0)
     for month in np.unique(hour_month):
         m = hour_month == month
-        rows += kpi_rows("month", month, {"utilisation": safe_div(b_all[m].sum(), s_all[m].sum())})
+        rows += kpi_rows("month", month, utilisation_kpis(w_all[m], o_all[m], s_all[m], PHONE_USE))
     wd = hour_dates.day_of_week.to_numpy()
     hr = hour_dates.hour.to_numpy()
     key = wd * 24 + hr
-    b_wh = np.bincount(key, weights=b_all, minlength=7 * 24)
+    w_wh = np.bincount(key, weights=w_all, minlength=7 * 24)
     s_wh = np.bincount(key, weights=s_all, minlength=7 * 24)
     for k in np.flatnonzero(s_wh > 0):
         rows += kpi_rows("weekday_hour", f"{WEEKDAYS[k // 24]} {k % 24:02d}",
-                      {"utilisation": b_wh[k] / s_wh[k]})
+                      {"utilisation": w_wh[k] / s_wh[k]})
     return pd.DataFrame.from_records(rows, columns=["by", "key", "kpi", "value"])
