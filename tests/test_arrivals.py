@@ -62,7 +62,7 @@ def test_quarter_hour_profile_keeps_a_short_peak_and_sums_to_the_hourly_rate():
     profile that repeats each hourly value four times gives the hourly model's rate, and a
     15-minute peak is sampled in its own quarter hour (mean count against the rate
     integral, z-score on the Poisson standard error)."""
-    from sim.model.arrivals import intervals_per_hour, interval_rate
+    from sim.model.arrivals import interval_rate, intervals_per_hour
 
     hourly = ChannelDemand(annual=20_000)
     quarters = ChannelDemand(annual=20_000, hour_profile=[v for v in hourly.hour_profile for _ in range(4)])
