@@ -33,6 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim import __version__
+from sim.cli.common import add_output_arguments
 from sim.config import ScenarioError, load_scenario, parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
 from sim.experiments.replications import default_jobs, run, t_interval
@@ -50,6 +51,7 @@ from sim.planning.optimise import (
 )
 from sim.results.figures import save_figure
 from sim.results.folders import write_atomic
+from sim.results.provenance import provenance
 
 ERLANG_KPIS = {"answer_rate_caller", "answer_rate_attempt"}
 PHONE_SHOWN = ["answer_rate_caller", "answer_rate_attempt", "callers_answered", "mean_attempts",
@@ -90,7 +92,7 @@ def add_arguments(p) -> None:
     p.add_argument("--quick", action="store_true",
                    help="1 search and 3 confirmation replications (a smoke test)")
     p.add_argument("--out", type=Path, help="results folder (default: results/optimise_<scenario>)")
-    p.add_argument("--quiet", action="store_true", help="only the final line")
+    add_output_arguments(p)
     add_executor_arguments(p)
 
 
@@ -241,7 +243,7 @@ def main(args) -> int:
             "python": platform.python_version(), "wall_time_s": round(wall, 2),
             "search_time_s": round(t_search, 2), "jobs": args.jobs,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "command": " ".join(sys.argv)}
+            "command": " ".join(sys.argv), **provenance()}
 
     def fill(tmp: Path) -> None:
         result.increments.to_csv(tmp / "schedule.csv", index=False)

@@ -98,6 +98,13 @@ def cost_kpis(table: pd.DataFrame, scn: Scenario) -> pd.DataFrame:
                         columns=["by", "key", "kpi", "value"])
 
 
+def tqdm_disable(progress: bool | None) -> bool | None:
+    """tqdm's ``disable`` for a progress setting: True (show) -> False, False (hide) ->
+    True, None -> None, which tqdm reads as "only when the output is a terminal", so a
+    redirected log gets no progress bars."""
+    return None if progress is None else not progress
+
+
 def _run_one(args: tuple) -> Replication | ReplicationError:
     # A failure is returned, not raised, so that the other replications are kept.
     try:
@@ -150,7 +157,7 @@ def run(
     seed: int,
     jobs: int = 1,
     keep_events: int = 0,
-    progress: bool = True,
+    progress: bool | None = None,
     checkpoint: Path | None = None,
     executor=None,
 ) -> RunResult:
@@ -163,7 +170,8 @@ def run(
     finished replications are saved there and reused when the run is repeated. A failed
     replication does not stop the others: they are kept (and checkpointed), and a
     :class:`ReplicationError` naming the first failure is raised at the end with the
-    partial result attached as ``.result``.
+    partial result attached as ``.result``. ``progress``: True shows a bar, False none,
+    None (default) only when stderr is a terminal (:func:`tqdm_disable`).
     """
     store = Checkpoint(checkpoint, scn, seed) if checkpoint is not None else None
     reps = list(range(replications)) if isinstance(replications, int) else list(replications)
@@ -176,7 +184,7 @@ def run(
         else:
             todo.append((scn, seed, r, r < keep_events))
     bar = tqdm(total=len(reps), initial=len(results), desc=f"{scn.name}", unit="rep",
-               disable=not progress, leave=False)
+               disable=tqdm_disable(progress), leave=False)
     failures: list[ReplicationError] = []
 
     def collect(out: Replication | ReplicationError) -> None:
@@ -210,7 +218,7 @@ def run_to_precision(
     min_reps: int = 5,
     max_reps: int = 500,
     jobs: int = 1,
-    progress: bool = True,
+    progress: bool | None = None,
     checkpoint: Path | None = None,
     level: float = 0.95,
     executor=None,
