@@ -49,7 +49,9 @@ def paired(results: list[RunResult], level: float = 0.95) -> pd.DataFrame:
         k = res.kpis()
         s = summarise(k, level).set_index(["by", "key", "kpi"])
         d = k.set_index(["replication", "by", "key", "kpi"])["value"] - base
-        d = summarise(d.rename("value").reset_index(), level).set_index(["by", "key", "kpi"])
+        # Differences are not proportions (they span -1..1): plain t-intervals.
+        d = summarise(d.rename("value").reset_index(), level, bounded=False).set_index(
+            ["by", "key", "kpi"])
         table = s[["mean", "ci_low", "ci_high"]].join(
             d[["mean", "ci_low", "ci_high"]].rename(
                 columns={"mean": "diff", "ci_low": "diff_low", "ci_high": "diff_high"}))
