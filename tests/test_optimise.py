@@ -359,3 +359,30 @@ def test_optimise_reports_failure_when_the_budget_is_too_small(tmp_path, week):
     assert rc == 1 and meta["status"] == "target not reached", meta["status"]
     assert "budget" in meta["message"] and meta["extra_cost"] == 0, meta["message"]
     assert "target answer_rate_caller>=0.7 not reached" in (out / "summary.txt").read_text()
+
+
+# ------------------------------------------------------------- the verdict at 95%
+
+
+def test_reached_only_when_the_interval_clears_the_target():
+    t = parse_target("answer_rate_per_caller>=0.8")
+    # The case of issue 19: mean above 0.80, interval 0.7877-0.8131 straddles it.
+    assert t.met(0.8004) and not t.shown(0.7877, 0.8131)
+    assert t.shown(0.8001, 0.83) and not t.shown(float("nan"), 0.9)
+    down = parse_target("mean_attempts<=3")
+    assert down.shown(2.5, 2.9) and not down.shown(2.5, 3.1)
+
+
+def test_replications_to_settle_gives_an_interval_that_clears_the_target():
+    from scipy import stats
+
+    from sim.planning.optimise import replications_to_settle
+
+    x = np.array([0.79, 0.81, 0.80, 0.82, 0.795, 0.805, 0.815, 0.80, 0.79, 0.825])
+    n = replications_to_settle(x, 0.80)
+    m, sd = x.mean(), x.std(ddof=1)
+    half = lambda k: stats.t.ppf(0.975, k - 1) * sd / np.sqrt(k)  # noqa: E731
+    assert half(n) < m - 0.80 <= half(n - 1) * 1.03, \
+        f"{n} replications: half-width {half(n)} vs gap {m - 0.80} (and {half(n - 1)} at n-1)"
+    assert replications_to_settle(x, x.mean()) is None, "a mean on the target never settles"
+    assert replications_to_settle([0.9], 0.8) is None, "one value: no spread to go on"
