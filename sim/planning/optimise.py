@@ -523,7 +523,8 @@ def optimise(
                               "ci_low": lo, "ci_high": hi, "met": ok,
                               "shown": target.shown(lo, hi)})
         log(f"  confirmation on {confirm_reps} replications: {kpi} {m:.4g} [{lo:.4g}, {hi:.4g}] "
-            f"-> {'met' if ok else 'not met'}")
+            f"-> {'met' if ok else 'not met'}"
+            + (f" ({'' if target.shown(lo, hi) else 'not '}shown at 95%)" if ok else ""))
         return ok, res
 
     if target.value is not None and not target.met(ceiling):
@@ -641,8 +642,7 @@ def not_shown_message(target: Target, values, confirmation: dict) -> str:
             "more replications will not settle it: the mean sits on the target")
     return (f"{target.kpi} {confirmation['kpi']:.4g} meets {target.text} on average, but its "
             f"95% CI [{confirmation['ci_low']:.4g}, {confirmation['ci_high']:.4g}] on "
-            f"{confirmation['replications']} replications includes the target: not shown at "
-            f"95%; {more}")
+            f"{confirmation['replications']} replications includes the target; {more}")
 
 
 def increments_table(steps: list[tuple[Increment, float, float]]) -> pd.DataFrame:
