@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
-from tqdm.auto import tqdm
+from tqdm import tqdm  # not tqdm.auto: bars go to a terminal only; notebooks get none
 
 from sim.config import Scenario, ScenarioError
 from sim.errors import ReplicationError  # noqa: F401 (re-exported)
