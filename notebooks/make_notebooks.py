@@ -1,9 +1,25 @@
 """Write the notebooks of this folder (run from the repository root:
 ``python notebooks/make_notebooks.py``). Edit the cells here, not in the .ipynb files,
-so the notebooks stay small, output-free and reviewable."""
+so the notebooks stay small and reviewable.
+
+``python notebooks/make_notebooks.py --execute`` also runs each notebook on small settings
+(``HELPLINE_NOTEBOOK_QUICK=1``) with nbclient and stores the outputs (tables, PNG
+figures), so the committed notebooks read well on a code host; each says so at the top.
+"""
+
+import os
+import sys
+from pathlib import Path
 
 import nbformat as nbf
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+EXECUTE = "--execute" in sys.argv[1:]
+STORED = ("*The outputs stored in this file come from a small run "
+          "(`HELPLINE_NOTEBOOK_QUICK=1`: a short horizon and 2-4 replications), written by "
+          "`python notebooks/make_notebooks.py --execute`, so that the notebook reads on a "
+          "code host. Their numbers are illustrations, not results: run the notebook yourself "
+          "(README, Notebooks) for the full settings.*")
 
 SETUP = '''import os
 from pathlib import Path
@@ -15,10 +31,27 @@ ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
 # The test suite runs every notebook with HELPLINE_NOTEBOOK_QUICK=1 (small settings).
 QUICK = os.environ.get("HELPLINE_NOTEBOOK_QUICK") == "1"'''
 
+def execute(n, path):
+    """Run notebook ``n`` on small settings in the notebooks folder; keep its outputs."""
+    from nbclient import NotebookClient
+
+    os.environ["HELPLINE_NOTEBOOK_QUICK"] = "1"
+    # The kernel imports this checkout's package, wherever it is installed from.
+    root = str(Path(path).resolve().parent.parent)
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    NotebookClient(n, timeout=1200, kernel_name="python3",
+                   resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+    for cell in n.cells:  # timestamps only make diffs noisy
+        cell.metadata.pop("execution", None)
+
+
 def nb(cells, path):
-    n = new_notebook(cells=cells)
+    n = new_notebook(cells=cells[:1] + ([new_markdown_cell(STORED)] if EXECUTE else []) + cells[1:])
     n.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    if EXECUTE:
+        execute(n, path)
     nbf.write(n, path)
+    print(f"{path}: {Path(path).stat().st_size / 1e3:.0f} kB")
 
 nb([
  new_markdown_cell("# 01 The 2020 data and the demand behind it\n\nThe public figures of hulplijn 1712 (transcribed in `sim/data/` from the seed documents, see `sim/data/README.md`) and how the simulated 2020 compares with them. The published counts are *answered/registered* contacts, not demand: the simulator's demand is set so that its **answered** contacts match them (`run_sim.py fit`, issue 5)."),

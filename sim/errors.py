@@ -47,3 +47,10 @@ class ReplicationError(RuntimeError):
 
     def __reduce__(self):  # must cross process boundaries intact
         return (ReplicationError, (self.scenario, self.replication, self.seed, self.cause))
+
+
+class MissingDataError(FileNotFoundError):
+    """A published data file (``sim/data/*.csv``) is not where the package expects it: a
+    broken install or a deleted file. Raised instead of carrying on without the published
+    series, so that no figure or fit silently loses its comparison with the published
+    figures."""

@@ -80,3 +80,46 @@ def test_validate_command_writes_table_and_figure(tmp_path, capsys):
     assert rc == (0 if t["agrees"].all() else 1), "exit status follows the agreement"
     assert len(t) >= 25 and (tmp_path / "v" / "figures" / "validation.png").exists()
     assert line.startswith(f"validation: {int(t['agrees'].sum())} of {len(t)} measures agree")
+
+
+# --- output levels, provenance, the headline of compare, the program's name -----------
+
+
+def test_every_command_accepts_quiet_and_verbose():
+    from sim.cli import COMMANDS, _parser
+
+    for name in COMMANDS:
+        sub = next(a for a in _parser(name)._actions if a.dest == "command").choices[name]
+        flags = {f for a in sub._actions for f in a.option_strings}
+        assert {"-q", "--quiet", "-v", "--verbose"} <= flags, f"{name}: {sorted(flags)}"
+
+
+def test_help_names_the_invoked_program():
+    from sim.cli import program_name
+
+    assert program_name("/venv/bin/helpline-sim") == "helpline-sim"
+    p = subprocess.run([sys.executable, str(ROOT / "run_sim.py"), "--help"], capture_output=True,
+                       text=True)
+    assert p.stdout.startswith("usage: run_sim.py"), p.stdout[:80]
+
+
+def test_compare_refuses_a_single_scenario(capsys):
+    assert main(["compare", SMALL, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "at least one option" in err[0], err
+
+
+def test_compare_redirected_prints_the_headline_and_no_progress(tmp_path):
+    option = tmp_path / "two.yaml"
+    option.write_text(f"base: {SMALL}\nname: two_lines\nphone: {{staffing: {{lines: 2}}}}\n")
+    out = tmp_path / "cmp"
+    p = subprocess.run([sys.executable, str(ROOT / "run_sim.py"), "compare", SMALL, str(option),
+                        "--reps", "2", "--jobs", "1", "--out", str(out)],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == "", f"progress bars written to a redirected stderr: {p.stderr[:200]!r}"
+    assert "rate/caller" in p.stdout and "EUR/extra caller" in p.stdout, p.stdout
+    assert "staffed phone line-hours" not in p.stdout, "the full table stays in the folder"
+    assert "staffed phone line-hours" in (out / "compare.txt").read_text()
+    meta = json.loads((out / "meta.json").read_text())
+    assert "git_commit" in meta and meta["libraries"]["simpy"], sorted(meta)

@@ -252,3 +252,63 @@ def test_capacity_fact_ranges():
     assert (rate["value_low"], rate["value_high"]) == (0.40, 0.45), (
         f"answer rate Sep-Dec 2020 {rate['value_low']}-{rate['value_high']} != 0.40-0.45"
     )
+
+
+# --- shipped with the package, and missing files fail loudly --------------------------
+
+
+def test_every_data_file_is_declared_package_data():
+    import fnmatch
+    import tomllib
+
+    from tests.conftest import ROOT
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["sim.data"]
+    files = sorted(p.name for p in data.DATA_DIR.iterdir() if p.suffix in (".csv", ".md"))
+    assert files, "no data files found"
+    missing = [f for f in files if not any(fnmatch.fnmatch(f, g) for g in declared)]
+    assert not missing, f"{missing} not in pyproject package-data {declared}: a pip install drops them"
+
+
+def test_a_non_editable_build_contains_the_data(tmp_path):
+    """What `pip install .` installs: setuptools' build_py of a copy of the project (the step
+    of a wheel build that collects packages and package data; no network needed)."""
+    import shutil
+    import subprocess
+    import sys
+
+    pytest.importorskip("setuptools")
+    from tests.conftest import ROOT
+
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "sim", src / "sim", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    build = subprocess.run([sys.executable, "-c", "from setuptools import setup; setup()", "-q",
+                            "build_py", "--build-lib", str(tmp_path / "lib")],
+                           cwd=src, capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-500:]
+    built = {p.name for p in (tmp_path / "lib" / "sim" / "data").iterdir()}
+    expected = {p.name for p in data.DATA_DIR.glob("*.csv")}
+    assert expected <= built, f"missing from the build: {sorted(expected - built)}"
+
+
+def test_figures_fail_loudly_without_the_published_series(monkeypatch, tmp_path):
+    from sim.results import figures
+
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    with pytest.raises(data.MissingDataError, match="contacts_2020_monthly.csv is missing"):
+        figures._observed_phone_2020()
+
+
+def test_missing_data_is_one_line_on_the_command_line(monkeypatch, tmp_path, capsys):
+    from sim.cli import main
+    from tests.conftest import TEST_SCENARIOS
+
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    rc = main([str(TEST_SCENARIOS / "small.yaml"), "--reps", "1", "--jobs", "1", "--quiet",
+               "--out", str(tmp_path / "res")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1 and len(err) == 1 and "contacts_2020_monthly.csv is missing" in err[0], err
+    assert not (tmp_path / "res").exists(), "no half-drawn results folder left behind"

@@ -39,3 +39,65 @@ def test_paired_difference_is_narrower_than_independent_intervals(small):
     ce = cost_effectiveness([a, b]).iloc[0]
     assert ce["extra_cost"] == ce["extra_hours"] * 50.0, "cost = extra staffed hours x EUR 50 (default)"
     assert ce["cost_per_extra_caller_low"] < ce["cost_per_extra_caller"] < ce["cost_per_extra_caller_high"]
+
+
+def _per_rep(kpi, values):
+    return pd.DataFrame({"replication": range(len(values)), "by": "all", "key": "all",
+                         "kpi": kpi, "value": values})
+
+
+def test_proportion_interval_stays_inside_0_1_with_two_replications():
+    # Two replications near the top: the t-interval (t quantile 12.7) runs past 100%.
+    values = [0.97, 0.995]
+    t_high = np.mean(values) + stats.t.ppf(0.975, 1) * np.std(values, ddof=1) / np.sqrt(2)
+    assert t_high > 1, f"the example must break the plain t-interval (high {t_high})"
+    s = summarise(_per_rep("answer_rate_caller", values)).iloc[0]
+    assert 0 < s["ci_low"] < s["mean"] < s["ci_high"] < 1, \
+        f"logit interval [{s['ci_low']}, {s['ci_high']}] around mean {s['mean']} inside (0, 1)"
+    # The same values under a KPI not declared a proportion keep the t-interval.
+    u = summarise(_per_rep("mean_attempts", values)).iloc[0]
+    assert np.isclose(u["ci_high"], t_high), (u["ci_high"], t_high)
+    assert np.isclose(s["half_width"], u["half_width"]), "half_width stays the t half-width"
+
+
+def test_proportion_interval_is_the_delta_method_logit_interval():
+    values = np.array([0.30, 0.34, 0.41, 0.37])
+    s = summarise(_per_rep("chat_answer_rate", values)).iloc[0]
+    m, se = values.mean(), values.std(ddof=1) / 2
+    half = stats.t.ppf(0.975, 3) * se / (m * (1 - m))
+    logit = np.log(m / (1 - m))
+    expected = 1 / (1 + np.exp(-(logit - half))), 1 / (1 + np.exp(-(logit + half)))
+    assert np.allclose([s["ci_low"], s["ci_high"]], expected), (s, expected)
+    # Far from the bounds it is close to the t-interval (within 10% of its half-width).
+    t_half = stats.t.ppf(0.975, 3) * se
+    assert abs(s["ci_low"] - (m - t_half)) < 0.1 * t_half and abs(s["ci_high"] - (m + t_half)) < 0.1 * t_half
+
+
+def test_proportion_at_a_bound_and_families():
+    s = summarise(pd.concat([_per_rep("email_within_3wd", [1.0, 1.0, 1.0]),
+                             _per_rep("share_waited", [0.0, 0.0, 0.0])])).set_index("kpi")
+    assert s.loc["email_within_3wd", ["ci_low", "ci_high"]].tolist() == [1.0, 1.0]
+    assert s.loc["share_waited", ["ci_low", "ci_high"]].tolist() == [0.0, 0.0]
+    from sim.results.proportions import is_proportion
+    assert is_proportion("email_within_12wd") and not is_proportion("email_within_wd")
+    assert not is_proportion("utilisation") and not is_proportion("callers_answered")
+
+
+def test_paired_differences_of_proportions_keep_t_intervals(small):
+    from sim.experiments.replications import Replication, RunResult, t_interval
+
+    def result(name, values):
+        reps = [Replication(r, pd.DataFrame([("all", "all", "answer_rate_caller", v)],
+                                             columns=["by", "key", "kpi", "value"]))
+                for r, v in enumerate(values)]
+        return RunResult(small.model_copy(update={"name": name}), 1, reps)
+
+    base, option = [0.20, 0.30, 0.25], [0.26, 0.31, 0.27]
+    t = paired([result("base", base), result("option", option)])
+    row = t.set_index("scenario").loc["option"]
+    m, lo, hi = t_interval(np.subtract(option, base))
+    assert lo < 0, "the example's difference interval crosses zero"
+    assert np.isclose(row["diff_low"], lo) and np.isclose(row["diff_high"], hi), \
+        f"paired difference [{row['diff_low']}, {row['diff_high']}] vs t-interval [{lo}, {hi}]"
+    m, lo, hi = t_interval(option, proportion=True)
+    assert np.isclose(row["ci_low"], lo) and np.isclose(row["ci_high"], hi), (row, lo, hi)

@@ -1,4 +1,5 @@
-"""Command line: ``python run_sim.py COMMAND ...`` (``run_sim.py SCENARIO.yaml`` is ``run``).
+"""Command line: ``python run_sim.py COMMAND ...`` or the console script ``helpline-sim
+COMMAND ...`` (``run_sim.py SCENARIO.yaml`` is ``run``).
 
 One thin module per command (``sim/cli/<command>.py``: ``add_arguments(parser)`` and
 ``main(args) -> int``). Only the chosen command's module is imported, and heavy
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from sim import __version__
 from sim.cli.common import fail
-from sim.errors import ReplicationError, ScenarioError
+from sim.errors import MissingDataError, ReplicationError, ScenarioError
 
 # name -> one-line help; the module is sim.cli.<name>.
 COMMANDS: dict[str, str] = {
@@ -32,12 +33,23 @@ COMMANDS: dict[str, str] = {
 }
 
 
+def program_name(argv0: str | None = None) -> str:
+    """How the user invoked us, for help and usage: the file name of ``sys.argv[0]``,
+    ``run_sim.py`` or the console script ``helpline-sim`` (pyproject [project.scripts])."""
+    name = Path(sys.argv[0] if argv0 is None else argv0).name
+    return name if name and name != "-c" else "helpline-sim"
+
+
 def _parser(command: str | None) -> argparse.ArgumentParser:
     """The parser, with the arguments of ``command`` only (the others list their help)."""
+    prog = program_name()
     p = argparse.ArgumentParser(
-        prog="run_sim.py",
+        prog=prog,
         description="Hulplijn 1712 call-centre simulator. "
-        "Default command: run a scenario (run_sim.py SCENARIO.yaml ...).",
+        f"Default command: run a scenario ({prog} SCENARIO.yaml ...). "
+        "Output levels, the same for every command: -q/--quiet prints only the final line; "
+        "the default adds tables and progress bars (on a terminal only); -v/--verbose adds "
+        "progress also when output is redirected, and step-by-step detail.",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -75,5 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         failed = getattr(e, "failed", [e.replication])
         return fail(f"{e}; failed replications {failed}; the others are saved: rerun one alone with "
                     f"--seed {e.seed} --rep {e.replication}, or all with --resume", 1)
+    except MissingDataError as e:
+        return fail(str(e), 1)
     except KeyboardInterrupt:
         return fail("interrupted; finished replications are saved (rerun with --resume)", 130)

@@ -1,4 +1,13 @@
-"""What every command shares: the one-line error."""
+"""What every command shares: the one-line error and the output levels.
+
+Output levels, the same for every command:
+
+* ``-q/--quiet``: only the final line (and errors and warnings on stderr);
+* default: tables and the narrative log; progress bars only when stderr is a terminal,
+  so nothing but results reaches a log file when output is redirected;
+* ``-v/--verbose``: also progress when output is redirected (bars written as lines to
+  stderr), and the extra detail a command has (e.g. the files ``plot`` writes).
+"""
 
 from __future__ import annotations
 
@@ -9,3 +18,20 @@ def fail(message: str, status: int) -> int:
     """Print ``error: message`` on stderr and return the exit status."""
     print(f"error: {message}", file=sys.stderr)
     return status
+
+
+def add_output_arguments(p) -> None:
+    """``-q/--quiet`` and ``-v/--verbose`` (mutually exclusive); see the module docstring."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("-q", "--quiet", action="store_true",
+                   help="only the final line (errors and warnings still go to stderr)")
+    g.add_argument("-v", "--verbose", action="store_true",
+                   help="also show progress when output is redirected, and more detail")
+
+
+def progress(args) -> bool | None:
+    """Progress setting for :func:`sim.experiments.replications.run`: False when quiet,
+    True when verbose (always shown), None otherwise (shown on a terminal only)."""
+    if getattr(args, "quiet", False):
+        return False
+    return True if getattr(args, "verbose", False) else None

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from sim.cli.common import add_output_arguments, progress
 from sim.experiments.executors import add_executor_arguments, default_jobs
 
 
@@ -18,7 +19,7 @@ def add_arguments(p) -> None:
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override a setting in every scenario (repeatable)")
     p.add_argument("--jobs", type=int, default=default_jobs(), help="parallel processes")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    add_output_arguments(p)
     p.add_argument("--resume", action="store_true",
                    help="reuse the replications an interrupted comparison finished")
     add_executor_arguments(p)
@@ -31,12 +32,22 @@ def main(args) -> int:
     from sim import __version__
     from sim.cli.common import fail
     from sim.config import load_scenario, parse_overrides
-    from sim.experiments.compare import compare_table, cost_effectiveness, cost_table, paired
+    from sim.experiments.compare import (
+        compare_table,
+        cost_effectiveness,
+        cost_table,
+        headline_text,
+        paired,
+    )
     from sim.experiments.executors import executor_from_args
     from sim.experiments.replications import run
     from sim.results.figures import compare_figures
     from sim.results.folders import partial_folder, write_atomic
+    from sim.results.provenance import provenance
 
+    if len(args.scenarios) < 2:
+        return fail("compare needs a base scenario and at least one option to compare with it "
+                    f"(got {len(args.scenarios)}); for one scenario use: run {args.scenarios[0]}", 2)
     overrides = parse_overrides(args.set)
     scns = [load_scenario(p, overrides) for p in args.scenarios]
     names = [s.name for s in scns]
@@ -48,7 +59,7 @@ def main(args) -> int:
     partial = partial_folder(args.out, args.resume)
     executor = executor_from_args(args)
     try:
-        results = [run(s, reps, seed, jobs=args.jobs, progress=not args.quiet,
+        results = [run(s, reps, seed, jobs=args.jobs, progress=progress(args),
                        checkpoint=partial / s.name, executor=executor) for s in scns]
     finally:
         executor.close()
@@ -59,7 +70,8 @@ def main(args) -> int:
     meta = {"kind": "compare", "scenarios": names, "files": [str(p) for p in args.scenarios],
             "overrides": args.set, "seed": seed, "replications": reps, "version": __version__,
             "wall_time_s": round(wall, 3), "command": " ".join(sys.argv),
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            **provenance()}
 
     def fill(tmp: Path) -> None:
         import json
@@ -78,8 +90,10 @@ def main(args) -> int:
     if not args.quiet:
         print(f"\n{len(scns)} scenarios, {reps} replications each, seed {seed}; "
               "differences are paired (common random numbers) with 95% CIs\n")
-        print(text)
-        print()
+        print(headline_text(table, ce))
+        print(f"\nevery KPI with CIs and paired differences: {args.out / 'compare.txt'}\n")
+        if args.verbose:
+            print(text + "\n")
     best = table[(table["by"] == "all") & (table["kpi"] == "answer_rate_caller")].sort_values("mean").iloc[-1]
     print(f"compared {len(scns)} scenarios ({reps} reps, {wall:.1f} s); highest answer rate per caller: "
           f"{best['scenario']} {best['mean']:.1%} -> {args.out}")

@@ -30,12 +30,14 @@ import time
 from pathlib import Path
 
 from sim import __version__
+from sim.cli.common import add_output_arguments
 from sim.config import PROJECT_ROOT
 from sim.experiments.replications import default_jobs
 from sim.planning import calibrate as cal
 from sim.planning import fit as F
 from sim.planning.fit_report import write_report
 from sim.planning.fit_run import DEFAULT_BASE, Settings, fit_all, write_scenarios
+from sim.results.provenance import provenance
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -67,7 +69,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="skip the hour-profile and redial-delay sensitivity runs")
     p.add_argument("--quick", action="store_true",
                    help="few replications and iterations (for tests; not a real fit)")
-    p.add_argument("--quiet", action="store_true", help="only the final line")
+    add_output_arguments(p)
 
 
 def main(args) -> int:
@@ -88,6 +90,7 @@ def main(args) -> int:
         "simulations": o.simulations, "converged": o.converged,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "python run_sim.py " + " ".join(sys.argv[1:]),
+        **provenance(),
     }
     o.wall_s = time.perf_counter() - t0
     o.meta["wall_time_s"] = round(o.wall_s, 1)

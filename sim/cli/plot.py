@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sim.cli.common import add_output_arguments
+
 
 def add_arguments(p) -> None:
     p.add_argument("results", type=Path, help="results folder written by a run")
+    add_output_arguments(p)
 
 
 def main(args) -> int:
@@ -36,5 +39,7 @@ def main(args) -> int:
         written = figures.sweep_figures(pd.read_csv(folder / "sweep_summary.csv"), meta, folder)
     else:
         return fail(f"{folder}: unknown results kind {kind!r} in meta.json", 2)
+    if args.verbose:
+        print("\n".join(str(f) for f in written))
     print(f"{len(written)} figure files written to {args.results / 'figures'}")
     return 0

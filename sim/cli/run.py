@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from sim.cli.common import add_output_arguments, progress
 from sim.experiments.executors import add_executor_arguments, default_jobs
 
 
@@ -30,7 +31,7 @@ def add_arguments(p) -> None:
                         "HALF_WIDTH, e.g. answer_rate_caller=0.005 (starts at --reps, default 5)")
     p.add_argument("--max-reps", type=int, default=500, help="upper limit for --precision")
     add_executor_arguments(p)
-    p.add_argument("--quiet", action="store_true", help="no progress bar or table, only the final line")
+    add_output_arguments(p)
 
 
 def main(args) -> int:
@@ -45,6 +46,7 @@ def main(args) -> int:
     from sim.experiments.replications import run, run_to_precision, summarise
     from sim.results.figures import run_figures
     from sim.results.folders import partial_folder, summary_table, write_run
+    from sim.results.provenance import provenance
 
     overrides = parse_overrides(args.set)
     if args.reps is not None:
@@ -67,7 +69,7 @@ def main(args) -> int:
                 return fail(f"--precision: {args.precision!r} is not KPI=HALF_WIDTH", 2)
             result, reached = run_to_precision(scn, seed, kpi, target_hw, min_reps=args.reps or 5,
                                                max_reps=args.max_reps, jobs=args.jobs,
-                                               progress=not args.quiet, checkpoint=partial,
+                                               progress=progress(args), checkpoint=partial,
                                                executor=executor)
             reps = len(result.replications)
             if not args.quiet:
@@ -75,7 +77,7 @@ def main(args) -> int:
                       f"(target {target_hw:g}{', max reached' if reached > target_hw else ''})")
         else:
             result = run(scn, which, seed, jobs=args.jobs, keep_events=args.keep_events,
-                         progress=not args.quiet, checkpoint=partial, executor=executor)
+                         progress=progress(args), checkpoint=partial, executor=executor)
     finally:
         executor.close()
     wall = time.perf_counter() - t0
@@ -93,6 +95,7 @@ def main(args) -> int:
         "jobs": args.jobs,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
+        **provenance(),
     }
     write_run(out, result, summary, meta, None if args.no_figures else lambda d: run_figures(summary, d))
     shutil.rmtree(partial.parent, ignore_errors=True)

@@ -33,9 +33,10 @@ from pathlib import Path
 import pandas as pd
 
 from sim import __version__
+from sim.cli.common import add_output_arguments, progress
 from sim.config import PROJECT_ROOT, ScenarioError, load_scenario, parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
-from sim.experiments.replications import default_jobs
+from sim.experiments.replications import default_jobs, tqdm_disable
 from sim.planning.optimise import evaluate
 from sim.planning.sensitivity import (
     PARAMETER_NAMES,
@@ -53,6 +54,7 @@ from sim.planning.sensitivity import (
 )
 from sim.results.figures import save_figure
 from sim.results.folders import write_atomic
+from sim.results.provenance import provenance
 
 DEFAULT_OPTIONS = ["extra_line_peak_days", "option0_overflow", "faster_callbacks",
                    "interprovince_overflow", "chat_three_lines", "all_measures"]
@@ -76,7 +78,7 @@ def add_arguments(p) -> None:
     p.add_argument("--quick", action="store_true", help="2 replications (a smoke test)")
     p.add_argument("--out", type=Path,
                    help="results folder (default: results/sensitivity_<scenario>)")
-    p.add_argument("--quiet", action="store_true", help="only the final line")
+    add_output_arguments(p)
     add_executor_arguments(p)
 
 
@@ -170,7 +172,7 @@ def main(args) -> int:
 
     t0 = time.perf_counter()
     executor = executor_from_args(args)
-    bar = tqdm(total=len(runs) * reps, unit="rep", disable=args.quiet, leave=False)
+    bar = tqdm(total=len(runs) * reps, unit="rep", disable=tqdm_disable(progress(args)), leave=False)
     try:
         frames = evaluate([r[2] for r in runs], reps, seed, executor, progress=bar.update)
     finally:
@@ -245,7 +247,7 @@ def main(args) -> int:
             "python": platform.python_version(), "wall_time_s": round(wall, 2), "jobs": args.jobs,
             "finding": finding, "robustness": verdicts,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "command": " ".join(sys.argv)}
+            "command": " ".join(sys.argv), **provenance()}
 
     def fill(tmp: Path) -> None:
         setting_rows.to_csv(tmp / "settings.csv", index=False)

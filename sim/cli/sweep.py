@@ -10,11 +10,13 @@ import time
 from pathlib import Path
 
 from sim import __version__
+from sim.cli.common import add_output_arguments, progress
 from sim.config import parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
 from sim.experiments.replications import default_jobs, run
 from sim.experiments.sweep import load_sweep, summary, tidy
 from sim.results.folders import partial_folder, write_atomic
+from sim.results.provenance import provenance
 
 
 def add_arguments(p) -> None:
@@ -27,7 +29,7 @@ def add_arguments(p) -> None:
     p.add_argument("--jobs", type=int, default=default_jobs(), help="parallel processes")
     p.add_argument("--resume", action="store_true", help="reuse finished replications")
     p.add_argument("--no-figures", action="store_true", help="skip drawing figures")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_output_arguments(p)
     add_executor_arguments(p)
 
 
@@ -42,7 +44,7 @@ def main(args) -> int:
     t0 = time.perf_counter()
     executor = executor_from_args(args)
     try:
-        results = [run(scn, reps, seed, jobs=args.jobs, progress=not args.quiet,
+        results = [run(scn, reps, seed, jobs=args.jobs, progress=progress(args),
                        checkpoint=partial / scn.name, executor=executor) for _, scn in points]
     finally:
         executor.close()
@@ -53,7 +55,8 @@ def main(args) -> int:
     meta = {"kind": "sweep", "sweep": sweep.name, "file": str(args.sweep), "params": params,
             "points": len(points), "seed": seed, "replications": reps, "version": __version__,
             "wall_time_s": round(wall, 3), "command": " ".join(sys.argv),
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            **provenance()}
 
     def fill(tmp: Path) -> None:
         table.to_csv(tmp / "sweep.csv", index=False)

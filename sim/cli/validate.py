@@ -11,9 +11,11 @@ import time
 from pathlib import Path
 
 from sim import __version__
+from sim.cli.common import add_output_arguments
 from sim.experiments.replications import default_jobs
 from sim.results.figures import save_figure
 from sim.results.folders import write_atomic
+from sim.results.provenance import provenance
 from sim.theory.validation import validate
 
 
@@ -24,7 +26,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", type=Path, default=Path("results/validation"), help="results folder")
     p.add_argument("--jobs", type=int, default=default_jobs(), help="parallel processes")
     p.add_argument("--quick", action="store_true", help="fewer days and replications (a smoke test)")
-    p.add_argument("--quiet", action="store_true", help="only the final line")
+    add_output_arguments(p)
 
 
 def table_text(t) -> str:
@@ -54,7 +56,8 @@ def main(args) -> int:
     text = table_text(t)
     meta = {"kind": "validation", "replications": reps, "days": days, "seed": args.seed,
             "level": float(t["level"].iloc[0]), "version": __version__, "wall_time_s": round(wall, 2),
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            **provenance()}
 
     def fill(tmp: Path) -> None:
         t.to_csv(tmp / "validation.csv", index=False)

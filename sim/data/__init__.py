@@ -1,9 +1,12 @@
-"""Published hulplijn 1712 figures, transcribed into ``sim/sim/data/*.csv``.
+"""Published hulplijn 1712 figures, transcribed into ``sim/data/*.csv``.
 
 Each loader reads one file and returns a tidy DataFrame with parsed dates. The
 provenance of every file (seed document, passage, caveats) is in ``sim/data/README.md``;
 each row also carries a ``source`` column. Counts are registered (answered) contacts,
 not demand: unanswered call attempts are not in these tables.
+
+The files are package data, so a non-editable install (``pip install .``) has them too.
+A missing file raises :class:`MissingDataError` naming it; nothing falls back silently.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+
+from sim.errors import MissingDataError  # noqa: F401 (re-exported: sim.data.MissingDataError)
 
 DATA_DIR = Path(__file__).resolve().parent
 
@@ -20,9 +25,10 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 def _read(name: str) -> pd.DataFrame:
     path = DATA_DIR / name
     if not path.is_file():
-        raise FileNotFoundError(
-            f"data file {path} is missing; the transcribed figures live in the repository's "
-            "data/ folder (see data/README.md)"
+        raise MissingDataError(
+            f"data file {path} is missing: the published figures ship with the package in "
+            "sim/data/ (pyproject.toml [tool.setuptools.package-data]); reinstall the package "
+            "or restore the file from the repository"
         )
     return pd.read_csv(path)
 

@@ -49,7 +49,9 @@ def paired(results: list[RunResult], level: float = 0.95) -> pd.DataFrame:
         k = res.kpis()
         s = summarise(k, level).set_index(["by", "key", "kpi"])
         d = k.set_index(["replication", "by", "key", "kpi"])["value"] - base
-        d = summarise(d.rename("value").reset_index(), level).set_index(["by", "key", "kpi"])
+        # Differences are not proportions (they span -1..1): plain t-intervals.
+        d = summarise(d.rename("value").reset_index(), level, bounded=False).set_index(
+            ["by", "key", "kpi"])
         table = s[["mean", "ci_low", "ci_high"]].join(
             d[["mean", "ci_low", "ci_high"]].rename(
                 columns={"mean": "diff", "ci_low": "diff_low", "ci_high": "diff_high"}))
@@ -156,3 +158,59 @@ def cost_table(ce: pd.DataFrame) -> str:
                      f"{ci(r, 'cost_per_extra_caller', '{:,.1f}'):<24} "
                      f"{ci(r, 'extra_contacts', '{:,.0f}'):<24} {ci(r, 'cost_per_extra_contact', '{:,.1f}')}")
     return "\n".join(lines)
+
+
+# The few KPIs a planner compares first: (kpi, column header, format). The full table
+# (every KPI with CIs and paired differences) is written to the results folder.
+HEADLINE_KPIS = [
+    ("answer_rate_caller", "rate/caller", "{:.1%}"),
+    ("answer_rate_attempt", "rate/attempt", "{:.1%}"),
+    ("callers_answered", "callers answered", "{:,.0f}"),
+    ("chat_answered", "chats answered", "{:,.0f}"),
+    ("email_answered", "e-mails answered", "{:,.0f}"),
+]
+
+
+CHANGE = "change, pt (95% CI)"
+
+
+def headline(table: pd.DataFrame, ce: pd.DataFrame) -> pd.DataFrame:
+    """One row per scenario, text cells: the :data:`HEADLINE_KPIS` (means over the
+    replications), the paired change of the answer rate per caller against the base in
+    percentage points with its 95% CI, the extra staffed hours (all channels) and the cost
+    per extra caller answered (EUR; ``n/a`` when the extra callers' CI includes zero).
+
+    ``table`` is :func:`paired`, ``ce`` is :func:`cost_effectiveness` of the same results.
+    """
+    t = table[(table["by"] == "all") & (table["key"] == "all")].set_index(["scenario", "kpi"])
+    names = list(dict.fromkeys(table["scenario"]))
+    costs = ce.set_index("scenario") if not ce.empty else pd.DataFrame()
+    rows = []
+    for i, name in enumerate(names):
+        row = {"scenario": name}
+        for kpi, label, fmt in HEADLINE_KPIS:
+            row[label] = fmt.format(t.loc[(name, kpi), "mean"]) if (name, kpi) in t.index else "-"
+            if kpi == "answer_rate_caller":
+                if i == 0:
+                    row[CHANGE] = "(base)"
+                else:
+                    d = t.loc[(name, kpi)] * 100
+                    row[CHANGE] = (f"{d['diff']:+.1f} pt [{d['diff_low']:+.1f}, "
+                                              f"{d['diff_high']:+.1f}]")
+        if i == 0 or name not in costs.index:
+            row["extra staffed h"], row["EUR/extra caller"] = "-", "-"
+        else:
+            c = costs.loc[name]
+            row["extra staffed h"] = f"{c['extra_hours']:,.0f}"
+            row["EUR/extra caller"] = ("n/a" if pd.isna(c["cost_per_extra_caller"])
+                                           else f"{c['cost_per_extra_caller']:,.0f}")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def headline_text(table: pd.DataFrame, ce: pd.DataFrame) -> str:
+    """:func:`headline` as an aligned text table with a legend."""
+    return (headline(table, ce).to_string(index=False, justify="right")
+            + "\n  rate = answer rate; change = paired difference of the answer rate per caller "
+            "with the base (percentage points, 95% CI); extra staffed h over all channels; "
+            "EUR/extra caller = extra cost per extra caller answered (n/a: gain not shown)")

@@ -12,9 +12,14 @@ euro is added. The euro cost of a candidate is the simulated difference in
 ``cost_total`` (staffed hours x ``costs`` of the scenario). The search stops when
 
 * the target is met on the search replications and then confirmed on ``confirm_reps``
-  replications (the confirmed mean meets the target; its 95% CI is reported), or
+  replications (the confirmed mean meets the target), or
 * with a budget, no candidate fits in what is left of it, or
 * no candidate improves the KPI, or ``max_steps`` increments have been added.
+
+The verdict is read from the confirmed 95% confidence interval: status ``"target
+reached"`` only when the whole interval clears the threshold; when the mean meets it but
+the interval straddles it, ``"not shown at 95%"``, with an estimate of the confirmation
+replications that would settle it (:func:`replications_to_settle`).
 
 Greedy marginal analysis is the classic heuristic for staffing integer line counts
 (add the server with the best marginal return per unit cost; optimal when returns are
@@ -44,6 +49,7 @@ from sim.config import PROVINCES, WEEKDAYS, Scenario, ScenarioError, WeeklyHours
 from sim.experiments.replications import RunResult, run, run_replication, t_interval
 from sim.model.arrivals import hourly_rate
 from sim.model.calendar import closed_days
+from sim.results.proportions import is_proportion
 from sim.theory.exact import erlang_b
 
 # ---------------------------------------------------------------------------------------
@@ -70,9 +76,6 @@ TARGET_KPIS: dict[str, tuple[str, bool]] = {
     "chat_answer_rate": ("chat", True),
     "chat_within_target": ("chat", True),
 }
-RATE_KPIS = {"answer_rate_caller", "answer_rate_caller_direct", "answer_rate_attempt",
-             "answer_rate_attempt_all", "share_2plus_attempts", "chat_answer_rate",
-             "chat_within_target"}
 
 _TARGET = re.compile(r"^\s*([A-Za-z0-9_]+)\s*(>=|<=|=>|=<|>|<|==|=)?\s*(.*?)\s*$")
 
@@ -99,6 +102,13 @@ class Target:
         if self.value is None or x != x:  # no threshold, or NaN
             return False
         return x >= self.value if self.op == ">=" else x <= self.value
+
+    def shown(self, low: float, high: float) -> bool:
+        """True if the confidence interval ``[low, high]`` clears the threshold: all of it
+        on the good side (``low >= value`` for ``>=``, ``high <= value`` for ``<=``)."""
+        if self.value is None or low != low or high != high:
+            return False
+        return low >= self.value if self.op == ">=" else high <= self.value
 
     def gain(self, new: float, old: float) -> float:
         """Improvement from ``old`` to ``new`` in the target's direction."""
@@ -140,7 +150,7 @@ def parse_target(text: str | None) -> Target:
         raise ScenarioError("--target", text, f"threshold {raw!r} is not a number") from None
     if percent:
         value /= 100.0
-    if kpi in RATE_KPIS and not 0.0 < value <= 1.0:
+    if is_proportion(kpi) and not 0.0 < value <= 1.0:
         raise ScenarioError("--target", text, f"{kpi} is a share: the threshold must lie in "
                             f"(0, 1] (or 0-100%), got {value:g}")
     if not np.isfinite(value) or value < 0:
@@ -441,7 +451,7 @@ class OptimiseResult:
     target: Target
     budget: float | None
     schedule: Schedule
-    status: str  # "target reached", "target not reached", "budget spent", ...
+    status: str  # "target reached" (95% CI clears it), "not shown at 95%", "target not reached", ...
     message: str
     trace: pd.DataFrame  # one row per step (step 0 = the scenario as it is)
     evaluations: pd.DataFrame  # every candidate evaluated at every step
@@ -507,12 +517,14 @@ def optimise(
     def confirm(sched: Schedule) -> tuple[bool, RunResult]:
         res = run(with_schedule(scn, sched, name=f"{scn.name}_optimised"), confirm_reps, seed,
                   progress=False, executor=executor)
-        m, lo, hi = t_interval(res.values(kpi))
+        m, lo, hi = t_interval(res.values(kpi), proportion=is_proportion(kpi))
         ok = target.met(m)
         confirmations.append({"step": len(trace) - 1, "replications": confirm_reps, "kpi": m,
-                              "ci_low": lo, "ci_high": hi, "met": ok})
+                              "ci_low": lo, "ci_high": hi, "met": ok,
+                              "shown": target.shown(lo, hi)})
         log(f"  confirmation on {confirm_reps} replications: {kpi} {m:.4g} [{lo:.4g}, {hi:.4g}] "
-            f"-> {'met' if ok else 'not met'}")
+            f"-> {'met' if ok else 'not met'}"
+            + (f" ({'' if target.shown(lo, hi) else 'not '}shown at 95%)" if ok else ""))
         return ok, res
 
     if target.value is not None and not target.met(ceiling):
@@ -578,12 +590,59 @@ def optimise(
         _, final = confirm(schedule)
     if target.value is None:
         message += f"; best {kpi} for the budget {confirmations[-1]['kpi']:.4g}"
-    if target.value is not None and status != "target reached":
+    if status == "target reached" and not confirmations[-1]["shown"]:
+        status, message = NOT_SHOWN, not_shown_message(target, final.values(kpi),
+                                                       confirmations[-1])
+    elif target.value is not None and status != "target reached":
         message = (f"target {target.text} not reached: {message}; confirmed {kpi} "
                    f"{confirmations[-1]['kpi']:.4g}")
     return OptimiseResult(target, budget, schedule, status, message, pd.DataFrame(trace),
                           pd.DataFrame(evals), increments_table(steps_of), confirmations, final,
                           ceiling, ceiling_lines)
+
+
+NOT_SHOWN = "not shown at 95%"
+
+
+def replications_to_settle(values, threshold: float, level: float = 0.95,
+                           n_max: int = 100_000) -> int | None:
+    """Estimated replications whose Student-t interval of the mean would exclude
+    ``threshold``, if the mean and standard deviation of ``values`` stayed as they are:
+    the smallest n with t(n-1) sd / sqrt(n) < |mean - threshold|. None when that takes
+    more than ``n_max`` (the mean sits on the threshold) or the spread is unknown.
+
+    An estimate for planning the next run, not a promise: the mean moves as replications
+    are added, so the verdict may go either way.
+    """
+    from scipy import stats
+
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    if len(x) < 2:
+        return None
+    gap, sd = abs(float(x.mean()) - threshold), float(x.std(ddof=1))
+    if sd == 0:
+        return len(x) if gap > 0 else None
+    if gap == 0:
+        return None
+    z = stats.norm.ppf(0.5 + level / 2)
+    n = max(len(x), int(np.ceil((z * sd / gap) ** 2)))  # the normal bound is a lower bound
+    while n <= n_max:
+        if stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n) < gap:
+            return n
+        n += max(1, n // 50)
+    return None
+
+
+def not_shown_message(target: Target, values, confirmation: dict) -> str:
+    """The verdict when the confirmed mean meets the target but its 95% CI includes it."""
+    n = replications_to_settle(values, target.value)
+    more = (f"about {n} confirmation replications (--confirm-reps {n}) would settle it, if the "
+            "mean and spread stay as they are" if n is not None else
+            "more replications will not settle it: the mean sits on the target")
+    return (f"{target.kpi} {confirmation['kpi']:.4g} meets {target.text} on average, but its "
+            f"95% CI [{confirmation['ci_low']:.4g}, {confirmation['ci_high']:.4g}] on "
+            f"{confirmation['replications']} replications includes the target; {more}")
 
 
 def increments_table(steps: list[tuple[Increment, float, float]]) -> pd.DataFrame:

@@ -45,6 +45,7 @@ from scipy import stats
 from sim.config import Scenario, WeeklyHours
 from sim.config.distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal
 from sim.experiments.replications import t_interval
+from sim.results.proportions import is_proportion
 
 # ---------------------------------------------------------------------------------------
 # Pure parameter changes
@@ -242,7 +243,7 @@ def base_values(per_rep: pd.DataFrame, base: str, kpi: str = "answer_rate_caller
     rows = []
     b = per_rep[per_rep["scenario"] == base]
     for (param, level, label), g in b.groupby(["parameter", "level", "setting"], sort=False):
-        m, lo, hi = t_interval(g[kpi].to_numpy())
+        m, lo, hi = t_interval(g[kpi].to_numpy(), proportion=is_proportion(kpi))
         rows.append({"parameter": param, "level": level, "setting": label, "mean": m,
                      "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows)

@@ -16,14 +16,14 @@ import pandas as pd  # noqa: E402
 from sim.results import plots  # noqa: E402
 
 
-def _observed_phone_2020() -> pd.Series | None:
-    """Published answered phone calls per month in 2020 (seed 000), if data/ is there."""
-    try:
-        from sim import data
+def _observed_phone_2020() -> pd.Series:
+    """Published answered phone calls per month in 2020 (seed 000), index ``YYYY-MM``.
 
-        df = data.monthly_2020()
-    except (ImportError, FileNotFoundError):
-        return None
+    Raises :class:`sim.data.MissingDataError` if the data file is missing: a figure
+    without the published series would look complete while it is not."""
+    from sim import data
+
+    df = data.monthly_2020()
     phone = df[df["channel"] == "phone"]
     return pd.Series(phone["contacts"].to_numpy(), index=phone["month"].astype(str).to_numpy())
 
