@@ -65,9 +65,9 @@ import holidays as holidays_lib
 import numpy as np
 import pandas as pd
 
+from sim.config import Chat, Email
 from sim.model.calendar import DAY_S, HOUR_S, StepFunction, month_of, per_hour
 from sim.model.chats import ABANDONED, ANSWERED, BLOCKED, CLOSED, CLOSED_IN_QUEUE
-from sim.config import Chat, Email
 from sim.model.emails import ANSWERED as EMAIL_ANSWERED
 from sim.model.emails import PHONE, STAFF
 from sim.results.metrics import kpi_rows, line_use_per_hour, safe_div, utilisation_kpis

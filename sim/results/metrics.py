@@ -58,9 +58,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from sim.model import callbacks as cbk
-from sim.model.calendar import DAY_S, HOUR_S, StepFunction, month_of, per_hour
 from sim.config import PROVINCES, WEEKDAYS
+from sim.model import callbacks as cbk
+from sim.model.calendar import DAY_S, HOUR_S, StepFunction, month_of
 from sim.model.eventlog import (
     ABANDONED,
     ANSWERED,
