@@ -48,7 +48,7 @@ def main(args) -> int:
     reps = args.reps or scns[0].experiment.replications
     seed = scns[0].experiment.seed if args.seed is None else args.seed
     for s, f in zip(scns, args.scenarios, strict=True):
-        check_work(s, f, reps, args.allow_large)
+        check_work(s, f, reps, args.allow_large, "--reps" if args.reps else "experiment.replications")
     t0 = time.perf_counter()
     lock = output_lock(args.out)
     lock.__enter__()  # held until the folder is written (released on any exit)

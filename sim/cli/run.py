@@ -40,7 +40,8 @@ def main(args) -> int:
 
     scn = load_with_flags(args.scenario, args)
     reps, seed = scn.experiment.replications, scn.experiment.seed
-    check_work(scn, args.scenario, max(reps, args.max_reps if args.precision else 0), args.allow_large)
+    check_work(scn, args.scenario, max(reps, args.max_reps if args.precision else 0), args.allow_large,
+               "--max-reps" if args.precision else "--reps" if args.reps else "experiment.replications")
     out = args.out or Path("results") / safe_name(scn.name)
     which = [args.rep] if args.rep is not None else reps
     with output_lock(out):

@@ -39,7 +39,7 @@ def main(args) -> int:
     reps = args.reps or sweep.replications
     seed = sweep.seed if args.seed is None else args.seed
     for _, scn in points:
-        check_work(scn, args.sweep, reps, args.allow_large)
+        check_work(scn, args.sweep, reps, args.allow_large, "--reps" if args.reps else "replications")
     out = args.out or Path("results") / safe_name(sweep.name)
     with output_lock(out):
         return _sweep(args, sweep, points, reps, seed, out)

@@ -6,6 +6,7 @@ about_horizon); the loader reports a date outside the horizon only when the same
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from pydantic import BaseModel
 
@@ -37,6 +38,12 @@ def semantic_problems(scn) -> list[tuple[list, str, bool]]:
         return d < start or d > end
 
     for keys, m in _walk(scn, []):
+        for name, f in type(m).model_fields.items():  # "inf" or "nan" written as text
+            v = getattr(m, name)
+            for i, x in enumerate(v.values() if isinstance(v, dict) else v if isinstance(v, list) else [v]):
+                if isinstance(x, float) and not math.isfinite(x):
+                    sub = [] if not isinstance(v, dict | list) else [list(v)[i] if isinstance(v, dict) else i]
+                    out.append(([*keys, f.alias or name, *sub], f"must be a finite number (got {x!r})", False))
         if isinstance(m, DemandEvent):
             if m.start > end or (m.end is not None and m.end < start):
                 out.append(([*keys, "start"], f"event {m.name!r} ({m.start} to {m.end or 'open end'}) "

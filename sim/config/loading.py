@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import math
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -258,7 +260,9 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | No
     try:
         scn = Scenario.model_validate(data)
     except ValidationError as e:
-        problems += [_problem(err, known) for err in e.errors()]
+        # A missing key comes last: it is often the consequence of a misspelt one.
+        errs = sorted(e.errors(), key=lambda err: err["type"] == "missing")
+        problems += [_problem(err, known) for err in errs]
     if scn is not None and not problems:
         from sim.config.checks import semantic_problems
 
@@ -284,6 +288,8 @@ def _problem(err: dict, known: dict) -> tuple[list, str]:
         close = difflib.get_close_matches(str(keys[-1]), _fields_at(keys[:-1]), n=1, cutoff=0.6)
         if close:
             msg += f"; did you mean {close[0]!r}?"
+    elif err["type"] == "dict_type" and keys[-2:] == ["staffing", "lines"]:
+        msg = "must be a whole number (the same for every province) or a mapping province: lines"
     elif err["type"] == "dict_type":
         msg = "must be a mapping (key: value lines)"
     elif msg.startswith("Value error, "):
@@ -336,9 +342,10 @@ def _located(keys: list, msg: str, overrides: dict, sources: list) -> ScenarioEr
     return ScenarioError(sources[0][0] if sources else None, dotted, msg)
 
 
-def _suspicious(data, known, keys: list | None = None, seen: set | None = None):
-    """Values pydantic would accept but that make no sense: infinite or NaN numbers, and
-    a boolean where the default is a number (pydantic reads ``true`` as 1)."""
+def _suspicious(data, known=None, keys: list | None = None, seen: set | None = None):
+    """Values pydantic would accept but that make no sense: infinite or NaN numbers, a
+    boolean where a number belongs (pydantic reads ``true`` as 1) and a bare number where
+    a date belongs (pydantic reads 20200101 as seconds since 1970)."""
     keys = keys or []
     seen = set() if seen is None else seen
     if isinstance(data, dict | list):
@@ -347,13 +354,57 @@ def _suspicious(data, known, keys: list | None = None, seen: set | None = None):
         seen.add(id(data))
         items = data.items() if isinstance(data, dict) else enumerate(data)
         for k, v in items:
-            ref = known.get(k) if isinstance(known, dict) else (
-                known[k] if isinstance(known, list) and isinstance(k, int) and k < len(known) else None)
-            yield from _suspicious(v, ref, [*keys, k], seen)
+            yield from _suspicious(v, None, [*keys, k], seen)
     elif isinstance(data, float) and not math.isfinite(data):
         yield keys, f"must be a finite number (got {data!r})"
-    elif isinstance(data, bool) and isinstance(known, int | float) and not isinstance(known, bool):
-        yield keys, f"must be a number, not a boolean (got {str(data).lower()})"
+    elif isinstance(data, bool | int):
+        kinds = _leaf_types(keys)
+        if isinstance(data, bool) and kinds and bool not in kinds and kinds & {int, float}:
+            yield keys, f"must be a number, not a boolean (got {str(data).lower()})"
+        elif not isinstance(data, bool) and kinds and kinds <= {dt.date, type(None)}:
+            yield keys, f"must be a date written YYYY-MM-DD (got {data!r})"
+
+
+def _leaf_types(keys: list) -> set:
+    """The plain types (int, float, bool, date, ...) a scenario field at ``keys`` accepts."""
+    from pydantic import BaseModel
+
+    def flat(tp) -> list:
+        args = typing.get_args(tp)
+        return [x for a in args for x in flat(a)] if args else [tp]
+
+    current: list = [Scenario]
+    for key in keys:
+        nxt: list = []
+        for tp in current:
+            if isinstance(tp, type) and issubclass(tp, BaseModel):
+                if isinstance(key, int):
+                    continue
+                for name, f in tp.model_fields.items():
+                    if key in (name, f.alias):
+                        nxt.append(f.annotation)
+            else:
+                origin = typing.get_origin(tp)
+                args = typing.get_args(tp)
+                if origin in (list, tuple) and isinstance(key, int):
+                    nxt += args[:1]
+                elif origin is dict and args:
+                    nxt.append(args[1])
+                elif args:  # Union, Annotated, Optional: look inside
+                    inner = [a for a in args if not isinstance(a, str)]
+                    current += inner  # noqa: B909 - expanded in place on purpose
+        current = [t for tp in nxt for t in _unwrap(tp)]
+    return {t for t in current if isinstance(t, type) and not issubclass(t, BaseModel)} if current else set()
+
+
+def _unwrap(tp) -> list:
+    """Union/Optional/Annotated members of a type (lists and dicts kept as they are)."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for a in typing.get_args(tp) for t in _unwrap(a)]
+    return [tp]
 
 
 def _fields_at(keys: list) -> list[str]:

@@ -65,9 +65,12 @@ def _memory_limit() -> float:
     return min(MAX_MEMORY_BYTES, total / 4)
 
 
-def check_work(scn, file: str | Path | None, replications: int, allow: bool = False) -> dict:
+def check_work(scn, file: str | Path | None, replications: int, allow: bool = False,
+               reps_from: str = "experiment.replications") -> dict:
     """Raise :class:`ScenarioError` naming the driving setting when the run is far beyond a
-    planning run; ``allow`` (``--allow-large``) lets it through. Returns the estimate."""
+    planning run; ``allow`` (``--allow-large``) lets it through. ``reps_from`` names where
+    the number of replications was set (a flag such as ``--reps``, or the setting).
+    Returns the estimate."""
     est = estimate(scn)
     if allow:
         return est
@@ -78,6 +81,9 @@ def check_work(scn, file: str | Path | None, replications: int, allow: bool = Fa
 
     if est["days"] > MAX_DAYS:
         refuse("horizon.end", f"the horizon is {est['days']:,} days (over {MAX_DAYS:,}: ten years)")
+    if est["contacts"] > MAX_CONTACTS_PER_REP:
+        refuse(_demand_driver(scn), f"about {est['contacts']:,.0f} contacts per replication "
+                                    f"(limit {MAX_CONTACTS_PER_REP:,}; a busy 1712 year has about 50,000)")
     mem_limit = _memory_limit()
     if est["memory"] > mem_limit:
         driver = ("phone.redial.max_attempts" if est["k"] >= max(est["m"], 50)
@@ -86,11 +92,9 @@ def check_work(scn, file: str | Path | None, replications: int, allow: bool = Fa
         refuse(driver, f"one replication would need about {est['memory'] / 1024**3:,.1f} GB "
                        f"({est['phone']:,.0f} phone callers x {est['k']:,} attempts x {est['m']:,} "
                        f"callback tries; limit {mem_limit / 1024**3:.1f} GB)")
-    if est["contacts"] > MAX_CONTACTS_PER_REP:
-        refuse(_demand_driver(scn), f"about {est['contacts']:,.0f} contacts per replication "
-                                    f"(limit {MAX_CONTACTS_PER_REP:,}; a busy 1712 year has about 50,000)")
     if est["contacts"] * replications > MAX_CONTACTS_TOTAL:
-        raise ScenarioError("--reps", "", f"{replications:,} replications of about {est['contacts']:,.0f} "
+        raise ScenarioError(reps_from if reps_from.startswith("--") else file,
+                            "" if reps_from.startswith("--") else reps_from, f"{replications:,} replications of about {est['contacts']:,.0f} "
                                           f"contacts each is over {MAX_CONTACTS_TOTAL:,} contacts{hint}")
     return est
 
