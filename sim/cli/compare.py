@@ -32,10 +32,17 @@ def main(args) -> int:
     from sim.config import load_scenario, parse_overrides
     from sim.experiments.compare import compare_table, cost_effectiveness, cost_table, paired
     from sim.experiments.executors import executor_from_args
+    from sim.experiments.guard import check_work
     from sim.experiments.replications import run
     from sim.results.figures import compare_figures
-    from sim.experiments.guard import check_work
-    from sim.results.folders import output_lock, partial_folder, remove_partial, safe_name, write_atomic
+    from sim.results.folders import (
+        fresh_out,
+        output_lock,
+        partial_folder,
+        remove_partial,
+        safe_name,
+        write_atomic,
+    )
 
     check_flags(args)
     overrides = parse_overrides(args.set)
@@ -50,6 +57,7 @@ def main(args) -> int:
     for s, f in zip(scns, args.scenarios, strict=True):
         check_work(s, f, reps, args.allow_large, "--reps" if args.reps else "experiment.replications")
     t0 = time.perf_counter()
+    fresh_out(args.out, announce=False)  # refuse a place that is not ours before simulating
     lock = output_lock(args.out)
     lock.__enter__()  # held until the folder is written (released on any exit)
     try:

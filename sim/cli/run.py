@@ -36,7 +36,7 @@ def add_arguments(p) -> None:
 def main(args) -> int:
     from sim.cli.common import load_with_flags
     from sim.experiments.guard import check_work
-    from sim.results.folders import output_lock, partial_folder, safe_name
+    from sim.results.folders import fresh_out, output_lock, partial_folder, safe_name
 
     scn = load_with_flags(args.scenario, args)
     reps, seed = scn.experiment.replications, scn.experiment.seed
@@ -44,6 +44,7 @@ def main(args) -> int:
                "--max-reps" if args.precision else "--reps" if args.reps else "experiment.replications")
     out = args.out or Path("results") / safe_name(scn.name)
     which = [args.rep] if args.rep is not None else reps
+    fresh_out(out, announce=False)  # refuse a place that is not ours before simulating
     with output_lock(out):
         # --rep R adds (or reruns) one replication among those saved: never empties them.
         partial = partial_folder(out, args.resume or args.rep is not None)

@@ -13,7 +13,14 @@ from sim.config import parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
 from sim.experiments.replications import default_jobs, run
 from sim.experiments.sweep import load_sweep, summary, tidy
-from sim.results.folders import output_lock, partial_folder, remove_partial, safe_name, write_atomic
+from sim.results.folders import (
+    fresh_out,
+    output_lock,
+    partial_folder,
+    remove_partial,
+    safe_name,
+    write_atomic,
+)
 
 
 def add_arguments(p) -> None:
@@ -41,6 +48,7 @@ def main(args) -> int:
     for _, scn in points:
         check_work(scn, args.sweep, reps, args.allow_large, "--reps" if args.reps else "replications")
     out = args.out or Path("results") / safe_name(sweep.name)
+    fresh_out(out, announce=False)  # refuse a place that is not ours before simulating
     with output_lock(out):
         return _sweep(args, sweep, points, reps, seed, out)
 

@@ -18,6 +18,7 @@ file (``.hulplijn-sim``); only such folders are ever replaced or removed.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import re
@@ -114,8 +115,38 @@ def safe_name(name: str) -> str:
 
 
 def mark(folder: Path, kind: str) -> None:
-    """Write the ownership marker of ``kind`` into ``folder``."""
-    (Path(folder) / MARKER).write_text(json.dumps({"tool": _TOOL, "kind": kind}) + "\n", encoding="utf-8")
+    """Write the ownership marker of ``kind`` into ``folder`` (with the writing process)."""
+    info = {"tool": _TOOL, "kind": kind, "pid": os.getpid()}
+    (Path(folder) / MARKER).write_text(json.dumps(info) + "\n", encoding="utf-8")
+
+
+def _alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError, TypeError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale(out_dir: Path) -> None:
+    """Remove what a killed writer of ``out_dir`` left beside it: its unfinished
+    ``.NAME.tmp-*`` folder and a replaced ``.NAME.old-PID`` one (ours, writer gone)."""
+    for d in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.tmp-*"):
+        if owned(d, "tmp") and not _alive(_info(d).get("pid")):
+            shutil.rmtree(d, ignore_errors=True)
+    for d in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.old-*"):
+        if owned(d, "results") and not _alive(d.name.rsplit("-", 1)[-1]):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _info(folder: Path) -> dict:
+    try:
+        info = json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
 
 
 def owned(folder: Path, kind: str) -> bool:
@@ -123,11 +154,8 @@ def owned(folder: Path, kind: str) -> bool:
     folder = Path(folder)
     if folder.is_symlink() or not folder.is_dir():
         return False
-    try:
-        info = json.loads((folder / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(info, dict) and info.get("tool") == _TOOL and info.get("kind") == kind
+    info = _info(folder)
+    return info.get("tool") == _TOOL and info.get("kind") == kind
 
 
 def _refuse(path: Path, why: str) -> OutputError:
@@ -178,9 +206,11 @@ def write_atomic(out_dir: Path, fill, overwrite: bool | None = None) -> Path:
     """
     out_dir = fresh_out(Path(out_dir), overwrite)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(out_dir)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; results are ordinary output
+        mark(tmp, "tmp")  # unfinished: removed by a later run if this process is killed
         fill(tmp)
         mark(tmp, "results")
         if os.path.lexists(out_dir):
