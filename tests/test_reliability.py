@@ -357,3 +357,14 @@ def test_plot_on_a_folder_that_is_not_results_is_one_line(tmp_path, capsys, what
 def test_flag_errors_name_the_flag(capsys):
     assert main([SMALL, "--reps", "0", "--out", "never"]) == 2
     assert capsys.readouterr().err.strip() == "error: --reps: must be at least 1 (got 0)"
+
+
+def test_memory_error_inside_a_replication_is_a_setting_error(monkeypatch, tmp_path, capsys):
+    def huge(self):
+        raise MemoryError("Unable to allocate 80.0 GiB for an array")
+
+    monkeypatch.setattr(experiment.Helpline, "run", huge)
+    assert main([*RUN, "--out", str(tmp_path / "res")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and ": demand.phone." in err[0] and "MemoryError" in err[0], err
+    assert "--rep" not in err[0], "a setting problem is not a replication to rerun"

@@ -89,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         stop_all()
         return fail("terminated; finished replications are saved (rerun with --resume)", 143)
     except ReplicationError as e:
+        from sim.experiments.guard import setting_error
+
+        setting = setting_error(e, getattr(args, "scenario", None))
+        if setting is not None:
+            return fail(str(setting), 2)
         failed = getattr(e, "failed", [e.replication])
         return fail(f"{e}; failed replications {failed}; the others are saved: rerun one alone with "
                     f"--seed {e.seed} --rep {e.replication}, or all with --resume", 1)

@@ -116,3 +116,28 @@ def check_points(n: int, file: str | Path, allow: bool = False) -> None:
     if n > MAX_SWEEP_POINTS and not allow:
         raise ScenarioError(file, "grid", f"the sweep has {n:,} points (limit {MAX_SWEEP_POINTS:,}); "
                                           "if you mean it, add --allow-large")
+
+
+# Failures inside a replication that come from the size or values of settings, not from
+# a fault of the run: reported as a setting error (exit 2), not "rerun replication R".
+_SETTING_FAILURES = ("MemoryError", "OverflowError", "FloatingPointError", "ArrayMemoryError")
+_SETTING_PHRASES = ("too large", "too big", "maximum allowed size", "negative dimensions", "out of bounds for int")
+
+
+def setting_error(err, file: str | Path | None = None) -> ScenarioError | None:
+    """A :class:`ReplicationError` caused by the scenario's size or values, as a
+    ScenarioError naming the setting that drives the size; None for other failures."""
+    cause = str(getattr(err, "cause", ""))
+    kind = cause.split(":", 1)[0]
+    if kind not in _SETTING_FAILURES and not any(p in cause.lower() for p in _SETTING_PHRASES):
+        return None
+    scn = getattr(getattr(err, "result", None), "scenario", None)
+    if scn is None:
+        return ScenarioError(file, "", f"the settings ask for more than can be simulated ({cause})")
+    est = estimate(scn)
+    driver = ("phone.redial.max_attempts" if est["k"] >= max(est["m"], 50)
+              else "phone.answering_machine.callbacks.max_tries" if est["m"] >= 50
+              else _demand_driver(scn))
+    return ScenarioError(file, driver, f"the settings ask for more than can be simulated ({cause}; "
+                                       f"about {est['contacts']:,.0f} contacts, {est['k']} attempts per "
+                                       f"caller, {est['memory'] / 1024**3:,.1f} GB a replication)")
