@@ -268,9 +268,12 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | No
 
         # A date outside the horizon counts when one file sets both (or the horizon is
         # the default); a short horizon over a base's full-year events is intended.
+        # A resolved scenario.yaml of a results folder (every section written out) is
+        # reloaded as it was run: its base's events may lie outside its horizon.
         h = _origin(["horizon"], overrides or {}, sources)
+        resolved = bool(sources) and set(Scenario.model_fields) <= set(data)
         problems = [(k, m) for k, m, horizon in semantic_problems(scn)
-                    if not horizon or h is None or _origin(k, overrides or {}, sources) == h]
+                    if not horizon or (not resolved and (h is None or _origin(k, overrides or {}, sources) == h))]
     if problems:
         errors = [_located(keys, msg, overrides or {}, sources) for keys, msg in problems]
         first = errors[0]
