@@ -28,11 +28,23 @@ class ScenarioError(Exception):
         self.path = path
         self.message = message
         self.line = line
-        super().__init__(str(self))
+        super().__init__(f"{self.file}: {path}: {message}")
+
+        self.more: list[ScenarioError] = []  # further problems found in the same file
+
+    def line_text(self) -> str:
+        """This problem alone, as one line."""
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        if not self.path and self.file.startswith("--"):  # a command-line flag
+            return f"{where}: {self.message}"
+        return f"{where}: {self.path or '(top level)'}: {self.message}"
 
     def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.path or '(top level)'}: {self.message}"
+        # One problem: one line. Several: a summary line, then one line per problem.
+        if not self.more:
+            return self.line_text()
+        allp = [self, *self.more]
+        return "\n".join([f"{self.file}: {len(allp)} problems", *("  " + e.line_text() for e in allp)])
 
 
 class ReplicationError(RuntimeError):
@@ -54,3 +66,12 @@ class MissingDataError(FileNotFoundError):
     broken install or a deleted file. Raised instead of carrying on without the published
     series, so that no figure or fit silently loses its comparison with the published
     figures."""
+
+
+class OutputError(Exception):
+    """An output place the tool will not use (not its own, locked by another run):
+    one line naming the path."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received: stop like Ctrl-C (workers stopped, finished replications kept)."""

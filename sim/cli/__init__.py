@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sim import __version__
 from sim.cli.common import fail
-from sim.errors import MissingDataError, ReplicationError, ScenarioError
+from sim.errors import MissingDataError, OutputError, ReplicationError, ScenarioError, Terminated
 
 # name -> one-line help; the module is sim.cli.<name>.
 COMMANDS: dict[str, str] = {
@@ -57,6 +57,13 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=text, description=text)
         if name == command:
             importlib.import_module(f"sim.cli.{name}").add_arguments(sp)
+            if any(a.dest == "out" for a in sp._actions):  # every command writing a folder
+                sp.add_argument("--overwrite", action="store_true",
+                                help="replace an existing results folder made by this tool "
+                                     "(default: write beside it under a fresh name)")
+                sp.add_argument("--allow-large", action="store_true",
+                                help="run even when the work estimate is far beyond a planning "
+                                     "run (see README, 'Nothing is lost')")
     return p
 
 
@@ -79,15 +86,34 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         return fail(problem, 2)
     args = _parser(command).parse_args(argv)
+    from sim.experiments.executors import stop_all, stop_on_signals
+    from sim.results import folders
+
+    folders.OVERWRITE = getattr(args, "overwrite", False)
     try:
-        return importlib.import_module(f"sim.cli.{args.command}").main(args)
+        with stop_on_signals():
+            return importlib.import_module(f"sim.cli.{args.command}").main(args)
     except ScenarioError as e:
         return fail(str(e), 2)
+    except OutputError as e:
+        return fail(str(e), 2)
+    except Terminated:
+        stop_all()
+        return fail("terminated; finished replications are saved (rerun with --resume)", 143)
     except ReplicationError as e:
+        from sim.experiments.guard import setting_error
+
+        setting = setting_error(e, getattr(args, "scenario", None))
+        if setting is not None:
+            return fail(str(setting), 2)
         failed = getattr(e, "failed", [e.replication])
         return fail(f"{e}; failed replications {failed}; the others are saved: rerun one alone with "
                     f"--seed {e.seed} --rep {e.replication}, or all with --resume", 1)
     except MissingDataError as e:
         return fail(str(e), 1)
     except KeyboardInterrupt:
+        stop_all()
         return fail("interrupted; finished replications are saved (rerun with --resume)", 130)
+    except OSError as e:  # a full or read-only disk, a folder that vanished: one line
+        where = f"{e.filename}: " if e.filename else ""
+        return fail(f"cannot write {where}{e.strerror or e}; nothing half-written was left", 1)

@@ -27,10 +27,9 @@ def add_arguments(p) -> None:
 
 def main(args) -> int:
     import datetime as dt
-    import shutil
 
     from sim import __version__
-    from sim.cli.common import fail
+    from sim.cli.common import check_flags, fail
     from sim.config import load_scenario, parse_overrides
     from sim.experiments.compare import (
         compare_table,
@@ -40,10 +39,20 @@ def main(args) -> int:
         paired,
     )
     from sim.experiments.executors import executor_from_args
+    from sim.experiments.guard import check_work
     from sim.experiments.replications import run
     from sim.results.figures import compare_figures
-    from sim.results.folders import partial_folder, write_atomic
+    from sim.results.folders import (
+        fresh_out,
+        output_lock,
+        partial_folder,
+        remove_partial,
+        safe_name,
+        write_atomic,
+    )
     from sim.results.provenance import provenance
+
+    check_flags(args)
 
     if len(args.scenarios) < 2:
         return fail("compare needs a base scenario and at least one option to compare with it "
@@ -53,16 +62,27 @@ def main(args) -> int:
     names = [s.name for s in scns]
     if len(set(names)) != len(names):
         return fail(f"scenario names must differ to be compared: {names}", 2)
+    if len({safe_name(n) for n in names}) != len(names):
+        return fail(f"scenario names must differ as folder names to be compared: {names}", 2)
     reps = args.reps or scns[0].experiment.replications
     seed = scns[0].experiment.seed if args.seed is None else args.seed
+    for s, f in zip(scns, args.scenarios, strict=True):
+        check_work(s, f, reps, args.allow_large, "--reps" if args.reps else "experiment.replications")
     t0 = time.perf_counter()
-    partial = partial_folder(args.out, args.resume)
-    executor = executor_from_args(args)
+    fresh_out(args.out, announce=False)  # refuse a place that is not ours before simulating
+    lock = output_lock(args.out)
+    lock.__enter__()  # held until the folder is written (released on any exit)
     try:
-        results = [run(s, reps, seed, jobs=args.jobs, progress=progress(args),
-                       checkpoint=partial / s.name, executor=executor) for s in scns]
-    finally:
-        executor.close()
+        partial = partial_folder(args.out, args.resume)
+        executor = executor_from_args(args)
+        try:
+            results = [run(s, reps, seed, jobs=args.jobs, progress=progress(args),
+                           checkpoint=partial / safe_name(s.name), executor=executor) for s in scns]
+        finally:
+            executor.close()
+    except BaseException:
+        lock.__exit__(None, None, None)
+        raise
     wall = time.perf_counter() - t0
     table = paired(results)
     ce = cost_effectiveness(results)
@@ -77,16 +97,19 @@ def main(args) -> int:
         import json
 
         for s, r in zip(scns, results, strict=True):
-            (tmp / f"scenario_{s.name}.yaml").write_text(s.to_yaml(), encoding="utf-8")
-            r.kpis().assign(scenario=s.name).to_csv(tmp / f"kpis_per_rep_{s.name}.csv", index=False)
+            (tmp / f"scenario_{safe_name(s.name)}.yaml").write_text(s.to_yaml(), encoding="utf-8")
+            r.kpis().assign(scenario=s.name).to_csv(tmp / f"kpis_per_rep_{safe_name(s.name)}.csv", index=False)
         table.to_csv(tmp / "compare.csv", index=False)
         ce.to_csv(tmp / "cost_effectiveness.csv", index=False)
         (tmp / "compare.txt").write_text(text + "\n", encoding="utf-8")
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         compare_figures(table, ce, tmp)
 
-    write_atomic(args.out, fill)
-    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        out = write_atomic(args.out, fill)
+        remove_partial(partial)
+    finally:
+        lock.__exit__(None, None, None)
     if not args.quiet:
         print(f"\n{len(scns)} scenarios, {reps} replications each, seed {seed}; "
               "differences are paired (common random numbers) with 95% CIs\n")
@@ -96,5 +119,5 @@ def main(args) -> int:
             print(text + "\n")
     best = table[(table["by"] == "all") & (table["kpi"] == "answer_rate_caller")].sort_values("mean").iloc[-1]
     print(f"compared {len(scns)} scenarios ({reps} reps, {wall:.1f} s); highest answer rate per caller: "
-          f"{best['scenario']} {best['mean']:.1%} -> {args.out}")
+          f"{best['scenario']} {best['mean']:.1%} -> {out}")
     return 0

@@ -53,7 +53,7 @@ from sim.planning.optimise import (
     with_schedule,
 )
 from sim.results.figures import save_figure
-from sim.results.folders import write_atomic
+from sim.results.folders import safe_name, write_atomic
 from sim.results.proportions import is_proportion
 from sim.results.provenance import provenance
 
@@ -149,7 +149,7 @@ def main(args) -> int:
     if not cands:
         raise ScenarioError("--channels", " ".join(channels),
                             "no candidate increments (channel closed?)")
-    out = args.out or Path("results") / f"optimise_{scn.name}"
+    out = args.out or Path("results") / f"optimise_{safe_name(scn.name)}"
     log = (lambda _m: None) if args.quiet else (lambda m: print(m, flush=True))
     budget_text = "" if args.budget is None else f", budget EUR {args.budget:,.0f}"
     log(f"optimise {scn.name}: target {target.text}{budget_text}; {len(cands)} candidates "
@@ -278,7 +278,7 @@ def main(args) -> int:
         plot_path(result.trace, points, ax, LABELS.get(kpi, kpi), target.value, result.ceiling)
         save_figure(fig, tmp / "figures", "optimise_path")
 
-    write_atomic(out, fill)
+    out = write_atomic(out, fill)  # a fresh name if earlier results are there
     if not args.quiet:
         print()
         print(text)

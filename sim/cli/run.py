@@ -35,29 +35,37 @@ def add_arguments(p) -> None:
 
 
 def main(args) -> int:
+    from sim.cli.common import load_with_flags
+    from sim.experiments.guard import check_work
+    from sim.results.folders import fresh_out, output_lock, partial_folder, safe_name
+
+    scn = load_with_flags(args.scenario, args)
+    reps, seed = scn.experiment.replications, scn.experiment.seed
+    check_work(scn, args.scenario, max(reps, args.max_reps if args.precision else 0), args.allow_large,
+               "--max-reps" if args.precision else "--reps" if args.reps else "experiment.replications")
+    out = args.out or Path("results") / safe_name(scn.name)
+    which = [args.rep] if args.rep is not None else reps
+    fresh_out(out, announce=False)  # refuse a place that is not ours before simulating
+    with output_lock(out):
+        # --rep R adds (or reruns) one replication among those saved: never empties them.
+        partial = partial_folder(out, args.resume or args.rep is not None)
+        return _run(args, scn, reps, seed, out, which, partial / safe_name(scn.name), partial)
+
+
+def _run(args, scn, reps, seed, out, which, checkpoint, partial) -> int:
     import datetime as dt
     import platform
-    import shutil
 
     from sim import __version__
     from sim.cli.common import fail
-    from sim.config import load_scenario, parse_overrides
     from sim.experiments.executors import executor_from_args
     from sim.experiments.replications import run, run_to_precision, summarise
     from sim.results.figures import run_figures
-    from sim.results.folders import partial_folder, summary_table, write_run
+    from sim.results.folders import remove_partial, summary_table, write_run
     from sim.results.provenance import provenance
 
-    overrides = parse_overrides(args.set)
-    if args.reps is not None:
-        overrides["experiment.replications"] = args.reps
-    if args.seed is not None:
-        overrides["experiment.seed"] = args.seed
-    scn = load_scenario(args.scenario, overrides)
-    reps, seed = scn.experiment.replications, scn.experiment.seed
-    out = args.out or Path("results") / scn.name
-    which = [args.rep] if args.rep is not None else reps
-    partial = partial_folder(out, args.resume) / scn.name
+    partial_root = partial
+    partial = checkpoint
     t0 = time.perf_counter()
     executor = executor_from_args(args)
     try:
@@ -97,8 +105,12 @@ def main(args) -> int:
         "command": " ".join(sys.argv),
         **provenance(),
     }
-    write_run(out, result, summary, meta, None if args.no_figures else lambda d: run_figures(summary, d))
-    shutil.rmtree(partial.parent, ignore_errors=True)
+    out = write_run(out, result, summary, meta, None if args.no_figures else lambda d: run_figures(summary, d))
+    if args.rep is None:
+        remove_partial(partial_root)
+    else:
+        print(f"replication {args.rep} saved with the others in {partial_root}; "
+              "complete the run with --resume", file=sys.stderr)
     if not args.quiet:
         print(f"\nScenario {scn.name!r}: {reps} replications, seed {seed}\n")
         print(summary_table(summary))

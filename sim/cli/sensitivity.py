@@ -53,7 +53,7 @@ from sim.planning.sensitivity import (
     tornado_table,
 )
 from sim.results.figures import save_figure
-from sim.results.folders import write_atomic
+from sim.results.folders import safe_name, write_atomic
 from sim.results.provenance import provenance
 
 DEFAULT_OPTIONS = ["extra_line_peak_days", "option0_overflow", "faster_callbacks",
@@ -162,7 +162,7 @@ def main(args) -> int:
         raise ScenarioError("--options", ", ".join(names), "scenario names must differ")
     sets = settings(args.params)
     runs = [(s, x, apply_setting(x, s)) for s in sets for x in [scn, *options]]
-    out = args.out or Path("results") / f"sensitivity_{scn.name}"
+    out = args.out or Path("results") / f"sensitivity_{safe_name(scn.name)}"
     if not args.quiet:
         print(f"sensitivity {scn.name}: {len(sets)} settings x {len(names)} scenarios x {reps} "
               f"replications = {len(runs) * reps} runs (seed {seed})"
@@ -271,7 +271,7 @@ def main(args) -> int:
                          "Rank by cost per extra caller answered")
             save_figure(fig, tmp / "figures", "ranking")
 
-    write_atomic(out, fill)
+    out = write_atomic(out, fill)  # a fresh name if earlier results are there
     if not args.quiet:
         print()
         print(text)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -15,7 +14,14 @@ from sim.config import parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
 from sim.experiments.replications import default_jobs, run
 from sim.experiments.sweep import load_sweep, summary, tidy
-from sim.results.folders import partial_folder, write_atomic
+from sim.results.folders import (
+    fresh_out,
+    output_lock,
+    partial_folder,
+    remove_partial,
+    safe_name,
+    write_atomic,
+)
 from sim.results.provenance import provenance
 
 
@@ -34,18 +40,30 @@ def add_arguments(p) -> None:
 
 
 def main(args) -> int:
-    from sim.results.figures import sweep_figures
+    from sim.cli.common import check_flags
+    from sim.experiments.guard import check_work
 
-    sweep, points = load_sweep(args.sweep, parse_overrides(args.set))
+    check_flags(args)
+    sweep, points = load_sweep(args.sweep, parse_overrides(args.set), allow_large=args.allow_large)
     reps = args.reps or sweep.replications
     seed = sweep.seed if args.seed is None else args.seed
-    out = args.out or Path("results") / sweep.name
+    for _, scn in points:
+        check_work(scn, args.sweep, reps, args.allow_large, "--reps" if args.reps else "replications")
+    out = args.out or Path("results") / safe_name(sweep.name)
+    fresh_out(out, announce=False)  # refuse a place that is not ours before simulating
+    with output_lock(out):
+        return _sweep(args, sweep, points, reps, seed, out)
+
+
+def _sweep(args, sweep, points, reps, seed, out) -> int:
+    from sim.results.figures import sweep_figures
+
     partial = partial_folder(out, args.resume)
     t0 = time.perf_counter()
     executor = executor_from_args(args)
     try:
         results = [run(scn, reps, seed, jobs=args.jobs, progress=progress(args),
-                       checkpoint=partial / scn.name, executor=executor) for _, scn in points]
+                       checkpoint=partial / safe_name(scn.name), executor=executor) for _, scn in points]
     finally:
         executor.close()
     wall = time.perf_counter() - t0
@@ -63,13 +81,13 @@ def main(args) -> int:
         summ.to_csv(tmp / "sweep_summary.csv", index=False)
         (tmp / "scenarios").mkdir()
         for _, scn in points:
-            (tmp / "scenarios" / f"{scn.name}.yaml").write_text(scn.to_yaml(), encoding="utf-8")
+            (tmp / "scenarios" / f"{safe_name(scn.name)}.yaml").write_text(scn.to_yaml(), encoding="utf-8")
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
         if not args.no_figures:
             sweep_figures(summ, meta, tmp)
 
-    write_atomic(out, fill)
-    shutil.rmtree(partial, ignore_errors=True)
+    out = write_atomic(out, fill)
+    remove_partial(partial)
     best = summ[summ["kpi"] == "answer_rate_caller"].sort_values("mean").iloc[-1]
     setting = ", ".join(f"{k}={best[k]}" for k in params if pd_notna(best[k]))
     print(f"{sweep.name}: {len(points)} points x {reps} reps ({wall:.1f} s); highest answer rate per "

@@ -68,12 +68,12 @@ def main(args) -> int:
         validation_chart(t, ax)
         save_figure(fig, tmp / "figures", "validation")
 
-    write_atomic(args.out, fill)
+    out = write_atomic(args.out, fill)  # a fresh name if earlier results are there
     if not args.quiet:
         print(f"\nSimulation vs theory ({reps} replications of {days} days per case; "
               f"{meta['level']:.4f} confidence intervals, Bonferroni over {len(t)} measures)\n")
         print(text)
         print()
     bad = t[~t["agrees"]]
-    print(f"validation: {len(t) - len(bad)} of {len(t)} measures agree with theory ({wall:.0f} s) -> {args.out}")
+    print(f"validation: {len(t) - len(bad)} of {len(t)} measures agree with theory ({wall:.0f} s) -> {out}")
     return 0 if bad.empty else 1

@@ -12,6 +12,7 @@ cluster of worker processes for this run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -32,8 +33,52 @@ class Serial:
         pass
 
 
+def _worker_init(parent: int) -> None:
+    """Run in each pool worker: leave Ctrl-C to the main process (which stops the pool),
+    and die with the main process even when it is killed outright (SIGKILL)."""
+    import signal
+    import threading
+    import time
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:  # Linux: the kernel sends SIGKILL when the parent dies
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:  # elsewhere (and as a second line): poll for the parent
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool at once: terminate its workers (SIGTERM), drop queued tasks."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # no public API for this
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.join(timeout=2)
+            if p.is_alive():
+                p.kill()
+
+
 class Processes:
-    """A process pool on this machine (``jobs`` processes), created per map."""
+    """A process pool on this machine (``jobs`` processes), created per map.
+
+    Interrupted (Ctrl-C, SIGTERM, an error while collecting), the pool's workers are
+    terminated at once instead of finishing their replications; a killed main process
+    takes its workers with it.
+    """
 
     name = "processes"
 
@@ -44,11 +89,57 @@ class Processes:
         if self.jobs <= 1 or len(tasks) <= 1:
             yield from map(fn, tasks)
             return
-        with ProcessPoolExecutor(max_workers=min(self.jobs, len(tasks))) as pool:
+        pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(tasks)),
+                                   initializer=_worker_init, initargs=(os.getpid(),))
+        _LIVE.add(pool)
+        try:
             yield from pool.map(fn, tasks)
+        except BaseException:
+            _stop(pool)
+            raise
+        finally:
+            _LIVE.discard(pool)
+            pool.shutdown(wait=True)
 
     def close(self) -> None:
         pass
+
+
+# Pools still running, stopped by :func:`stop_all` when the command is interrupted
+# outside the pool's own frame.
+_LIVE: set = set()
+
+
+def stop_all() -> None:
+    """Terminate the workers of every pool still running in this process."""
+    for pool in list(_LIVE):
+        _stop(pool)
+        _LIVE.discard(pool)
+
+
+@contextlib.contextmanager
+def stop_on_signals():
+    """SIGTERM raises :class:`sim.errors.Terminated` (a KeyboardInterrupt) in the main
+    thread, so that it unwinds like Ctrl-C: workers stopped, finished replications kept.
+    Outside the main thread this does nothing."""
+    import signal
+    import threading
+
+    from sim.errors import Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        stop_all()
 
 
 class DaskExecutor:

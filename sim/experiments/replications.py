@@ -7,8 +7,10 @@ scenarios with the same seed share their random numbers replication by replicati
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,36 +122,63 @@ class Checkpoint:
 
     A run given the same folder again (``--resume``) loads them instead of simulating
     again; the stored scenario must be identical. Pickle keeps the KPI values
-    bit-identical to an uninterrupted run. Files are written under a temporary name
-    and renamed, so a killed run never leaves a half-written replication.
+    bit-identical to an uninterrupted run. Each file starts with a SHA-256 of its
+    content and is written under a temporary name, flushed to disk and renamed, so a
+    killed run or a full disk never leaves a half-written replication; a damaged file
+    (truncated, altered) is reported and that replication simply runs again.
     """
+
+    MAGIC = b"H1712CK1"
 
     def __init__(self, folder: Path, scn: Scenario, seed: int):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         ident = f"seed: {seed}\n{scn.to_yaml()}"
         stamp = self.folder / "scenario.txt"
-        if stamp.exists() and stamp.read_text(encoding="utf-8") != ident:
+        if stamp.exists() and stamp.read_text(encoding="utf-8", errors="replace") != ident:
             raise ScenarioError("--resume", str(self.folder),
                                 "the saved replications belong to another scenario or seed; "
                                 "remove the folder or run without --resume")
-        stamp.write_text(ident, encoding="utf-8")
+        if not stamp.exists():
+            self._write(stamp, ident.encode("utf-8"))
 
     def _file(self, r: int) -> Path:
         return self.folder / f"rep{r:05d}.pkl"
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            with tmp.open("wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def load(self, r: int) -> Replication | None:
         f = self._file(r)
         if not f.exists():
             return None
-        with f.open("rb") as fh:
-            return pickle.load(fh)  # noqa: S301 - our own files
+        blob = f.read_bytes()
+        head, digest, payload = blob[:8], blob[8:40], blob[40:]
+        if head == self.MAGIC and hashlib.sha256(payload).digest() == digest:
+            try:
+                rep = pickle.loads(payload)  # noqa: S301 - our own file, checksum verified
+            except Exception:  # noqa: BLE001 - any unreadable file is simply run again
+                rep = None
+            if isinstance(rep, Replication) and rep.replication == r:
+                return rep
+        print(f"warning: {f} is damaged (truncated or altered); replication {r} runs again",
+              file=sys.stderr)
+        f.unlink(missing_ok=True)
+        return None
 
     def save(self, rep: Replication) -> None:
-        tmp = self._file(rep.replication).with_suffix(".tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(rep, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, self._file(rep.replication))
+        payload = pickle.dumps(rep, protocol=pickle.HIGHEST_PROTOCOL)
+        self._write(self._file(rep.replication), self.MAGIC + hashlib.sha256(payload).digest() + payload)
 
 
 def run(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.config import ScenarioError, load_scenario
-from sim.config.loading import _line_of, _read_yaml
+from sim.config.loading import _confined, _line_of, _read_yaml
 
 
 class SweepFile(BaseModel):
@@ -60,8 +61,15 @@ class SweepFile(BaseModel):
         return (combos if keys else []) + [dict(p) for p in self.points]
 
 
-def load_sweep(path: Path, overrides: dict[str, Any] | None = None):
-    """Validate a sweep file and every point's scenario; return (sweep, [(point, scenario)])."""
+def load_sweep(path: Path, overrides: dict[str, Any] | None = None, allow_large: bool = False):
+    """Validate a sweep file and every point's scenario; return (sweep, [(point, scenario)]).
+
+    The ``base:`` obeys the same confinement as a scenario's ``base:`` (inside the project
+    or the sweep file's folder); more than ``guard.MAX_SWEEP_POINTS`` points are refused
+    before any is expanded unless ``allow_large``.
+    """
+    from sim.experiments.guard import check_points
+
     path = Path(path)
     data, text = _read_yaml(path)
     try:
@@ -71,9 +79,9 @@ def load_sweep(path: Path, overrides: dict[str, Any] | None = None):
         keys = [k for k in err["loc"] if k not in ("dict[str,list[any]]",)]
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
         raise ScenarioError(path, ".".join(map(str, keys)), msg, _line_of(text, keys)) from None
-    base = (path.parent / sweep.base).resolve()
-    if not base.is_file():
-        raise ScenarioError(path, "base", f"base scenario {sweep.base!r} does not exist", _line_of(text, ["base"]))
+    base = _confined(path, sweep.base, _line_of(text, ["base"]))
+    n = (math.prod(len(v) for v in sweep.grid.values()) if sweep.grid else 0) + len(sweep.points)
+    check_points(n, path, allow_large)
     points = []
     for i, point in enumerate(sweep.expand()):
         try:

@@ -11,20 +11,26 @@ A results folder describes itself (habit 10)::
     figures/             PNG and SVG figures, rebuilt by ``run_sim.py plot DIR``
 
 The folder is written under a temporary name and renamed into place, so an interrupted
-run leaves either a complete folder or none.
+run leaves either a complete folder or none. Every folder the tool makes carries a marker
+file (``.hulplijn-sim``); only such folders are ever replaced or removed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import os
+import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from sim.config import PROVINCES
+from sim.errors import OutputError
 
 # The headline rows of the printed summary: (by, key, kpi, label, format).
 HEADLINE = [
@@ -87,17 +93,129 @@ def summary_table(summary: pd.DataFrame, level: float = 0.95) -> str:
     return "\n".join(lines)
 
 
-def write_atomic(out_dir: Path, fill) -> Path:
-    """Create ``out_dir`` by calling ``fill(tmp_dir)`` and renaming it into place.
+# ---------------------------------------------------------------------------------------
+# Ownership: the tool replaces or removes only folders it can prove it made.
+# ---------------------------------------------------------------------------------------
 
-    An existing folder is replaced only once the new one is complete.
+# A file of our own inside every folder the tool creates; its content says which kind
+# ("results": a finished results folder, "partial": saved replications of a run).
+MARKER = ".hulplijn-sim"
+_TOOL = "hulplijn-1712-sim"
+
+# Set once by the command line (``--overwrite``): may an existing results folder made
+# by this tool be replaced? Otherwise a new run picks a fresh name (NAME-2, NAME-3, ...).
+OVERWRITE = False
+
+
+def safe_name(name: str) -> str:
+    """A scenario or sweep name as one harmless path component: letters, digits, ``._-``
+    kept, anything else ``_``; no leading dot; never empty (``"scenario"``)."""
+    s = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).lstrip(".")[:100]
+    return s if s.strip("_") else "scenario"
+
+
+def mark(folder: Path, kind: str) -> None:
+    """Write the ownership marker of ``kind`` into ``folder`` (with the writing process)."""
+    info = {"tool": _TOOL, "kind": kind, "pid": os.getpid()}
+    (Path(folder) / MARKER).write_text(json.dumps(info) + "\n", encoding="utf-8")
+
+
+def _alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError, TypeError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale(out_dir: Path) -> None:
+    """Remove what a killed writer of ``out_dir`` left beside it: its unfinished
+    ``.NAME.tmp-*`` folder and a replaced ``.NAME.old-PID`` one (ours, writer gone)."""
+    for d in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.tmp-*"):
+        if owned(d, "tmp") and not _alive(_info(d).get("pid")):
+            shutil.rmtree(d, ignore_errors=True)
+    for d in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.old-*"):
+        if owned(d, "results") and not _alive(d.name.rsplit("-", 1)[-1]):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _info(folder: Path) -> dict:
+    try:
+        info = json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def owned(folder: Path, kind: str) -> bool:
+    """Whether ``folder`` is a real folder (not a link) carrying our marker of ``kind``."""
+    folder = Path(folder)
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    info = _info(folder)
+    return info.get("tool") == _TOOL and info.get("kind") == kind
+
+
+def _refuse(path: Path, why: str) -> OutputError:
+    return OutputError(f"{path}: {why}; refusing to replace or remove it (choose another --out)")
+
+
+def fresh_out(out_dir: Path, overwrite: bool | None = None, announce: bool = True) -> Path:
+    """Where a new results folder for ``out_dir`` goes.
+
+    Nothing there: ``out_dir``. A results folder this tool made: ``out_dir`` itself with
+    ``overwrite``, else the first free ``NAME-2``, ``NAME-3``, ... (printed on stderr).
+    Anything else (a file, a link, someone's folder): :class:`OutputError`.
     """
     out_dir = Path(out_dir)
+    overwrite = OVERWRITE if overwrite is None else overwrite
+    if not os.path.lexists(out_dir):
+        return out_dir
+    if not owned(out_dir, "results"):
+        what = "is a file" if out_dir.is_file() and not out_dir.is_symlink() else \
+            "is a link" if out_dir.is_symlink() else "exists and is not a results folder made by this tool"
+        raise _refuse(out_dir, what)
+    if overwrite:
+        return out_dir
+    n = 2
+    while os.path.lexists(out_dir.with_name(f"{out_dir.name}-{n}")):
+        n += 1
+    new = out_dir.with_name(f"{out_dir.name}-{n}")
+    if announce:
+        print(f"note: {out_dir} holds earlier results; writing to {new} (--overwrite replaces it)",
+              file=sys.stderr)
+    return new
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomic(out_dir: Path, fill, overwrite: bool | None = None) -> Path:
+    """Create a results folder by calling ``fill(tmp_dir)`` and renaming it into place.
+
+    Returns the folder written: ``out_dir``, or a fresh name beside it when ``out_dir``
+    holds earlier results and ``overwrite`` (default: the ``--overwrite`` flag) is off
+    (see :func:`fresh_out`). An earlier results folder is replaced only once the new one is
+    complete; anything the tool did not make is never replaced. Permissions follow the
+    umask, like any other output.
+    """
+    out_dir = fresh_out(Path(out_dir), overwrite)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(out_dir)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; results are ordinary output
+        mark(tmp, "tmp")  # unfinished: removed by a later run if this process is killed
         fill(tmp)
-        if out_dir.exists():
+        mark(tmp, "results")
+        if os.path.lexists(out_dir):
+            if not owned(out_dir, "results"):  # checked again: it may have changed meanwhile
+                raise _refuse(out_dir, "is not a results folder made by this tool")
             old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
             os.replace(out_dir, old)
             os.replace(tmp, out_dir)
@@ -112,12 +230,64 @@ def write_atomic(out_dir: Path, fill) -> Path:
 
 def partial_folder(out_dir: Path, resume: bool) -> Path:
     """Where finished replications wait until ``out_dir`` is written (``.NAME.partial``
-    beside it); emptied first unless the run resumes."""
+    beside it, marked as ours); emptied first unless the run resumes (or adds one
+    replication). A folder of that name that the tool did not make is refused."""
     out_dir = Path(out_dir)
     folder = out_dir.parent / f".{out_dir.name}.partial"
-    if not resume and folder.exists():
-        shutil.rmtree(folder)
+    if os.path.lexists(folder):
+        if not owned(folder, "partial"):
+            raise _refuse(folder, "is not a checkpoint folder made by this tool")
+        if not resume:
+            shutil.rmtree(folder)
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        mark(folder, "partial")
     return folder
+
+
+def remove_partial(folder: Path) -> None:
+    """Remove a checkpoint folder once its results are written (only if it is ours)."""
+    if owned(folder, "partial"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def output_lock(out_dir: Path):
+    """Hold ``.NAME.lock`` beside ``out_dir`` for the length of a run, so that a second
+    run with the same ``--out`` is refused instead of mixing checkpoints."""
+    import fcntl
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    path = out_dir.parent / f".{out_dir.name}.lock"
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            try:
+                holder = path.read_text(encoding="utf-8").strip() or "?"
+            except OSError:
+                holder = "?"
+            raise OutputError(f"{out_dir}: another run (process {holder}) is writing there; "
+                              "wait for it or choose another --out") from None
+        # The file may have been removed by the run that held it just before we locked.
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os.close(fd)
 
 
 def write_run(out_dir: Path, result, summary: pd.DataFrame, meta: dict, figures=None) -> Path:
