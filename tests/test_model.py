@@ -140,3 +140,36 @@ def test_more_lines_do_not_lower_the_answer_rate(small):
     assert t > stats.t.ppf(0.95, len(diff) - 1), (
         f"two lines per province should answer more callers than one: mean paired difference "
         f"{diff.mean():.3f} (t = {t:.1f})")
+
+
+# --- channels left out (issue 16) --------------------------------------------------------
+
+
+def test_leaving_chat_and_email_out_keeps_every_phone_record_and_the_costs(small):
+    """``channels=("phone",)``: the phone's event log is the full model's, record for
+    record, and so are the phone KPIs and the costs (staffed hours need no simulation)."""
+    from sim.experiments.replications import run_replication
+
+    full_model, phone_model = Helpline(small, Streams(4, 1)), Helpline(small, Streams(4, 1),
+                                                                        channels=("phone",))
+    full, phone = full_model.run(), phone_model.run()
+    assert phone_model.channels == {"phone"} and len(full.chats.records) > 0
+    assert len(phone.chats.records) == 0 and len(phone.emails.received) == 0, "chat/e-mail simulated"
+    for what in ("attempts", "callers", "messages", "callbacks"):
+        assert getattr(full, what) == getattr(phone, what), f"phone {what} differ"
+    k_full = run_replication(small, 4, 1).kpis.set_index(["by", "key", "kpi"])["value"]
+    k_phone = run_replication(small, 4, 1, channels=["phone"]).kpis.set_index(
+        ["by", "key", "kpi"])["value"]
+    assert set(k_phone.index) < set(k_full.index), "a KPI the full run does not have"
+    pd.testing.assert_series_equal(k_phone, k_full.loc[k_phone.index], check_exact=True)
+    kept = set(k_phone.index.get_level_values("kpi"))
+    assert {"cost_total", "chat_staffed_hours", "email_staff_staffed_hours"} <= kept
+    assert not kept & {"chat_answered", "email_answered"}, "KPIs of a channel not simulated"
+
+
+def test_blended_email_is_simulated_even_when_left_out(small):
+    scn = load_scenario(None, {**small.model_dump(by_alias=True), "email.blending": True})
+    model = Helpline(scn, Streams(2, 0), channels=("phone",))
+    assert model.channels == {"phone", "email"}, "blended e-mail takes phone lines"
+    with pytest.raises(ValueError, match="unknown channel"):
+        Helpline(small, Streams(2, 0), channels=("phone", "fax"))

@@ -76,6 +76,60 @@ def test_callbacks_only_on_free_open_lines(busy_with_messages):
             assert n <= model.cal.phone_lines[prov](t), f"{prov}: {n} busy at {t:.0f} s"
 
 
+def _scanning_desk(self, box: int):
+    """The desk as it was before its mailboxes were indexed (issue 16): every decision
+    scans the whole mailbox. Kept here as the reference the indexed desk must equal."""
+    env = self.env
+    while not self._closed:
+        self._wake[box] = env.event()
+        queue = list(self.boxes[box].values())
+        eligible = [m for m in queue if m.eligible_at <= env.now and not m.in_progress]
+        timers = []
+        if eligible:
+            oldest = min(eligible, key=lambda m: m.left_at)
+            groups = self._candidates(box)
+            if groups:
+                groups.sort(key=lambda g: (-g.free_lines(), g.committed_today, g.index))
+                group = groups[0]
+                ready = self._ready_at(group, oldest)
+                if ready <= env.now:
+                    self._call(oldest, group)
+                    continue
+                timers.append(ready - env.now)
+        waiting = [m.eligible_at - env.now for m in queue if m.eligible_at > env.now and not m.in_progress]
+        if waiting:
+            timers.append(min(waiting))
+        if timers:
+            yield self._wake[box] | env.timeout(min(timers))
+        else:
+            yield self._wake[box]
+
+
+@pytest.mark.parametrize("mailbox,policy", [("per_province", "after_idle"),
+                                            ("central", "target_delay"),
+                                            ("per_province", "immediate")])
+def test_indexed_desk_decides_as_a_full_scan(small, monkeypatch, mailbox, policy):
+    """The heaps of the desk give exactly the decisions of scanning every message: the
+    same callbacks, messages and attempts, record for record, on a busy fortnight."""
+    scn = load_scenario(None, {
+        **small.model_dump(by_alias=True),
+        "phone.answering_machine.message_probability": 0.8,
+        "phone.answering_machine.mailbox": mailbox,
+        "phone.answering_machine.callbacks.policy": policy,
+        "phone.answering_machine.callbacks.target_delay_min": 45,
+        "phone.answering_machine.callbacks.reach_probability": 0.3,
+        "phone.answering_machine.callbacks.retry_spacing_min": {"dist": "exponential", "mean": 20},
+        "demand.phone.annual": 40_000,
+    })
+    indexed = Helpline(scn, Streams(5, 0)).run()
+    monkeypatch.setattr(cbk.CallbackDesk, "_desk", _scanning_desk)
+    scanned = Helpline(scn, Streams(5, 0)).run()
+    assert len(scanned.callbacks) > 200, "the check needs many callbacks to mean something"
+    assert indexed.callbacks == scanned.callbacks, "callbacks differ from the full scan's"
+    assert indexed.messages == scanned.messages, "message outcomes differ from the full scan's"
+    assert indexed.attempts == scanned.attempts, "call attempts differ from the full scan's"
+
+
 def test_subsidy_measures_raise_the_answer_rate(small):
     """Each measure, on common random numbers, answers more callers than the baseline."""
     base = small.model_dump(by_alias=True)

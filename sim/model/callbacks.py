@@ -17,7 +17,7 @@ its ``left_at`` and ``resolved_at`` instants (habit 2).
 
 from __future__ import annotations
 
-from collections import deque
+import heapq
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,6 +47,7 @@ class Message:
     tries: int = 0
     in_progress: bool = False
     state: str | None = field(default=None)
+    queued: bool = True  # still in its mailbox (heap entries of a removed one are stale)
 
 
 class CallbackDesk:
@@ -57,6 +58,16 @@ class CallbackDesk:
     ``spacing_s[i, k]`` for try k of caller i's message, and ``talk_s``/``wrap_s`` for a
     successful callback. Idle requirements belong to line groups, not callers: they come
     from their own stream (``idle_rng``).
+
+    Each mailbox is indexed so that a decision costs O(log n) in the number of waiting
+    messages, not O(n): ``boxes[b]`` (a dict, id -> message, in the order left) holds
+    every open message; ``_ready[b]``, a heap keyed by ``(left_at, id)``, the messages that
+    may be returned now; ``_later[b]``, a heap keyed by ``(eligible_at, id)``, those
+    waiting out the spacing after a failed try. A message being tried is in neither.
+    Removal is lazy: a message closed while in a heap is skipped when it reaches the top
+    (``queued`` is False). The decisions are those of scanning the whole mailbox: the
+    oldest eligible message (smallest ``left_at``, then the first left) and the earliest
+    ``eligible_at`` still to come.
     """
 
     def __init__(self, env: simpy.Environment, cfg: Callbacks, central: bool, groups, callers,
@@ -69,7 +80,9 @@ class CallbackDesk:
         self.log = log
         self._idle_rng, self._idle_sampler = idle_rng, idle_sampler
         n_boxes = 1 if central else len(groups)
-        self.boxes: list[deque[Message]] = [deque() for _ in range(n_boxes)]
+        self.boxes: list[dict[int, Message]] = [{} for _ in range(n_boxes)]
+        self._ready: list[list[tuple[float, int, Message]]] = [[] for _ in range(n_boxes)]
+        self._later: list[list[tuple[float, int, Message]]] = [[] for _ in range(n_boxes)]
         self._wake: list[simpy.Event] = [env.event() for _ in range(n_boxes)]
         self._idle_req: dict[int, tuple[float, float]] = {}
         self.messages: list[Message] = []
@@ -91,14 +104,15 @@ class CallbackDesk:
         if not with_number:
             self._resolve(msg, NO_NUMBER)
             return msg
-        self.boxes[box].append(msg)
+        self.boxes[box][msg.id] = msg
+        heapq.heappush(self._ready[box], (msg.left_at, msg.id, msg))
         self._kick(box)
         return msg
 
     def caller_got_through(self, msg: Message) -> None:
         """The caller reached a counsellor by redialling: no callback is needed."""
         if msg.state is None and not msg.in_progress:
-            self.boxes[msg.mailbox].remove(msg)
+            self._unqueue(msg)
             self._resolve(msg, ANSWERED_BY_REDIAL)
         elif msg.state is None:
             # A failed callback try is holding a line right now; close it when it ends.
@@ -109,12 +123,20 @@ class CallbackDesk:
         desk processes end (so nothing is left in reference cycles)."""
         self._closed = True
         for b, box in enumerate(self.boxes):
-            for msg in list(box):
+            for msg in list(box.values()):
+                msg.queued = False
                 self._resolve(msg, PENDING)
             box.clear()
+            self._ready[b].clear()
+            self._later[b].clear()
             self._kick(b)
 
     # --- staff side ---------------------------------------------------------------------
+
+    def _unqueue(self, msg: Message) -> None:
+        """Take ``msg`` out of its mailbox (its heap entry, if any, goes stale)."""
+        del self.boxes[msg.mailbox][msg.id]
+        msg.queued = False
 
     def _resolve(self, msg: Message, state: str) -> None:
         msg.state = state
@@ -152,26 +174,37 @@ class CallbackDesk:
     def _desk(self, box: int):
         """Return the messages of one mailbox, one decision at a time."""
         env = self.env
+        ready, later = self._ready[box], self._later[box]
+        heappop, heappush = heapq.heappop, heapq.heappush
         while not self._closed:
             self._wake[box] = env.event()
-            queue = self.boxes[box]
-            eligible = [m for m in queue if m.eligible_at <= env.now and not m.in_progress]
+            now = env.now
+            # Messages whose spacing has run out become eligible (stale entries dropped).
+            while later and later[0][0] <= now:
+                msg = heappop(later)[2]
+                if msg.queued:
+                    heappush(ready, (msg.left_at, msg.id, msg))
+            while ready and not ready[0][2].queued:
+                heappop(ready)
             timers = []
-            if eligible:
-                oldest = min(eligible, key=lambda m: m.left_at)
+            if ready:
+                oldest = ready[0][2]
                 groups = self._candidates(box)
                 if groups:
                     # Central mailbox: the province with most free lines, least busy today.
                     groups.sort(key=lambda g: (-g.free_lines(), g.committed_today, g.index))
                     group = groups[0]
-                    ready = self._ready_at(group, oldest)
-                    if ready <= env.now:
+                    ready_at = self._ready_at(group, oldest)
+                    if ready_at <= now:
+                        heappop(ready)
                         self._call(oldest, group)
                         continue
-                    timers.append(ready - env.now)
-            waiting = [m.eligible_at - env.now for m in queue if m.eligible_at > env.now and not m.in_progress]
-            if waiting:
-                timers.append(min(waiting))
+                    timers.append(ready_at - now)
+            while later and not later[0][2].queued:
+                heappop(later)
+            if later:
+                # (min(e) - now == min(e - now) exactly: rounding is monotonic.)
+                timers.append(later[0][0] - now)
             if timers:
                 yield self._wake[box] | env.timeout(min(timers))
             else:
@@ -188,7 +221,7 @@ class CallbackDesk:
         group.seize(hold)
         self.log.callback(msg.id, msg.caller, msg.tries, self.env.now, group.index, reached, hold)
         if reached:
-            self.boxes[msg.mailbox].remove(msg)
+            self._unqueue(msg)
             self._resolve(msg, CALLBACK)
         else:
             msg.in_progress = True
@@ -201,12 +234,13 @@ class CallbackDesk:
             return
         msg.in_progress = False
         if msg.state == ANSWERED_BY_REDIAL:  # the caller got through during this try
-            self.boxes[msg.mailbox].remove(msg)
+            self._unqueue(msg)
             msg.state = None
             self._resolve(msg, ANSWERED_BY_REDIAL)
         elif msg.tries >= self.cfg.max_tries:
-            self.boxes[msg.mailbox].remove(msg)
+            self._unqueue(msg)
             self._resolve(msg, ABANDONED)
         else:
             msg.eligible_at = self.env.now + float(self.callers.spacing_s[msg.caller, msg.tries - 1])
+            heapq.heappush(self._later[msg.mailbox], (msg.eligible_at, msg.id, msg))
         self._kick(msg.mailbox)
