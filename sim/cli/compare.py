@@ -31,17 +31,7 @@ def main(args) -> int:
     from sim import __version__
     from sim.cli.common import check_flags, fail
     from sim.config import load_scenario, parse_overrides
-    from sim.experiments.compare import (
-        compare_table,
-        cost_effectiveness,
-        cost_table,
-        headline_text,
-        paired,
-    )
-    from sim.experiments.executors import executor_from_args
     from sim.experiments.guard import check_work
-    from sim.experiments.replications import run
-    from sim.results.figures import compare_figures
     from sim.results.folders import (
         fresh_out,
         output_lock,
@@ -68,6 +58,18 @@ def main(args) -> int:
     seed = scns[0].experiment.seed if args.seed is None else args.seed
     for s, f in zip(scns, args.scenarios, strict=True):
         check_work(s, f, reps, args.allow_large, "--reps" if args.reps else "experiment.replications")
+    # The heavy layers only now: a bad scenario has been reported without loading them.
+    from sim.experiments.compare import (
+        compare_table,
+        cost_effectiveness,
+        cost_table,
+        headline_text,
+        paired,
+    )
+    from sim.experiments.executors import executor_from_args
+    from sim.experiments.replications import run
+    from sim.results.figures import compare_figures
+
     t0 = time.perf_counter()
     fresh_out(args.out, announce=False)  # refuse a place that is not ours before simulating
     lock = output_lock(args.out)

@@ -12,10 +12,12 @@ parameters) lets a planner swap a lognormal for a gamma without re-deriving numb
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:  # numpy is imported where samples are drawn: validation does not need it
+    import numpy as np
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -91,6 +93,8 @@ class Empirical(BaseModel):
 
     @property
     def mean_min(self) -> float:
+        import numpy as np
+
         w = np.ones(len(self.values)) if self.weights is None else np.asarray(self.weights)
         return float(np.dot(w / w.sum(), self.values))
 
@@ -99,11 +103,13 @@ Distribution = Annotated[
     Exponential | LogNormal | Gamma | Fixed | Empirical, Field(discriminator="dist")
 ]
 
-Sampler = Callable[[np.random.Generator, int], np.ndarray]
+Sampler = Callable[["np.random.Generator", int], "np.ndarray"]
 
 
 def sampler(spec: Distribution) -> Sampler:
     """Return ``draw(rng, n) -> seconds`` for a validated distribution spec."""
+    import numpy as np
+
     if isinstance(spec, Exponential):
         scale = spec.mean * 60.0
         return lambda rng, n: rng.exponential(scale, n)

@@ -26,11 +26,13 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from sim.config import PROVINCES
 from sim.errors import OutputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # The headline rows of the printed summary: (by, key, kpi, label, format).
 HEADLINE = [
@@ -74,8 +76,12 @@ HEADLINE = [
 ]
 
 
+def _isna(x) -> bool:
+    return x is None or x != x  # NaN is the only value unequal to itself
+
+
 def _fmt(fmt: str, x: float) -> str:
-    return "n/a" if pd.isna(x) else fmt.format(x)
+    return "n/a" if _isna(x) else fmt.format(x)
 
 
 def summary_table(summary: pd.DataFrame, level: float = 0.95) -> str:
@@ -88,7 +94,7 @@ def summary_table(summary: pd.DataFrame, level: float = 0.95) -> str:
         if (by, key, kpi) not in idx.index:
             continue
         row = idx.loc[(by, key, kpi)]
-        ci = "" if pd.isna(row["half_width"]) else f"[{_fmt(fmt, row['ci_low'])}, {_fmt(fmt, row['ci_high'])}]"
+        ci = "" if _isna(row["half_width"]) else f"[{_fmt(fmt, row['ci_low'])}, {_fmt(fmt, row['ci_high'])}]"
         lines.append(f"{label:<{width}}  {_fmt(fmt, row['mean']):>10}  {ci}")
     return "\n".join(lines)
 
@@ -314,6 +320,8 @@ def write_run(out_dir: Path, result, summary: pd.DataFrame, meta: dict, figures=
 def read_run(out_dir: Path) -> tuple[pd.DataFrame, dict]:
     """Summary and meta of a results folder (for plots without simulating again)."""
     out_dir = Path(out_dir)
+    import pandas as pd  # here, not at import: bad input must answer before pandas loads
+
     summary = pd.read_csv(out_dir / "summary.csv", dtype={"key": str})
     meta = json.loads((out_dir / "meta.json").read_text(encoding="utf-8"))
     return summary, meta
