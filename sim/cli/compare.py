@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from sim.cli.report import add_report_argument, report_after
 from sim.experiments.executors import add_executor_arguments, default_jobs
 
 
@@ -22,6 +23,7 @@ def add_arguments(p) -> None:
     p.add_argument("--resume", action="store_true",
                    help="reuse the replications an interrupted comparison finished")
     add_executor_arguments(p)
+    add_report_argument(p)
 
 
 def main(args) -> int:
@@ -75,6 +77,7 @@ def main(args) -> int:
 
     write_atomic(args.out, fill)
     shutil.rmtree(partial, ignore_errors=True)
+    report_after(args, args.out)
     if not args.quiet:
         print(f"\n{len(scns)} scenarios, {reps} replications each, seed {seed}; "
               "differences are paired (common random numbers) with 95% CIs\n")

@@ -33,6 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim import __version__
+from sim.cli.report import add_report_argument, report_after
 from sim.config import ScenarioError, load_scenario, parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
 from sim.experiments.replications import default_jobs, run, t_interval
@@ -92,6 +93,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", type=Path, help="results folder (default: results/optimise_<scenario>)")
     p.add_argument("--quiet", action="store_true", help="only the final line")
     add_executor_arguments(p)
+    add_report_argument(p)
 
 
 def _table(df: pd.DataFrame, formats: dict[str, str]) -> str:
@@ -264,6 +266,7 @@ def main(args) -> int:
         save_figure(fig, tmp / "figures", "optimise_path")
 
     write_atomic(out, fill)
+    report_after(args, out)
     if not args.quiet:
         print()
         print(text)

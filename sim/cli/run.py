@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from sim.cli.report import add_report_argument, report_after
 from sim.experiments.executors import add_executor_arguments, default_jobs
 
 
@@ -31,6 +32,7 @@ def add_arguments(p) -> None:
     p.add_argument("--max-reps", type=int, default=500, help="upper limit for --precision")
     add_executor_arguments(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar or table, only the final line")
+    add_report_argument(p)
 
 
 def main(args) -> int:
@@ -96,6 +98,7 @@ def main(args) -> int:
     }
     write_run(out, result, summary, meta, None if args.no_figures else lambda d: run_figures(summary, d))
     shutil.rmtree(partial.parent, ignore_errors=True)
+    report_after(args, out)
     if not args.quiet:
         print(f"\nScenario {scn.name!r}: {reps} replications, seed {seed}\n")
         print(summary_table(summary))

@@ -33,6 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim import __version__
+from sim.cli.report import add_report_argument, report_after
 from sim.config import PROJECT_ROOT, ScenarioError, load_scenario, parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
 from sim.experiments.replications import default_jobs
@@ -78,6 +79,7 @@ def add_arguments(p) -> None:
                    help="results folder (default: results/sensitivity_<scenario>)")
     p.add_argument("--quiet", action="store_true", help="only the final line")
     add_executor_arguments(p)
+    add_report_argument(p)
 
 
 def default_options(scn, overrides: dict) -> tuple[list, list[str]]:
@@ -270,6 +272,7 @@ def main(args) -> int:
             save_figure(fig, tmp / "figures", "ranking")
 
     write_atomic(out, fill)
+    report_after(args, out)
     if not args.quiet:
         print()
         print(text)

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from sim import __version__
+from sim.cli.report import add_report_argument, report_after
 from sim.config import parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
 from sim.experiments.replications import default_jobs, run
@@ -29,6 +30,7 @@ def add_arguments(p) -> None:
     p.add_argument("--no-figures", action="store_true", help="skip drawing figures")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_executor_arguments(p)
+    add_report_argument(p)
 
 
 def main(args) -> int:
@@ -67,6 +69,7 @@ def main(args) -> int:
 
     write_atomic(out, fill)
     shutil.rmtree(partial, ignore_errors=True)
+    report_after(args, out)
     best = summ[summ["kpi"] == "answer_rate_caller"].sort_values("mean").iloc[-1]
     setting = ", ".join(f"{k}={best[k]}" for k in params if pd_notna(best[k]))
     print(f"{sweep.name}: {len(points)} points x {reps} reps ({wall:.1f} s); highest answer rate per "
