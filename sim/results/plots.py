@@ -205,10 +205,11 @@ def cost_vs_extra_answered(ce: pd.DataFrame, ax: Axes, period: str = "per year")
                     xytext=(5, 5), fontsize=8)
     ax.axhline(0, color="grey", lw=0.5)
     ax.axvline(0, color="grey", lw=0.5)
+    ax.margins(0.15)  # room for the option names beside the points
     ax.xaxis.set_major_formatter(_count)
     ax.yaxis.set_major_formatter(_count)
-    ax.set_xlabel(f"extra callers answered {period} (vs base)")
-    ax.set_ylabel(f"extra cost of staffed hours (EUR {period})")
+    ax.set_xlabel(f"extra callers answered (vs base), {period}")
+    ax.set_ylabel(f"extra cost of staffed hours (EUR)\n{period}")
     ax.set_title("Cost versus extra callers answered")
     return ax
 
