@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.results.html_report import build_report, fmt, interval
+from sim.results.html_report import build_report, fmt, interval, staffing_table
 from tests.conftest import TEST_SCENARIOS
 
 SMALL = TEST_SCENARIOS / "small.yaml"
@@ -101,6 +101,17 @@ def test_labels_say_what_they_mean():
     assert interval(-0.02, -0.05, 0.01, "pct", signed=True) == "-2.0 pp [-5.0 pp, +1.0 pp]", \
         "a difference keeps its sign and is not cut"
     assert interval(3, 3, 3, "int") == "3", "no interval when every replication agrees"
+
+
+def test_staffed_hours_as_fte_and_cost_per_year():
+    hours = 1560 * 91 / 365.25  # one FTE's productive hours over 91 days
+    t = staffing_table({"a": {"staffed_hours_total": hours, "cost_total": 9100.0}}, 91)
+    row = t.frame.iloc[0]
+    assert row["fte"] == pytest.approx(1.0) and row["cost_per_year_eur"] == pytest.approx(
+        9100 * 365.25 / 91), "FTE = hours / (1560 x days / 365.25); cost scaled to a year"
+    assert "assumption" in t.caption
+    half = staffing_table({"a": {"staffed_hours_total": hours}}, 91, hours_per_fte=3120)
+    assert half.frame.iloc[0]["fte"] == pytest.approx(0.5)
 
 
 # --------------------------------------------------------------------------- every kind

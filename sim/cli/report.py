@@ -19,6 +19,9 @@ def add_arguments(p) -> None:
     p.add_argument("results", type=Path, help="results folder (any kind: run, compare, sweep, "
                                               "validate, optimise, sensitivity, fit)")
     p.add_argument("--no-xlsx", action="store_true", help="only report.html")
+    p.add_argument("--fte-hours", type=float, default=1560.0, metavar="HOURS",
+                   help="productive hours of one full-time counsellor a year, for staffed hours "
+                        "as FTE (assumption; default 1560, about 130 a month)")
 
 
 def main(args) -> int:
@@ -26,7 +29,9 @@ def main(args) -> int:
     from sim.results.html_report import write_report
 
     try:
-        written = write_report(args.results, xlsx=not args.no_xlsx)
+        if args.fte_hours <= 0:
+            return fail(f"--fte-hours: {args.fte_hours:g} must be > 0", 2)
+        written = write_report(args.results, xlsx=not args.no_xlsx, hours_per_fte=args.fte_hours)
     except (FileNotFoundError, ValueError) as e:
         return fail(str(e), 2)
     print("report written: " + ", ".join(str(p) for p in written))
