@@ -171,9 +171,19 @@ def test_compare_report_gives_differences_in_pp_and_free_options(folders):
     cost_rows = [r for r in rows if "<td" in r and "overflow</td>" in r and "free" in r]
     assert cost_rows, "an option without extra staffed hours is 'free', not EUR 0 [0, 0]"
     assert re.search(r"[+-]\d+\.\d pp \[", html), "differences of answer rates in pp with a CI"
-    assert "EUR 0.0 [0.0, 0.0]" not in html and "per year" not in html
+    assert "EUR 0.0 [0.0, 0.0]" not in html and "callers answered per year" not in html
     names = {p.name for p in (folders["compare"] / "figures").glob("*.png")}
     assert "compare_diff_answer_rate_caller.png" in names, "paired differences drawn"
+
+
+def test_figure_labels_name_the_horizon(tmp_path):
+    from sim.results.figures import horizon_label
+
+    (tmp_path / "scenario_a.yaml").write_text("horizon: {start: 2020-01-01, end: 2020-04-30}\n")
+    assert horizon_label(tmp_path) == "over 2020-01-01 to 2020-04-30 (121 days)", \
+        "a four-month horizon is not 'per year'"
+    (tmp_path / "scenario_a.yaml").write_text("horizon: {start: 2024-01-01, end: 2024-12-31}\n")
+    assert horizon_label(tmp_path) == "per year"
 
 
 def test_report_written_unless_no_report(folders):
