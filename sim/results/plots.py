@@ -176,6 +176,8 @@ def answered_vs_published(table: pd.DataFrame, ax: Axes, label: str) -> Axes:
     (``month, mean, ci_low, ci_high, published, source``).
     """
     s = table.sort_values("month").reset_index(drop=True)
+    # A count is not negative: the interval of few replications is drawn cut at 0.
+    s = s.assign(ci_low=s["ci_low"].clip(lower=0))
     x = np.arange(len(s))
     ax.bar(x, s["mean"], yerr=_errors(s), capsize=3, color="#4C72B0", label="simulated (95% CI)")
     ax.plot(x, s["published"], "D", color="#DD8452", ms=7,
