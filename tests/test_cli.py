@@ -39,7 +39,9 @@ def test_plot_redraws_from_saved_results(tmp_path):
     assert main([SMALL, "--reps", "2", "--out", str(out), "--jobs", "1", "--no-figures", "--quiet"]) == 0
     assert not (out / "figures").exists()
     assert main(["plot", str(out)]) == 0
-    assert len(list((out / "figures").glob("*.png"))) == 4
+    # 4 standard figures and, for a horizon in 2020, answered phone, chat and e-mail
+    # contacts per month against source document 000.
+    assert len(list((out / "figures").glob("*.png"))) == 7
 
 
 def test_compare_gives_paired_differences(tmp_path, capsys):

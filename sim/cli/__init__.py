@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "validate": "simulation against exact queueing results (exit 1 if one disagrees)",
     "optimise": "cheapest extra staffed lines that reach a KPI target",
     "sensitivity": "one-at-a-time sensitivity: tornado and ranking",
+    "report": "write the planner's report (report.html, report.xlsx) of a results folder",
 }
 
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from sim.cli.common import add_output_arguments, progress
+from sim.cli.report import add_report_argument, report_after
 from sim.experiments.executors import add_executor_arguments, default_jobs
 
 
@@ -23,6 +24,7 @@ def add_arguments(p) -> None:
     p.add_argument("--resume", action="store_true",
                    help="reuse the replications an interrupted comparison finished")
     add_executor_arguments(p)
+    add_report_argument(p)
 
 
 def main(args) -> int:
@@ -112,6 +114,7 @@ def main(args) -> int:
         remove_partial(partial)
     finally:
         lock.__exit__(None, None, None)
+    report_after(args, out)
     if not args.quiet:
         print(f"\n{len(scns)} scenarios, {reps} replications each, seed {seed}; "
               "differences are paired (common random numbers) with 95% CIs\n")

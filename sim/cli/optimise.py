@@ -37,6 +37,7 @@ import pandas as pd
 
 from sim import __version__
 from sim.cli.common import add_output_arguments
+from sim.cli.report import add_report_argument, report_after
 from sim.config import ScenarioError, load_scenario, parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
 from sim.experiments.replications import default_jobs, run, t_interval
@@ -98,6 +99,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", type=Path, help="results folder (default: results/optimise_<scenario>)")
     add_output_arguments(p)
     add_executor_arguments(p)
+    add_report_argument(p)
 
 
 def _table(df: pd.DataFrame, formats: dict[str, str]) -> str:
@@ -279,6 +281,7 @@ def main(args) -> int:
         save_figure(fig, tmp / "figures", "optimise_path")
 
     out = write_atomic(out, fill)  # a fresh name if earlier results are there
+    report_after(args, out)
     if not args.quiet:
         print()
         print(text)

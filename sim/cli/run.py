@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from sim.cli.common import add_output_arguments, progress
+from sim.cli.report import add_report_argument, report_after
 from sim.experiments.executors import add_executor_arguments, default_jobs
 
 
@@ -32,6 +33,7 @@ def add_arguments(p) -> None:
     p.add_argument("--max-reps", type=int, default=500, help="upper limit for --precision")
     add_executor_arguments(p)
     add_output_arguments(p)
+    add_report_argument(p)
 
 
 def main(args) -> int:
@@ -111,6 +113,7 @@ def _run(args, scn, reps, seed, out, which, checkpoint, partial) -> int:
     else:
         print(f"replication {args.rep} saved with the others in {partial_root}; "
               "complete the run with --resume", file=sys.stderr)
+    report_after(args, out)
     if not args.quiet:
         print(f"\nScenario {scn.name!r}: {reps} replications, seed {seed}\n")
         print(summary_table(summary))

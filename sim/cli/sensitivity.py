@@ -34,6 +34,7 @@ import pandas as pd
 
 from sim import __version__
 from sim.cli.common import add_output_arguments, progress
+from sim.cli.report import add_report_argument, report_after
 from sim.config import PROJECT_ROOT, ScenarioError, load_scenario, parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
 from sim.experiments.replications import default_jobs, tqdm_disable
@@ -80,6 +81,7 @@ def add_arguments(p) -> None:
                    help="results folder (default: results/sensitivity_<scenario>)")
     add_output_arguments(p)
     add_executor_arguments(p)
+    add_report_argument(p)
 
 
 def default_options(scn, overrides: dict) -> tuple[list, list[str]]:
@@ -272,6 +274,7 @@ def main(args) -> int:
             save_figure(fig, tmp / "figures", "ranking")
 
     out = write_atomic(out, fill)  # a fresh name if earlier results are there
+    report_after(args, out)
     if not args.quiet:
         print()
         print(text)

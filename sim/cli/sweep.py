@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sim import __version__
 from sim.cli.common import add_output_arguments, progress
+from sim.cli.report import add_report_argument, report_after
 from sim.config import parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
 from sim.experiments.replications import default_jobs, run
@@ -37,6 +38,7 @@ def add_arguments(p) -> None:
     p.add_argument("--no-figures", action="store_true", help="skip drawing figures")
     add_output_arguments(p)
     add_executor_arguments(p)
+    add_report_argument(p)
 
 
 def main(args) -> int:
@@ -88,6 +90,7 @@ def _sweep(args, sweep, points, reps, seed, out) -> int:
 
     out = write_atomic(out, fill)
     remove_partial(partial)
+    report_after(args, out)
     best = summ[summ["kpi"] == "answer_rate_caller"].sort_values("mean").iloc[-1]
     setting = ", ".join(f"{k}={best[k]}" for k in params if pd_notna(best[k]))
     print(f"{sweep.name}: {len(points)} points x {reps} reps ({wall:.1f} s); highest answer rate per "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 
 from sim.config import WEEKDAYS
 
@@ -16,6 +17,23 @@ from sim.config import WEEKDAYS
 def _series(summary: pd.DataFrame, by: str, kpi: str) -> pd.DataFrame:
     s = summary[(summary["by"] == by) & (summary["kpi"] == kpi)]
     return s.sort_values("key").reset_index(drop=True)
+
+
+def _pct(v, _pos=None) -> str:
+    """Axis label of a share: ``40%``, never ``-0%``."""
+    text = f"{v:.0%}"
+    return "0%" if text == "-0%" else text
+
+
+def _pp(v, _pos=None) -> str:
+    """Axis label of a difference of shares in percentage points: ``+5 pp``, ``0 pp``."""
+    x = round(100 * v, 6)
+    return "0 pp" if x == 0 else f"{x:+g} pp"
+
+
+def _count(v, _pos=None) -> str:
+    text = f"{v:,.0f}"
+    return "0" if text == "-0" else text
 
 
 def _errors(s: pd.DataFrame) -> np.ndarray:
@@ -34,7 +52,7 @@ def answered_per_month(summary: pd.DataFrame, ax: Axes, observed: pd.Series | No
     ax.bar(x, s["mean"], yerr=_errors(s), capsize=3, color="#4C72B0", label="simulated (95% CI)")
     if observed is not None:
         obs = observed.reindex(s["key"])
-        ax.plot(x, obs.to_numpy(), "o", color="#DD8452", label="published (seed 000)")
+        ax.plot(x, obs.to_numpy(), "o", color="#DD8452", label="published (source document 000)")
     ax.set_xticks(x, s["key"], rotation=45, ha="right")
     ax.set_ylabel("answered phone calls per month")
     ax.set_title("Answered phone calls per month")
@@ -63,9 +81,9 @@ def answer_rate_per_month(summary: pd.DataFrame, ax: Axes, published_range=None)
         if first in keys and last in keys:
             i0, i1 = keys.index(first), keys.index(last)
             ax.fill_between([i0 - 0.4, i1 + 0.4], lo, hi, color="#DD8452", alpha=0.3,
-                            label="published 40-45% (seed 000)")
+                            label="published 40-45% (source document 000)")
     ax.set_ylim(0, 1)
-    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.yaxis.set_major_formatter(_pct)
     ax.set_ylabel("share answered")
     ax.set_title("Answer rate by month (95% CI)")
     ax.legend(loc="upper right", fontsize=8)
@@ -80,7 +98,7 @@ def attempts_histogram(summary: pd.DataFrame, ax: Axes) -> Axes:
     x = np.arange(len(s))
     ax.bar(x, s["mean"], yerr=_errors(s), capsize=3, color="#4C72B0")
     ax.set_xticks(x, s["key"])
-    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.yaxis.set_major_formatter(_pct)
     ax.set_xlabel("attempts per caller")
     ax.set_ylabel("share of callers")
     ax.set_title("Attempts per caller")
@@ -109,7 +127,7 @@ def utilisation_heatmap(summary: pd.DataFrame, ax: Axes) -> Axes:
         if not np.isnan(v):
             ax.text(k, r, f"{v:.0%}", ha="center", va="center", fontsize=7,
                     color="white" if v < 0.6 else "black")
-    ax.figure.colorbar(im, ax=ax, format=lambda v, _: f"{v:.0%}", label="busy share of staffed time")
+    ax.figure.colorbar(im, ax=ax, format=_pct, label="busy share of staffed time")
     ax.set_title("Line utilisation by weekday and hour")
     return ax
 
@@ -122,27 +140,78 @@ def compare_bars(table: pd.DataFrame, ax: Axes, kpi: str, label: str, percent: b
     ax.bar(x, s["mean"], yerr=_errors(s), capsize=3, color=colours)
     ax.set_xticks(x, s["scenario"], rotation=30, ha="right")
     if percent:
-        ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-    ax.set_ylabel(label)
-    ax.set_title(f"{label} by option (95% CI; base in grey)")
+        ax.yaxis.set_major_formatter(_pct)
+    ax.set_ylabel(label)  # may hold a second line: the period the totals cover
+    ax.set_title(f"{label.splitlines()[0]} by option (95% CI; base in grey)")
     return ax
 
 
-def cost_vs_extra_answered(ce: pd.DataFrame, ax: Axes) -> Axes:
-    """Extra cost against extra callers answered per option, both with 95% CIs."""
+def compare_differences(table: pd.DataFrame, ax: Axes, kpi: str, label: str,
+                        percent: bool = False) -> Axes:
+    """Paired difference of an overall KPI between each option and the base (the first
+    scenario), with its 95% CI; percentage points for shares."""
+    s = table[(table["by"] == "all") & (table["key"] == "all") & (table["kpi"] == kpi)]
+    base, s = s.iloc[0]["scenario"], s.iloc[1:]
+    y = np.arange(len(s))[::-1]
+    lo = (s["diff"] - s["diff_low"]).fillna(0).to_numpy()
+    hi = (s["diff_high"] - s["diff"]).fillna(0).to_numpy()
+    colours = ["#55A868" if d > 0 else "#C44E52" if d < 0 else "#999999" for d in s["diff"]]
+    ax.barh(y, s["diff"], xerr=np.vstack([lo, hi]), capsize=3, color=colours, height=0.6)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(y, s["scenario"])
+    if percent:  # ticks on whole or half percentage points, not 2.5 pp
+        ax.xaxis.set_major_locator(MaxNLocator(steps=[1, 2, 5, 10]))
+    ax.xaxis.set_major_formatter(_pp if percent else _count)
+    unit = " (percentage points)" if percent else ""
+    period = " ".join(label.splitlines()[1:])
+    ax.set_xlabel(f"difference with {base}{unit}" + (f", {period}" if period else ""))
+    ax.set_title(f"{label.splitlines()[0]}: difference with {base} (paired, 95% CI)")
+    return ax
+
+
+def answered_vs_published(table: pd.DataFrame, ax: Axes, label: str) -> Axes:
+    """Simulated answered contacts per month (mean, 95% CI) against the published counts.
+
+    ``table``: rows of one channel from :func:`sim.results.published.monthly_vs_published`
+    (``month, mean, ci_low, ci_high, published, source``).
+    """
+    s = table.sort_values("month").reset_index(drop=True)
+    # A count is not negative: the interval of few replications is drawn cut at 0.
+    s = s.assign(ci_low=s["ci_low"].clip(lower=0))
+    x = np.arange(len(s))
+    ax.bar(x, s["mean"], yerr=_errors(s), capsize=3, color="#4C72B0", label="simulated (95% CI)")
+    ax.plot(x, s["published"], "D", color="#DD8452", ms=7,
+            label=f"published ({s['source'].iloc[0]})")
+    ax.set_xticks(x, s["month"], rotation=45, ha="right")
+    ax.yaxis.set_major_formatter(_count)
+    ax.set_ylabel(f"{label} per month")
+    ax.set_title(f"{label[0].upper()}{label[1:]} per month: simulated against published")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def cost_vs_extra_answered(ce: pd.DataFrame, ax: Axes, period: str = "per year") -> Axes:
+    """Extra cost against extra callers answered per option, both with 95% CIs.
+
+    ``period``: what the totals cover, for the axis labels (e.g. "over 2020-01-01 to
+    2020-03-31").
+    """
     for _, r in ce.iterrows():
         ax.errorbar(r["extra_callers"], r["extra_cost"],
                     xerr=[[r["extra_callers"] - r["extra_callers_low"]], [r["extra_callers_high"] - r["extra_callers"]]],
                     yerr=[[r["extra_cost"] - r["extra_cost_low"]], [r["extra_cost_high"] - r["extra_cost"]]],
                     fmt="o", capsize=3)
-        ax.annotate(r["scenario"], (r["extra_callers"], r["extra_cost"]), textcoords="offset points",
+        free = r["extra_cost"] == 0 and r["extra_cost_low"] == r["extra_cost_high"] == 0
+        ax.annotate(r["scenario"] + (" (free)" if free else ""), (r["extra_callers"], r["extra_cost"]),
+                    textcoords="offset points",
                     xytext=(5, 5), fontsize=8)
     ax.axhline(0, color="grey", lw=0.5)
     ax.axvline(0, color="grey", lw=0.5)
-    ax.xaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
-    ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
-    ax.set_xlabel("extra callers answered per year (vs base)")
-    ax.set_ylabel("extra cost of staffed hours (EUR per year)")
+    ax.margins(0.15)  # room for the option names beside the points
+    ax.xaxis.set_major_formatter(_count)
+    ax.yaxis.set_major_formatter(_count)
+    ax.set_xlabel(f"extra callers answered (vs base), {period}")
+    ax.set_ylabel(f"extra cost of staffed hours (EUR)\n{period}")
     ax.set_title("Cost versus extra callers answered")
     return ax
 
@@ -169,7 +238,7 @@ def sweep_curves(summary: pd.DataFrame, params: list[str], ax: Axes, kpi: str, l
     if not numeric:
         ax.set_xticks(range(len(xs)), [str(v) for v in xs])
     if percent:
-        ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+        ax.yaxis.set_major_formatter(_pct)
     ax.set_xlabel(x_name)
     ax.set_ylabel(label)
     ax.set_title(f"{label} against {x_name} (95% CI)")
