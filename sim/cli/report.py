@@ -14,6 +14,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from sim.cli.common import add_output_arguments
+
 
 def add_arguments(p) -> None:
     p.add_argument("results", type=Path, help="results folder (any kind: run, compare, sweep, "
@@ -22,6 +24,7 @@ def add_arguments(p) -> None:
     p.add_argument("--fte-hours", type=float, default=1560.0, metavar="HOURS",
                    help="productive hours of one full-time counsellor a year, for staffed hours "
                         "as FTE (assumption; default 1560, about 130 a month)")
+    add_output_arguments(p)
 
 
 def main(args) -> int:

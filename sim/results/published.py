@@ -60,7 +60,7 @@ def monthly_vs_published(per_rep: pd.DataFrame, level: float = 0.95) -> pd.DataF
     rel_difference, source``. Empty when no simulated month lies in 2020.
     """
     from sim import data
-    from sim.experiments.replications import summarise
+    from sim.results.summary import summarise
 
     cols = ["channel", "month", "mean", "ci_low", "ci_high", "n", "published", "difference",
             "rel_difference", "source"]
@@ -94,7 +94,7 @@ def totals_2024_vs_published(per_rep: pd.DataFrame, start, end, level: float = 0
     source``; the published channel counts are 9,594 x the rounded channel share.
     """
     from sim import data
-    from sim.experiments.replications import summarise
+    from sim.results.summary import summarise
 
     cols = ["channel", "mean", "ci_low", "ci_high", "published", "difference", "rel_difference",
             "source"]
