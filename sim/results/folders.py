@@ -76,6 +76,29 @@ HEADLINE = [
 ]
 
 
+# The KPIs a comparison shows, with labels and formats (compare.txt, the report).
+COMPARE_KPIS = [
+    ("all", "all", "answer_rate_caller", "answer rate per caller", "{:.1%}"),
+    ("all", "all", "answer_rate_attempt", "answer rate per attempt", "{:.1%}"),
+    ("all", "all", "callers_answered", "answered callers", "{:,.0f}"),
+    ("all", "all", "mean_attempts", "attempts per caller", "{:.2f}"),
+    ("all", "all", "callers_answered_callback", "answered by callback", "{:,.0f}"),
+    ("all", "all", "callback_delay_mean_h", "callback delay (h)", "{:.1f}"),
+    ("all", "all", "answered_other_province", "answered in other province", "{:,.0f}"),
+    ("all", "all", "staffed_line_hours", "staffed phone line-hours", "{:,.0f}"),
+    ("all", "all", "staffed_hours_total", "staffed hours, all channels", "{:,.0f}"),
+    ("all", "all", "cost_total", "cost of staffed hours (EUR)", "{:,.0f}"),
+    ("all", "all", "utilisation", "line utilisation", "{:.1%}"),
+    ("all", "all", "chat_answered", "chats answered", "{:,.0f}"),
+    ("all", "all", "chat_answer_rate", "chat answer rate", "{:.1%}"),
+    ("all", "all", "chat_mean_wait_s", "chat mean wait (s)", "{:,.0f}"),
+    ("all", "all", "email_answered", "e-mails answered", "{:,.0f}"),
+    ("all", "all", "email_mean_response_h", "e-mail mean response (h)", "{:.1f}"),
+    ("all", "all", "email_within_1wd", "e-mail within 1 working day", "{:.1%}"),
+    ("all", "all", "email_answered_by_phone", "e-mails handled on phone lines", "{:,.0f}"),
+]
+
+
 def _isna(x) -> bool:
     return x is None or x != x  # NaN is the only value unequal to itself
 

@@ -122,8 +122,7 @@ def _kind_of(fmt_string: str) -> str:
 
 def kpi_formats() -> dict[str, tuple[str, str]]:
     """kpi -> (label, format kind), from the printed summary and the comparison table."""
-    from sim.experiments.compare import COMPARE_KPIS
-    from sim.results.folders import HEADLINE
+    from sim.results.folders import COMPARE_KPIS, HEADLINE
 
     out: dict[str, tuple[str, str]] = {}
     for by, _key, kpi, label, f in HEADLINE + COMPARE_KPIS:
@@ -570,7 +569,7 @@ def _days(scn: dict) -> int:
 
 def _compare_tables(table: pd.DataFrame, ce: pd.DataFrame | None, hz: str) -> list[Table]:
     """Levels and paired differences per KPI and option; cost-effectiveness."""
-    from sim.experiments.compare import COMPARE_KPIS
+    from sim.results.folders import COMPARE_KPIS
 
     t = table[(table["by"] == "all") & (table["key"] == "all")]
     names = list(dict.fromkeys(t["scenario"]))
