@@ -159,6 +159,13 @@ class Callbacks(BaseModel):
     and wrap-up time, a failed one for ``failed_min``. A message is tried at most
     ``max_tries`` times, ``retry_spacing_min`` apart; then it is abandoned. Defaults are
     assumptions (nothing is published on callbacks).
+
+    A message's value fades (both off by default; values are assumptions, nothing is
+    published): with ``reach_half_life_h`` a try at age a hours reaches the caller with
+    ``reach_probability * 0.5 ** (a / reach_half_life_h)`` (the caller is less often
+    there, or no longer wants the call); with ``expire_after_h`` a message not returned
+    within that many hours expires (the need has passed or was met elsewhere): it is
+    never called back and ends in the state ``expired``.
     """
 
     model_config = _STRICT
@@ -169,6 +176,8 @@ class Callbacks(BaseModel):
     failed_min: Distribution = Fixed(dist="fixed", value=2.0)
     max_tries: int = Field(default=3, ge=1)
     retry_spacing_min: Distribution = Fixed(dist="fixed", value=120.0)
+    reach_half_life_h: float | None = Field(default=None, gt=0)
+    expire_after_h: float | None = Field(default=None, gt=0)
 
 
 class AnsweringMachine(BaseModel):

@@ -23,10 +23,12 @@ from tqdm import tqdm  # not tqdm.auto: bars go to a terminal only; notebooks ge
 from sim.config import Scenario, ScenarioError
 from sim.errors import ReplicationError  # noqa: F401 (re-exported)
 from sim.experiments.executors import Processes, default_jobs  # noqa: F401 (re-exported)
+from sim.model.calendar import DAY_S
 from sim.model.helpline import Helpline
 from sim.model.streams import Streams
+from sim.results.callback_metrics import callback_kpis
 from sim.results.channel_metrics import chat_kpis, email_kpis
-from sim.results.metrics import kpis
+from sim.results.metrics import kpi_rows, kpis
 from sim.results.proportions import is_proportion
 
 
@@ -89,17 +91,34 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
             chat = chat[chat["kpi"] == "chat_staffed_hours"]
         if "email" not in model.channels:
             email = email[email["kpi"] == "email_staff_staffed_hours"]
-        table = pd.concat([
-            kpis(attempts, callers, model.cal.phone_lines, start, days,
-                 log.messages_table(), log.callbacks_table(), emails),
-            chat, email,
-        ], ignore_index=True)
+        messages, callbacks = log.messages_table(), log.callbacks_table()
+        parts = [kpis(attempts, callers, model.cal.phone_lines, start, days, messages, callbacks, emails),
+                 chat, email]
+        options = callback_option_kpis(scn, model, messages, callbacks)
+        if options is not None:
+            parts.append(options)
+        table = pd.concat(parts, ignore_index=True)
         table = pd.concat([table, cost_kpis(table, scn)], ignore_index=True)
     except Exception as e:  # keep the context a planner needs to rerun it
         raise ReplicationError(scn.name, replication, seed, e) from e
     if keep_events:
         return Replication(replication, table, attempts, callers)
     return Replication(replication, table)
+
+
+def callback_option_kpis(scn: Scenario, model: Helpline, messages: pd.DataFrame,
+                         callbacks: pd.DataFrame) -> pd.DataFrame | None:
+    """Rows of :func:`sim.results.callback_metrics.callback_kpis` for the callback
+    options the scenario switches on (None when none is: results without them are
+    unchanged)."""
+    cfg = scn.phone.answering_machine.callbacks
+    dedicated = getattr(model.desk, "dedicated_lines", None)
+    options = dict(expiry=cfg.expire_after_h is not None, half_life_h=cfg.reach_half_life_h,
+                   dedicated=dedicated)
+    if model.desk is None or not (options["expiry"] or cfg.reach_half_life_h is not None or dedicated):
+        return None
+    values = callback_kpis(messages, callbacks, scn.horizon.days * DAY_S, **options)
+    return pd.DataFrame(kpi_rows("all", "all", values), columns=["by", "key", "kpi", "value"])
 
 
 def cost_kpis(table: pd.DataFrame, scn: Scenario) -> pd.DataFrame:

@@ -9,6 +9,9 @@ state, recorded when it is reached:
 - ``callback``: a callback reached the caller;
 - ``answered_by_redial``: the caller got through on their own first;
 - ``abandoned``: ``max_tries`` callbacks failed to reach the caller;
+- ``expired``: not returned within ``expire_after_h`` (only with that setting); an
+  expired message is never tried again (a try already holding a line at the expiry
+  instant is finished, and the message expires when it ends);
 - ``pending``: still waiting when the simulation ran out of calendar.
 
 Whether a message was still pending *at the horizon end* is decided at metric time from
@@ -18,6 +21,7 @@ its ``left_at`` and ``resolved_at`` instants (habit 2).
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,8 +33,20 @@ NO_NUMBER = "no_number"
 CALLBACK = "callback"
 ANSWERED_BY_REDIAL = "answered_by_redial"
 ABANDONED = "abandoned"
+EXPIRED = "expired"
 PENDING = "pending"
-MESSAGE_STATES = (NO_NUMBER, CALLBACK, ANSWERED_BY_REDIAL, ABANDONED, PENDING)
+MESSAGE_STATES = (NO_NUMBER, CALLBACK, ANSWERED_BY_REDIAL, ABANDONED, EXPIRED, PENDING)
+
+
+def reach_probability(base: float, age_s: float, half_life_h: float | None) -> float:
+    """Chance that a callback try reaches the caller, for a message ``age_s`` seconds old.
+
+    ``base`` (a probability) halves every ``half_life_h`` hours of age; None: no fading.
+    Never above ``base`` for a non-negative age.
+    """
+    if half_life_h is None:
+        return base
+    return base * 0.5 ** (max(age_s, 0.0) / (half_life_h * 3600.0))
 
 
 @dataclass(eq=False)
@@ -48,6 +64,7 @@ class Message:
     in_progress: bool = False
     state: str | None = field(default=None)
     queued: bool = True  # still in its mailbox (heap entries of a removed one are stale)
+    expires_at: float = math.inf  # instant (s) after which it is never tried
 
 
 class CallbackDesk:
@@ -104,6 +121,10 @@ class CallbackDesk:
         if not with_number:
             self._resolve(msg, NO_NUMBER)
             return msg
+        if self.cfg.expire_after_h is not None:
+            after = self.cfg.expire_after_h * 3600.0
+            msg.expires_at = msg.left_at + after
+            env.timeout(after).callbacks.append(lambda _event, msg=msg: self._expire(msg))
         self.boxes[box][msg.id] = msg
         heapq.heappush(self._ready[box], (msg.left_at, msg.id, msg))
         self._kick(box)
@@ -117,6 +138,16 @@ class CallbackDesk:
         elif msg.state is None:
             # A failed callback try is holding a line right now; close it when it ends.
             msg.state = ANSWERED_BY_REDIAL
+
+    def _expire(self, msg: Message) -> None:
+        """``expire_after_h`` has passed since ``msg`` was left."""
+        if msg.state is not None:
+            return  # closed already (or closing when its failed try ends)
+        if msg.in_progress:
+            msg.state = EXPIRED  # a failed try holds a line now; close it when it ends
+            return
+        self._unqueue(msg)
+        self._resolve(msg, EXPIRED)
 
     def finish(self) -> None:
         """At the end of the simulation: every message still open is ``pending``; the
@@ -212,11 +243,17 @@ class CallbackDesk:
 
     def _call(self, msg: Message, group) -> None:
         cfg, c = self.cfg, self.callers
+        now = self.env.now
+        if now >= msg.expires_at:  # its expiry falls at this very instant
+            self._unqueue(msg)
+            self._resolve(msg, EXPIRED)
+            return
         k = msg.tries
         msg.tries += 1
         # A caller who is on the phone with us right now (waiting in a queue) is engaged.
         engaged = msg.caller in self.engaged
-        reached = bool(c.reach_u[msg.caller, k] < cfg.reach_probability) and not engaged
+        p = reach_probability(cfg.reach_probability, now - msg.left_at, cfg.reach_half_life_h)
+        reached = bool(c.reach_u[msg.caller, k] < p) and not engaged
         hold = float(c.talk_s[msg.caller] + c.wrap_s[msg.caller]) if reached else float(c.failed_s[msg.caller, k])
         group.seize(hold)
         self.log.callback(msg.id, msg.caller, msg.tries, self.env.now, group.index, reached, hold)
@@ -233,10 +270,10 @@ class CallbackDesk:
         if reached:
             return
         msg.in_progress = False
-        if msg.state == ANSWERED_BY_REDIAL:  # the caller got through during this try
+        if msg.state is not None:  # the caller got through, or it expired, during this try
+            state, msg.state = msg.state, None
             self._unqueue(msg)
-            msg.state = None
-            self._resolve(msg, ANSWERED_BY_REDIAL)
+            self._resolve(msg, state)
         elif msg.tries >= self.cfg.max_tries:
             self._unqueue(msg)
             self._resolve(msg, ABANDONED)

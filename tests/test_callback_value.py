@@ -1,0 +1,176 @@
+"""Issue 14, callbacks: a message's fading value and expiry, dedicated callback time and a
+message decision at every busy tone.
+
+Each option switched off must reproduce the results of commit 873bb92 exactly (a KPI
+table of that commit is kept in tests/data). The comparisons with exact results use
+closed forms or sim.theory.exact, with tolerances from replication confidence intervals.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.config import PROVINCES, load_scenario
+from sim.experiments.replications import run_replication, t_interval
+from sim.model import callbacks as cbk
+from sim.model.helpline import Helpline
+from sim.model.streams import Streams
+from tests.conftest import TEST_SCENARIOS
+from tests.invariants import check_invariants
+
+GOLDEN = TEST_SCENARIOS.parent / "data" / "golden_callbacks_873bb92.csv"
+ALWAYS_OPEN = {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+# The scenario of tests/data/golden_callbacks_873bb92.csv (seed 9, replication 0).
+BUSY = {
+    "phone.answering_machine.message_probability": 0.6,
+    "phone.answering_machine.number_probability": 0.7,
+    "phone.answering_machine.callbacks.policy": "target_delay",
+    "phone.answering_machine.callbacks.target_delay_min": 60,
+    "phone.option0.routing.policy": "least_busy",
+    "phone.overflow.policy": "any_free",
+    "demand.phone.annual": 20_000,
+}
+
+
+def busy(small, **more):
+    return load_scenario(None, {**small.model_dump(by_alias=True), **BUSY, **more})
+
+
+def golden_table() -> pd.DataFrame:
+    return pd.read_csv(GOLDEN, keep_default_na=False, na_values=[""], dtype={"key": str})
+
+
+def assert_same_kpis(table: pd.DataFrame, golden: pd.DataFrame, what: str) -> None:
+    t = table.reset_index(drop=True)
+    assert list(t["kpi"]) == list(golden["kpi"]), f"{what}: KPI rows differ from commit 873bb92"
+    same = (t["value"].to_numpy() == golden["value"].to_numpy()) | (
+        t["value"].isna().to_numpy() & golden["value"].isna().to_numpy())
+    bad = t.loc[~same, ["by", "key", "kpi", "value"]].assign(golden=golden.loc[~same, "value"])
+    assert same.all(), f"{what}: KPIs differ from commit 873bb92:\n{bad.head(10)}"
+
+
+# --- options off: results of commit 873bb92 -----------------------------------------------
+
+
+def test_defaults_reproduce_commit_873bb92_exactly(small):
+    table = run_replication(busy(small), 9, 0).kpis
+    assert_same_kpis(table, golden_table(), "defaults")
+
+
+def test_options_that_cannot_act_reproduce_commit_873bb92(small):
+    """Fading with an astronomically long half-life and an expiry after the calendar's
+    tail change no decision: every KPI of the old model is the same (the new KPIs come
+    on top)."""
+    scn = busy(small, **{"phone.answering_machine.callbacks.reach_half_life_h": 1e15,
+                         "phone.answering_machine.callbacks.expire_after_h": 1e6})
+    table = run_replication(scn, 9, 0).kpis
+    new = {"messages_expired", "share_messages_expired", "callback_value", "callback_value_per_message"}
+    assert set(table["kpi"]) - set(golden_table()["kpi"]) == new
+    assert_same_kpis(table[~table["kpi"].isin(new)], golden_table(), "inactive fading and expiry")
+    v = table.set_index("kpi")["value"]
+    assert v["messages_expired"] == 0
+
+
+# --- fading and expiry: pure rule and invariants ------------------------------------------
+
+
+def test_reach_probability_fades_by_half_lives_and_never_exceeds_the_base():
+    assert cbk.reach_probability(0.6, 12 * 3600.0, None) == 0.6
+    assert cbk.reach_probability(0.6, 0.0, 5.0) == 0.6
+    assert cbk.reach_probability(0.6, 10 * 3600.0, 5.0) == pytest.approx(0.15)
+    ages = np.linspace(0, 500 * 3600.0, 1001)
+    p = np.array([cbk.reach_probability(0.8, a, 3.0) for a in ages])
+    assert (p <= 0.8).all() and (np.diff(p) < 0).all(), "reach falls with age, never above the base"
+
+
+@pytest.fixture(scope="module")
+def fading(small):
+    scn = busy(small, **{"phone.answering_machine.callbacks.reach_half_life_h": 3.0,
+                         "phone.answering_machine.callbacks.expire_after_h": 5.0})
+    model = Helpline(scn, Streams(9, 0))
+    return scn, model, model.run()
+
+
+def test_expired_messages_are_never_called_back(fading):
+    scn, model, log = fading
+    m, cb = log.messages_table(), log.callbacks_table()
+    expired = m[m["state"] == cbk.EXPIRED]
+    assert len(expired) > 10, "the scenario lets messages expire"
+    after = 5.0 * 3600
+    tries = cb.merge(m[["message", "left_at"]], on="message")
+    assert (tries["at"] - tries["left_at"] < after).all(), "no try starts once a message has expired"
+    assert not set(cb.loc[cb["reached"], "message"]) & set(expired["message"])
+    # An expired message closes at its expiry, or when a try holding a line then ends.
+    age = expired["resolved_at"] - expired["left_at"]
+    assert (age >= after - 1e-6).all()
+    assert (age <= after + scn.phone.answering_machine.callbacks.failed_min.value * 60 + 1e-6).all()
+    check_invariants(model, log)
+
+
+def test_every_message_ends_in_exactly_one_state_with_expiry(fading):
+    _, model, log = fading
+    m, c = log.messages_table(), log.callers_table()
+    assert len(m) == len(model.desk.messages) and m["message"].is_unique
+    assert set(m["state"].astype(str)) <= set(cbk.MESSAGE_STATES) and m["state"].notna().all()
+    assert (m["state"] != cbk.PENDING).all(), "the calendar's tail lets every message close"
+    by_callback = set(c.loc[c["end"] == "answered_callback", "caller"])
+    assert not set(m.loc[m["state"] == cbk.EXPIRED, "caller"]) & by_callback, \
+        "the caller of an expired message is not answered by a callback (they may redial)"
+
+
+# --- fading and expiry against a closed form ----------------------------------------------
+
+
+def idle_server_scenario(**callbacks):
+    """Antwerpen (one line) gets every caller; Limburg's 20 idle lines return the
+    messages of the central mailbox at once; no redials: a message is tried at ages
+    0, f + s, 2(f + s), ... (f: failed try, s: spacing) until reached or it expires."""
+    shares = {p: 0.0 for p in PROVINCES} | {"Antwerpen": 1.0}
+    return load_scenario(None, {
+        "name": "idle_callback_server",
+        "horizon": {"start": "2021-01-04", "end": "2021-02-27"},
+        "calendar.holidays": "none",
+        "phone.opening_hours": ALWAYS_OPEN,
+        "phone.staffing.lines": {"Antwerpen": 1, "Limburg": 20},
+        "phone.province_shares": shares,
+        "phone.talk_min": {"dist": "exponential", "mean": 20},
+        "phone.wrap_up_min": {"dist": "fixed", "value": 0},
+        "phone.option0.probability": 0.0,
+        "phone.redial.probability": [0.0],
+        "phone.closed.retry_probability": 0.0,
+        "phone.answering_machine": {
+            "message_probability": 1.0, "number_probability": 1.0, "mailbox": "central",
+            "redial_after_message": False,
+            "callbacks": {"policy": "immediate", "failed_min": {"dist": "fixed", "value": 6},
+                          "retry_spacing_min": {"dist": "fixed", "value": 54}, **callbacks}},
+        "demand.phone.annual": 15_000,
+        "demand.phone.weekday_factors": [1] * 7,
+        "demand.phone.hour_profile": [1] * 24,
+        "chat.staffing.lines": 0,
+        "email.staffing.handlers": 0,
+    })
+
+
+@pytest.mark.parametrize("half_life_h", [None, 2.0])
+def test_share_returned_before_expiry_matches_closed_form(half_life_h):
+    """P(returned) = 1 - prod_k (1 - p0 0.5^(a_k/h)) over the tries at ages a_k = k hours
+    before the expiry (3.5 h: tries at 0, 1, 2 and 3 h); the rest expire."""
+    p0, expire_h, reps = 0.6, 3.5, 4
+    scn = idle_server_scenario(reach_probability=p0, expire_after_h=expire_h, max_tries=10,
+                               reach_half_life_h=half_life_h)
+    ages = [k for k in range(10) if k < expire_h]
+    p = [cbk.reach_probability(p0, a * 3600.0, half_life_h) for a in ages]
+    exact = 1.0 - math.prod(1.0 - x for x in p)
+    shares, tries_ok = [], []
+    for r in range(reps):
+        m = Helpline(scn, Streams(5, r), channels=["phone"]).run().messages_table()
+        assert set(m["state"].astype(str)) <= {cbk.CALLBACK, cbk.EXPIRED}
+        shares.append(float((m["state"] == cbk.CALLBACK).mean()))
+        tries_ok.append(m["tries"].max() <= len(ages))
+    assert all(tries_ok), "no message is tried after it expired"
+    mean, lo, hi = t_interval(shares, level=0.99)
+    assert lo <= exact <= hi, (f"share of messages called back before expiry: simulated {mean:.4f} "
+                               f"(99% CI {lo:.4f}-{hi:.4f}, {reps} reps) vs closed form {exact:.4f}")
