@@ -174,3 +174,62 @@ def test_share_returned_before_expiry_matches_closed_form(half_life_h):
     mean, lo, hi = t_interval(shares, level=0.99)
     assert lo <= exact <= hi, (f"share of messages called back before expiry: simulated {mean:.4f} "
                                f"(99% CI {lo:.4f}-{hi:.4f}, {reps} reps) vs closed form {exact:.4f}")
+
+
+# --- dedicated callback time ----------------------------------------------------------------
+
+DEDICATED = {"lines": 1, "hours": {"mon": ["09:00-13:00"], "wed": ["14:00-20:00"]},
+             "provinces": ["Antwerpen", "Limburg"]}
+
+
+@pytest.fixture(scope="module")
+def dedicated(small):
+    scn = busy(small, **{"phone.answering_machine.callbacks.dedicated": DEDICATED})
+    model = Helpline(scn, Streams(9, 0))
+    return scn, model, model.run()
+
+
+def test_dedicated_lines_serve_only_callbacks_within_their_hours(dedicated):
+    scn, model, log = dedicated
+    a, cb, m = log.attempts_table(), log.callbacks_table(), log.messages_table()
+    assert (a["group"] < len(PROVINCES)).all(), "no caller is answered on a dedicated line"
+    on_ded = cb[cb["group"] >= len(PROVINCES)]
+    assert len(on_ded) > 10, "the dedicated lines return messages"
+    served = {PROVINCES[g - len(PROVINCES)] for g in on_ded["group"]}
+    assert served <= {"Antwerpen", "Limburg"}, "only the provinces given have dedicated lines"
+    start = pd.Timestamp(scn.horizon.start)
+    when = start + pd.to_timedelta(on_ded["at"], unit="s")
+    mon = (when.dt.day_of_week == 0) & (when.dt.hour >= 9) & (when.dt.hour < 13)
+    wed = (when.dt.day_of_week == 2) & (when.dt.hour >= 14) & (when.dt.hour < 20)
+    assert (mon | wed).all(), "dedicated tries start only in the dedicated hours"
+    # A dedicated line of a province returns only its own province's messages (per-province mailbox).
+    own = on_ded.merge(m[["message", "group"]].rename(columns={"group": "box"}), on="message")
+    assert (own["group"] - len(PROVINCES) == own["box"]).all()
+    check_invariants(model, log)
+
+
+def test_dedicated_hours_are_costed_and_leave_phone_kpis_of_other_work_alone(small):
+    scn = busy(small, **{"phone.answering_machine.callbacks.dedicated": DEDICATED,
+                         "costs.callback_line_hour": 40.0})
+    v = run_replication(scn, 9, 0).kpis.query("by == 'all'").set_index("kpi")["value"]
+    # Two weeks (3 Feb - 16 Feb 2020, no holiday): 2 Mondays x 4 h + 2 Wednesdays x 6 h,
+    # for 2 provinces with one line each.
+    assert v["callback_line_staffed_hours"] == pytest.approx(2 * (2 * 4 + 2 * 6))
+    assert v["cost_callbacks"] == pytest.approx(40.0 * v["callback_line_staffed_hours"])
+    assert v["cost_total"] == pytest.approx(v["cost_phone"] + v["cost_chat"] + v["cost_email"]
+                                            + v["cost_callbacks"])
+    golden = golden_table().query("by == 'all'").set_index("kpi")["value"]
+    assert v["staffed_line_hours"] == golden["staffed_line_hours"], "phone line hours unchanged"
+    assert v["staffed_hours_total"] == pytest.approx(golden["staffed_hours_total"] + 40.0)
+    assert 0 < v["callback_line_utilisation"] <= 1
+    assert v["callbacks_dedicated"] > 0
+
+
+def test_without_live_lines_only_dedicated_lines_return_messages(small):
+    scn = busy(small, **{"phone.answering_machine.callbacks.dedicated":
+                         {**DEDICATED, "provinces": "all", "live_lines": False}})
+    model = Helpline(scn, Streams(9, 0))
+    log = model.run()
+    cb = log.callbacks_table()
+    assert len(cb) > 10 and (cb["group"] >= len(PROVINCES)).all(), "no callback on a live line"
+    check_invariants(model, log)

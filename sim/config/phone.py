@@ -14,6 +14,7 @@ from pydantic import (
 )
 
 from sim.config.calendar import ExtraStaff, WeeklyHours, _weekly
+from sim.config.callbacks import DedicatedCallbacks
 from sim.config.common import _STRICT, POPULATION_2020, PROVINCES, Probability, Province
 from sim.config.distributions import Distribution, Exponential, Fixed, Gamma, LogNormal
 
@@ -166,6 +167,9 @@ class Callbacks(BaseModel):
     there, or no longer wants the call); with ``expire_after_h`` a message not returned
     within that many hours expires (the need has passed or was met elsewhere): it is
     never called back and ends in the state ``expired``.
+
+    ``dedicated`` (default none): staffed lines that only return messages, see
+    :class:`sim.config.callbacks.DedicatedCallbacks`.
     """
 
     model_config = _STRICT
@@ -178,6 +182,7 @@ class Callbacks(BaseModel):
     retry_spacing_min: Distribution = Fixed(dist="fixed", value=120.0)
     reach_half_life_h: float | None = Field(default=None, gt=0)
     expire_after_h: float | None = Field(default=None, gt=0)
+    dedicated: DedicatedCallbacks | None = None
 
 
 class AnsweringMachine(BaseModel):

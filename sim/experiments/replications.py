@@ -122,7 +122,8 @@ def callback_option_kpis(scn: Scenario, model: Helpline, messages: pd.DataFrame,
 
 
 def cost_kpis(table: pd.DataFrame, scn: Scenario) -> pd.DataFrame:
-    """Staffed hours x cost per hour, per channel and in total (``by=all``)."""
+    """Staffed hours x cost per hour, per channel and in total (``by=all``); dedicated
+    callback lines (``cost_callbacks``) only when the scenario has them."""
     v = table[table["by"] == "all"].set_index("kpi")["value"]
     c = scn.costs
     parts = {
@@ -130,9 +131,13 @@ def cost_kpis(table: pd.DataFrame, scn: Scenario) -> pd.DataFrame:
         "cost_chat": v.get("chat_staffed_hours", 0.0) * c.chat_line_hour,
         "cost_email": v.get("email_staff_staffed_hours", 0.0) * c.email_handler_hour,
     }
+    hours = v.get("staffed_line_hours", 0.0) + v.get("chat_staffed_hours", 0.0) + v.get(
+        "email_staff_staffed_hours", 0.0)
+    if "callback_line_staffed_hours" in v:  # dedicated callback lines, when configured
+        parts["cost_callbacks"] = v["callback_line_staffed_hours"] * c.callback_line_hour
+        hours += v["callback_line_staffed_hours"]
     parts["cost_total"] = sum(parts.values())
-    parts["staffed_hours_total"] = (v.get("staffed_line_hours", 0.0) + v.get("chat_staffed_hours", 0.0)
-                                    + v.get("email_staff_staffed_hours", 0.0))
+    parts["staffed_hours_total"] = hours
     return pd.DataFrame([("all", "all", k, float(x)) for k, x in parts.items()],
                         columns=["by", "key", "kpi", "value"])
 

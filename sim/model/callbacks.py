@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from sim.config import Callbacks
+from sim.config import PROVINCES, Callbacks, Scenario
+from sim.model.calendar import TAIL_DAYS, StepFunction, closed_days, lines_over_time
+from sim.model.lines import LineGroup
 
 NO_NUMBER = "no_number"
 CALLBACK = "callback"
@@ -67,6 +69,21 @@ class Message:
     expires_at: float = math.inf  # instant (s) after which it is never tried
 
 
+def dedicated_lines(scn: Scenario) -> dict[str, StepFunction] | None:
+    """Staffed dedicated callback lines per province over time (None: none configured).
+
+    ``callbacks.dedicated.lines`` in its ``hours`` for the provinces it serves, zero
+    elsewhere and on the days the calendar closes; over the horizon and its tail.
+    """
+    ded = scn.phone.answering_machine.callbacks.dedicated
+    if ded is None:
+        return None
+    start, n_days = scn.horizon.start, scn.horizon.days + TAIL_DAYS
+    closed = closed_days(start, n_days, scn.calendar)
+    return {p: lines_over_time(start, n_days, ded.hours, closed, ded.lines if ded.serves(p) else 0)
+            for p in PROVINCES}
+
+
 class CallbackDesk:
     """Mailboxes and the staff who return messages, for the phone line groups.
 
@@ -85,10 +102,16 @@ class CallbackDesk:
     (``queued`` is False). The decisions are those of scanning the whole mailbox: the
     oldest eligible message (smallest ``left_at``, then the first left) and the earliest
     ``eligible_at`` still to come.
+
+    Dedicated callback lines (``dedicated``: staffed lines per province, see
+    :func:`dedicated_lines`) are line groups of their own, logged as group
+    ``len(PROVINCES) + province index``; a free one returns the oldest eligible message
+    of a mailbox it serves at once, before any live line is considered.
     """
 
     def __init__(self, env: simpy.Environment, cfg: Callbacks, central: bool, groups, callers,
-                 idle_rng: np.random.Generator, idle_sampler, log):
+                 idle_rng: np.random.Generator, idle_sampler, log,
+                 dedicated: dict[str, StepFunction] | None = None):
         self.env = env
         self.cfg = cfg
         self.central = central
@@ -105,7 +128,11 @@ class CallbackDesk:
         self.messages: list[Message] = []
         self.engaged: set[int] = set()  # callers waiting in a line group's queue now
         self._closed = False
-        for g in groups:
+        self.dedicated_lines = dedicated
+        self._live = cfg.dedicated is None or cfg.dedicated.live_lines
+        self.dedicated_groups = [] if dedicated is None else [
+            LineGroup(env, len(PROVINCES) + i, dedicated[p], 0) for i, p in enumerate(PROVINCES)]
+        for g in (*groups, *self.dedicated_groups):
             g.listen(self._line_changed)
         for b in range(n_boxes):
             env.process(self._desk(b))
@@ -179,12 +206,25 @@ class CallbackDesk:
             self._wake[box].succeed()
 
     def _line_changed(self, group) -> None:
-        self._kick(0 if self.central else group.index)
+        self._kick(0 if self.central else group.index % len(PROVINCES))
 
     def _candidates(self, box: int) -> list:
+        if not self._live:
+            return []
         groups = self.groups if self.central else [self.groups[box]]
         # A waiting caller comes before a callback.
         return [g for g in groups if g.has_free_line() and not g.queue]
+
+    def _free_dedicated(self, box: int):
+        """A free dedicated line for mailbox ``box`` (most free lines, then the least
+        line time committed today, then the province order), or None."""
+        if not self.dedicated_groups:
+            return None
+        groups = self.dedicated_groups if self.central else [self.dedicated_groups[box]]
+        free = [g for g in groups if g.has_free_line()]
+        if not free:
+            return None
+        return min(free, key=lambda g: (-g.free_lines(), g.committed_today, g.index))
 
     def _ready_at(self, group, oldest: Message) -> float:
         """Earliest time the policy lets ``group`` return ``oldest`` (given free lines)."""
@@ -220,6 +260,11 @@ class CallbackDesk:
             timers = []
             if ready:
                 oldest = ready[0][2]
+                dedicated = self._free_dedicated(box)
+                if dedicated is not None:
+                    heappop(ready)
+                    self._call(oldest, dedicated)
+                    continue
                 groups = self._candidates(box)
                 if groups:
                     # Central mailbox: the province with most free lines, least busy today.

@@ -25,7 +25,7 @@ from sim.model.calendar import (
     open_intervals,
     staffed_lines,
 )
-from sim.model.callbacks import CALLBACK, CallbackDesk
+from sim.model.callbacks import CALLBACK, CallbackDesk, dedicated_lines
 from sim.model.callers import draw_phone_callers
 from sim.model.chats import ChatChannel
 from sim.model.emails import EmailChannel
@@ -118,7 +118,8 @@ class Helpline:
         am = phone.answering_machine
         self.desk = (
             CallbackDesk(self.env, am.callbacks, am.mailbox == "central", self.groups, self.callers,
-                         streams("callback.idle"), sampler(am.callbacks.idle_min), self.log)
+                         streams("callback.idle"), sampler(am.callbacks.idle_min), self.log,
+                         dedicated_lines(scn))
             if am.enabled
             else None
         )
