@@ -233,3 +233,48 @@ def test_without_live_lines_only_dedicated_lines_return_messages(small):
     cb = log.callbacks_table()
     assert len(cb) > 10 and (cb["group"] >= len(PROVINCES)).all(), "no callback on a live line"
     check_invariants(model, log)
+
+
+# --- a message decision at every busy tone --------------------------------------------------
+
+
+def test_message_decision_rule():
+    md = cbk.message_decision
+    assert md("once_per_caller", 0.3, 0.5, False, False, 0.2, 0.4, 0.9, 0.9) == (True, True)
+    assert md("once_per_caller", 0.3, 0.5, True, False, 0.2, 0.4, 0.1, 0.1) == (False, False), \
+        "once per caller: never a second message"
+    assert md("once_per_caller", 0.3, 0.5, False, False, 0.5, 0.4, 0.1, 0.1) == (False, False)
+    assert md("every_busy_tone", 0.3, 0.5, True, False, 0.9, 0.9, 0.2, 0.6) == (True, False), \
+        "every busy tone: this tone's draws decide, also after an earlier (closed) message"
+    assert md("every_busy_tone", 0.3, 0.5, True, True, 0.0, 0.0, 0.0, 0.0) == (False, False), \
+        "never a second open message"
+
+
+def test_every_busy_tone_keeps_one_open_message_per_caller(small):
+    scn = busy(small, **{"phone.answering_machine.decision": "every_busy_tone",
+                         "phone.answering_machine.number_probability": 0.3})
+    model = Helpline(scn, Streams(9, 0))
+    log = model.run()
+    m = log.messages_table()
+    assert not m["caller"].is_unique, "callers who redial leave further messages"
+    for _, g in m.sort_values("left_at").groupby("caller"):
+        assert (g["left_at"].to_numpy()[1:] >= g["resolved_at"].to_numpy()[:-1]).all(), \
+            "a new message only once the caller's previous one is closed"
+    assert (m.groupby("caller")["state"].apply(lambda s: (s == cbk.CALLBACK).sum()) <= 1).all()
+    check_invariants(model, log)
+
+
+def test_message_decisions_against_the_exact_chain_with_redials():
+    """Both decision rules against sim.theory.exact.answering_machine_redials (one line,
+    Poisson arrivals, redials, messages, callbacks), Bonferroni-corrected 99% intervals
+    over the replications (the battery runs this case longer: run_sim.py validate)."""
+    from sim.theory.validation import answering_machine_redials_case
+
+    comparisons = answering_machine_redials_case(reps=6, seed=14, jobs=1, days=60)
+    level = 1 - 0.01 / len(comparisons)
+    for c in comparisons:
+        m, lo, hi = t_interval(c.values, level)
+        assert lo <= c.theory <= hi, (f"{c.case}, {c.measure}: simulated {m:.5g} [{lo:.5g}, {hi:.5g}] "
+                                      f"({level:.4f} CI, {len(c.values)} reps) vs exact chain {c.theory:.5g}")
+    by = {(c.case.split()[-1], c.measure): t_interval(c.values)[0] for c in comparisons}
+    assert by[("every_busy_tone", "messages per caller")] > by[("once_per_caller", "messages per caller")] + 0.03

@@ -40,6 +40,26 @@ PENDING = "pending"
 MESSAGE_STATES = (NO_NUMBER, CALLBACK, ANSWERED_BY_REDIAL, ABANDONED, EXPIRED, PENDING)
 
 
+def message_decision(decision: str, p_message: float, p_number: float, left_before: bool,
+                     open_message: bool, u_caller: float, u_number: float, u_tone: float,
+                     u_tone_number: float) -> tuple[bool, bool]:
+    """(leaves a message, the message has a usable number) after a busy tone.
+
+    ``once_per_caller``: only a caller who has left none yet, by their own draws
+    (``u_caller``, ``u_number``: the same at every busy tone, so in effect decided at
+    the first). ``every_busy_tone``: a caller without an open message, by the draws of
+    this busy tone (``u_tone``, ``u_tone_number``). A message is left when its draw is
+    below ``p_message``; it has a number when the number draw is below ``p_number``.
+    """
+    if decision == "once_per_caller":
+        if left_before or not u_caller < p_message:
+            return False, False
+        return True, bool(u_number < p_number)
+    if open_message or not u_tone < p_message:
+        return False, False
+    return True, bool(u_tone_number < p_number)
+
+
 def reach_probability(base: float, age_s: float, half_life_h: float | None) -> float:
     """Chance that a callback try reaches the caller, for a message ``age_s`` seconds old.
 
