@@ -208,6 +208,8 @@ class CallbackDesk:
             self._ready[b].clear()
             self._later[b].clear()
             self._kick(b)
+        for g in self.dedicated_groups:  # break the line -> listener -> desk cycle
+            g.clear_listeners()
 
     # --- staff side ---------------------------------------------------------------------
 
