@@ -34,12 +34,19 @@ def check_invariants(model, log) -> None:
         a.loc[a["outcome"] == "answered"].assign(begin=lambda d: d["at"] + d["wait_s"])[["group", "begin", "hold_s"]],
         cb.assign(begin=cb["at"])[["group", "begin", "hold_s"]],
     ])
-    assert all(model.cal.phone_open.is_open(t) for t in work["begin"]), "work started while closed"
+    live = work[work["group"] < len(PROVINCES)]
+    assert all(model.cal.phone_open.is_open(t) for t in live["begin"]), "work started while closed"
+    dedicated = model.desk.dedicated_lines if model.desk is not None else None
+    assert dedicated is not None or (work["group"] < len(PROVINCES)).all()
     for g, prov in enumerate(PROVINCES):
-        w = work[work["group"] == g]
-        b, e = w["begin"].to_numpy(), (w["begin"] + w["hold_s"]).to_numpy()
-        for t in b:
-            assert np.sum((b <= t) & (e > t)) <= model.cal.phone_lines[prov](t), f"{prov} over-occupied at {t}"
+        staffed = [(g, model.cal.phone_lines[prov])]
+        if dedicated is not None:  # dedicated callback lines: group len(PROVINCES) + g
+            staffed.append((len(PROVINCES) + g, dedicated[prov]))
+        for group, lines in staffed:
+            w = work[work["group"] == group]
+            b, e = w["begin"].to_numpy(), (w["begin"] + w["hold_s"]).to_numpy()
+            for t in b:
+                assert np.sum((b <= t) & (e > t)) <= lines(t), f"{prov} (group {group}) over-occupied at {t}"
     # Counts add up across months and provinces.
     k = kpis(a, c, model.cal.phone_lines, scn.horizon.start, scn.horizon.days, m, cb)
     v = k.set_index(["by", "key", "kpi"])["value"]

@@ -12,6 +12,7 @@ seconds since the scenario start.
 """
 
 from sim.config.calendar import *  # noqa: F403
+from sim.config.callbacks import *  # noqa: F403
 from sim.config.chat import *  # noqa: F403
 from sim.config.common import *  # noqa: F403
 from sim.config.demand import *  # noqa: F403

@@ -14,6 +14,7 @@ from pydantic import (
 )
 
 from sim.config.calendar import ExtraStaff, WeeklyHours, _weekly
+from sim.config.callbacks import DedicatedCallbacks
 from sim.config.common import _STRICT, POPULATION_2020, PROVINCES, Probability, Province
 from sim.config.distributions import Distribution, Exponential, Fixed, Gamma, LogNormal
 
@@ -159,6 +160,16 @@ class Callbacks(BaseModel):
     and wrap-up time, a failed one for ``failed_min``. A message is tried at most
     ``max_tries`` times, ``retry_spacing_min`` apart; then it is abandoned. Defaults are
     assumptions (nothing is published on callbacks).
+
+    A message's value fades (both off by default; values are assumptions, nothing is
+    published): with ``reach_half_life_h`` a try at age a hours reaches the caller with
+    ``reach_probability * 0.5 ** (a / reach_half_life_h)`` (the caller is less often
+    there, or no longer wants the call); with ``expire_after_h`` a message not returned
+    within that many hours expires (the need has passed or was met elsewhere): it is
+    never called back and ends in the state ``expired``.
+
+    ``dedicated`` (default none): staffed lines that only return messages, see
+    :class:`sim.config.callbacks.DedicatedCallbacks`.
     """
 
     model_config = _STRICT
@@ -169,21 +180,39 @@ class Callbacks(BaseModel):
     failed_min: Distribution = Fixed(dist="fixed", value=2.0)
     max_tries: int = Field(default=3, ge=1)
     retry_spacing_min: Distribution = Fixed(dist="fixed", value=120.0)
+    reach_half_life_h: float | None = Field(default=None, gt=0)
+    expire_after_h: float | None = Field(default=None, gt=0)
+    dedicated: DedicatedCallbacks | None = None
 
 
 class AnsweringMachine(BaseModel):
     """Messages left after a busy tone, returned by callbacks.
 
     The answering machine existed before the 2021 subsidy; the subsidy paid for faster
-    callbacks (seed 000 answer 3). "Ruim driekwart" of callers stay anonymous (seed
-    000 answer 5), so by default a quarter of messages carry a usable number. The
-    share of busy-tone callers who leave a message at all is not published
-    (assumption: 20%). A caller leaves at most one message; a message without a number
-    is counted but cannot be returned.
+    callbacks (seed 000 answer 3). The share of messages with a usable number,
+    ``number_probability``, is 25% by default: "ruim driekwart" of callers stay
+    anonymous (seed 000 answer 5), and in 2024 47% of contacts were anonymous, 28%
+    unknown and 25% not anonymous (seed 002, "anonieme contactnames"); 25% is the share
+    known to have given their identity (if every "unknown" contact would leave a number
+    it would be 53%). That a caller's anonymity on the call is their choice on the
+    answering machine is an assumption. The share of busy-tone callers who leave a
+    message at all is not published (assumption: 20%). A message without a number is
+    counted but cannot be returned.
+
+    ``decision`` (when the choice is made; assumption, not published):
+
+    - ``once_per_caller`` (default, the model before issue 14): one draw per caller
+      decides at their first busy tone; a caller leaves at most one message;
+    - ``every_busy_tone``: at every busy tone a caller without an open message leaves
+      one with ``message_probability`` (a fresh draw per busy tone, from the streams
+      ``message.leave.tone`` and ``message.number.tone``), so a caller who redials may
+      leave a message at a later busy tone, or a new one after an earlier message was
+      closed (without a number, expired, abandoned).
     """
 
     model_config = _STRICT
     enabled: bool = True
+    decision: Literal["once_per_caller", "every_busy_tone"] = "once_per_caller"
     message_probability: Probability = 0.20
     number_probability: Probability = 0.25
     mailbox: Literal["per_province", "central"] = "per_province"

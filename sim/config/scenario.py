@@ -29,6 +29,9 @@ class Costs(BaseModel):
     phone_line_hour: float = Field(default=50.0, ge=0)
     chat_line_hour: float = Field(default=50.0, ge=0)
     email_handler_hour: float = Field(default=50.0, ge=0)
+    # Dedicated callback lines (phone.answering_machine.callbacks.dedicated): the same
+    # counsellors as the phone lines, so the same assumed cost.
+    callback_line_hour: float = Field(default=50.0, ge=0)
     subsidy_budget: float | None = Field(default=None, ge=0)
 
 

@@ -22,10 +22,12 @@ from tqdm import tqdm  # not tqdm.auto: bars go to a terminal only; notebooks ge
 from sim.config import Scenario, ScenarioError
 from sim.errors import ReplicationError  # noqa: F401 (re-exported)
 from sim.experiments.executors import Processes, default_jobs  # noqa: F401 (re-exported)
+from sim.model.calendar import DAY_S
 from sim.model.helpline import Helpline
 from sim.model.streams import Streams
+from sim.results.callback_metrics import callback_kpis
 from sim.results.channel_metrics import chat_kpis, email_kpis
-from sim.results.metrics import kpis
+from sim.results.metrics import kpi_rows, kpis
 from sim.results.proportions import is_proportion  # noqa: F401
 from sim.results.summary import (  # noqa: F401 (re-exported: the experiment's summaries)
     logit_interval,
@@ -94,11 +96,13 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
             chat = chat[chat["kpi"] == "chat_staffed_hours"]
         if "email" not in model.channels:
             email = email[email["kpi"] == "email_staff_staffed_hours"]
-        table = pd.concat([
-            kpis(attempts, callers, model.cal.phone_lines, start, days,
-                 log.messages_table(), log.callbacks_table(), emails),
-            chat, email,
-        ], ignore_index=True)
+        messages, callbacks = log.messages_table(), log.callbacks_table()
+        parts = [kpis(attempts, callers, model.cal.phone_lines, start, days, messages, callbacks, emails),
+                 chat, email]
+        options = callback_option_kpis(scn, model, messages, callbacks)
+        if options is not None:
+            parts.append(options)
+        table = pd.concat(parts, ignore_index=True)
         table = pd.concat([table, cost_kpis(table, scn)], ignore_index=True)
     except Exception as e:  # keep the context a planner needs to rerun it
         raise ReplicationError(scn.name, replication, seed, e) from e
@@ -107,8 +111,24 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
     return Replication(replication, table)
 
 
+def callback_option_kpis(scn: Scenario, model: Helpline, messages: pd.DataFrame,
+                         callbacks: pd.DataFrame) -> pd.DataFrame | None:
+    """Rows of :func:`sim.results.callback_metrics.callback_kpis` for the callback
+    options the scenario switches on (None when none is: results without them are
+    unchanged)."""
+    cfg = scn.phone.answering_machine.callbacks
+    dedicated = getattr(model.desk, "dedicated_lines", None)
+    options = dict(expiry=cfg.expire_after_h is not None, half_life_h=cfg.reach_half_life_h,
+                   dedicated=dedicated)
+    if model.desk is None or not (options["expiry"] or cfg.reach_half_life_h is not None or dedicated):
+        return None
+    values = callback_kpis(messages, callbacks, scn.horizon.days * DAY_S, **options)
+    return pd.DataFrame(kpi_rows("all", "all", values), columns=["by", "key", "kpi", "value"])
+
+
 def cost_kpis(table: pd.DataFrame, scn: Scenario) -> pd.DataFrame:
-    """Staffed hours x cost per hour, per channel and in total (``by=all``)."""
+    """Staffed hours x cost per hour, per channel and in total (``by=all``); dedicated
+    callback lines (``cost_callbacks``) only when the scenario has them."""
     v = table[table["by"] == "all"].set_index("kpi")["value"]
     c = scn.costs
     parts = {
@@ -116,9 +136,13 @@ def cost_kpis(table: pd.DataFrame, scn: Scenario) -> pd.DataFrame:
         "cost_chat": v.get("chat_staffed_hours", 0.0) * c.chat_line_hour,
         "cost_email": v.get("email_staff_staffed_hours", 0.0) * c.email_handler_hour,
     }
+    hours = v.get("staffed_line_hours", 0.0) + v.get("chat_staffed_hours", 0.0) + v.get(
+        "email_staff_staffed_hours", 0.0)
+    if "callback_line_staffed_hours" in v:  # dedicated callback lines, when configured
+        parts["cost_callbacks"] = v["callback_line_staffed_hours"] * c.callback_line_hour
+        hours += v["callback_line_staffed_hours"]
     parts["cost_total"] = sum(parts.values())
-    parts["staffed_hours_total"] = (v.get("staffed_line_hours", 0.0) + v.get("chat_staffed_hours", 0.0)
-                                    + v.get("email_staff_staffed_hours", 0.0))
+    parts["staffed_hours_total"] = hours
     return pd.DataFrame([("all", "all", k, float(x)) for k, x in parts.items()],
                         columns=["by", "key", "kpi", "value"])
 

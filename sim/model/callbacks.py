@@ -9,6 +9,9 @@ state, recorded when it is reached:
 - ``callback``: a callback reached the caller;
 - ``answered_by_redial``: the caller got through on their own first;
 - ``abandoned``: ``max_tries`` callbacks failed to reach the caller;
+- ``expired``: not returned within ``expire_after_h`` (only with that setting); an
+  expired message is never tried again (a try already holding a line at the expiry
+  instant is finished, and the message expires when it ends);
 - ``pending``: still waiting when the simulation ran out of calendar.
 
 Whether a message was still pending *at the horizon end* is decided at metric time from
@@ -18,19 +21,54 @@ its ``left_at`` and ``resolved_at`` instants (habit 2).
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
 
-from sim.config import Callbacks
+from sim.config import PROVINCES, Callbacks, Scenario
+from sim.model.calendar import TAIL_DAYS, StepFunction, closed_days, lines_over_time
+from sim.model.lines import LineGroup
 
 NO_NUMBER = "no_number"
 CALLBACK = "callback"
 ANSWERED_BY_REDIAL = "answered_by_redial"
 ABANDONED = "abandoned"
+EXPIRED = "expired"
 PENDING = "pending"
-MESSAGE_STATES = (NO_NUMBER, CALLBACK, ANSWERED_BY_REDIAL, ABANDONED, PENDING)
+MESSAGE_STATES = (NO_NUMBER, CALLBACK, ANSWERED_BY_REDIAL, ABANDONED, EXPIRED, PENDING)
+
+
+def message_decision(decision: str, p_message: float, p_number: float, left_before: bool,
+                     open_message: bool, u_caller: float, u_number: float, u_tone: float,
+                     u_tone_number: float) -> tuple[bool, bool]:
+    """(leaves a message, the message has a usable number) after a busy tone.
+
+    ``once_per_caller``: only a caller who has left none yet, by their own draws
+    (``u_caller``, ``u_number``: the same at every busy tone, so in effect decided at
+    the first). ``every_busy_tone``: a caller without an open message, by the draws of
+    this busy tone (``u_tone``, ``u_tone_number``). A message is left when its draw is
+    below ``p_message``; it has a number when the number draw is below ``p_number``.
+    """
+    if decision == "once_per_caller":
+        if left_before or not u_caller < p_message:
+            return False, False
+        return True, bool(u_number < p_number)
+    if open_message or not u_tone < p_message:
+        return False, False
+    return True, bool(u_tone_number < p_number)
+
+
+def reach_probability(base: float, age_s: float, half_life_h: float | None) -> float:
+    """Chance that a callback try reaches the caller, for a message ``age_s`` seconds old.
+
+    ``base`` (a probability) halves every ``half_life_h`` hours of age; None: no fading.
+    Never above ``base`` for a non-negative age.
+    """
+    if half_life_h is None:
+        return base
+    return base * 0.5 ** (max(age_s, 0.0) / (half_life_h * 3600.0))
 
 
 @dataclass(eq=False)
@@ -48,6 +86,22 @@ class Message:
     in_progress: bool = False
     state: str | None = field(default=None)
     queued: bool = True  # still in its mailbox (heap entries of a removed one are stale)
+    expires_at: float = math.inf  # instant (s) after which it is never tried
+
+
+def dedicated_lines(scn: Scenario) -> dict[str, StepFunction] | None:
+    """Staffed dedicated callback lines per province over time (None: none configured).
+
+    ``callbacks.dedicated.lines`` in its ``hours`` for the provinces it serves, zero
+    elsewhere and on the days the calendar closes; over the horizon and its tail.
+    """
+    ded = scn.phone.answering_machine.callbacks.dedicated
+    if ded is None:
+        return None
+    start, n_days = scn.horizon.start, scn.horizon.days + TAIL_DAYS
+    closed = closed_days(start, n_days, scn.calendar)
+    return {p: lines_over_time(start, n_days, ded.hours, closed, ded.lines if ded.serves(p) else 0)
+            for p in PROVINCES}
 
 
 class CallbackDesk:
@@ -68,10 +122,16 @@ class CallbackDesk:
     (``queued`` is False). The decisions are those of scanning the whole mailbox: the
     oldest eligible message (smallest ``left_at``, then the first left) and the earliest
     ``eligible_at`` still to come.
+
+    Dedicated callback lines (``dedicated``: staffed lines per province, see
+    :func:`dedicated_lines`) are line groups of their own, logged as group
+    ``len(PROVINCES) + province index``; a free one returns the oldest eligible message
+    of a mailbox it serves at once, before any live line is considered.
     """
 
     def __init__(self, env: simpy.Environment, cfg: Callbacks, central: bool, groups, callers,
-                 idle_rng: np.random.Generator, idle_sampler, log):
+                 idle_rng: np.random.Generator, idle_sampler, log,
+                 dedicated: dict[str, StepFunction] | None = None):
         self.env = env
         self.cfg = cfg
         self.central = central
@@ -88,7 +148,11 @@ class CallbackDesk:
         self.messages: list[Message] = []
         self.engaged: set[int] = set()  # callers waiting in a line group's queue now
         self._closed = False
-        for g in groups:
+        self.dedicated_lines = dedicated
+        self._live = cfg.dedicated is None or cfg.dedicated.live_lines
+        self.dedicated_groups = [] if dedicated is None else [
+            LineGroup(env, len(PROVINCES) + i, dedicated[p], 0) for i, p in enumerate(PROVINCES)]
+        for g in (*groups, *self.dedicated_groups):
             g.listen(self._line_changed)
         for b in range(n_boxes):
             env.process(self._desk(b))
@@ -104,6 +168,10 @@ class CallbackDesk:
         if not with_number:
             self._resolve(msg, NO_NUMBER)
             return msg
+        if self.cfg.expire_after_h is not None:
+            after = self.cfg.expire_after_h * 3600.0
+            msg.expires_at = msg.left_at + after
+            env.timeout(after).callbacks.append(lambda _event, msg=msg: self._expire(msg))
         self.boxes[box][msg.id] = msg
         heapq.heappush(self._ready[box], (msg.left_at, msg.id, msg))
         self._kick(box)
@@ -118,6 +186,16 @@ class CallbackDesk:
             # A failed callback try is holding a line right now; close it when it ends.
             msg.state = ANSWERED_BY_REDIAL
 
+    def _expire(self, msg: Message) -> None:
+        """``expire_after_h`` has passed since ``msg`` was left."""
+        if msg.state is not None:
+            return  # closed already (or closing when its failed try ends)
+        if msg.in_progress:
+            msg.state = EXPIRED  # a failed try holds a line now; close it when it ends
+            return
+        self._unqueue(msg)
+        self._resolve(msg, EXPIRED)
+
     def finish(self) -> None:
         """At the end of the simulation: every message still open is ``pending``; the
         desk processes end (so nothing is left in reference cycles)."""
@@ -130,6 +208,8 @@ class CallbackDesk:
             self._ready[b].clear()
             self._later[b].clear()
             self._kick(b)
+        for g in self.dedicated_groups:  # break the line -> listener -> desk cycle
+            g.clear_listeners()
 
     # --- staff side ---------------------------------------------------------------------
 
@@ -148,12 +228,25 @@ class CallbackDesk:
             self._wake[box].succeed()
 
     def _line_changed(self, group) -> None:
-        self._kick(0 if self.central else group.index)
+        self._kick(0 if self.central else group.index % len(PROVINCES))
 
     def _candidates(self, box: int) -> list:
+        if not self._live:
+            return []
         groups = self.groups if self.central else [self.groups[box]]
         # A waiting caller comes before a callback.
         return [g for g in groups if g.has_free_line() and not g.queue]
+
+    def _free_dedicated(self, box: int):
+        """A free dedicated line for mailbox ``box`` (most free lines, then the least
+        line time committed today, then the province order), or None."""
+        if not self.dedicated_groups:
+            return None
+        groups = self.dedicated_groups if self.central else [self.dedicated_groups[box]]
+        free = [g for g in groups if g.has_free_line()]
+        if not free:
+            return None
+        return min(free, key=lambda g: (-g.free_lines(), g.committed_today, g.index))
 
     def _ready_at(self, group, oldest: Message) -> float:
         """Earliest time the policy lets ``group`` return ``oldest`` (given free lines)."""
@@ -189,6 +282,11 @@ class CallbackDesk:
             timers = []
             if ready:
                 oldest = ready[0][2]
+                dedicated = self._free_dedicated(box)
+                if dedicated is not None:
+                    heappop(ready)
+                    self._call(oldest, dedicated)
+                    continue
                 groups = self._candidates(box)
                 if groups:
                     # Central mailbox: the province with most free lines, least busy today.
@@ -212,11 +310,17 @@ class CallbackDesk:
 
     def _call(self, msg: Message, group) -> None:
         cfg, c = self.cfg, self.callers
+        now = self.env.now
+        if now >= msg.expires_at:  # its expiry falls at this very instant
+            self._unqueue(msg)
+            self._resolve(msg, EXPIRED)
+            return
         k = msg.tries
         msg.tries += 1
         # A caller who is on the phone with us right now (waiting in a queue) is engaged.
         engaged = msg.caller in self.engaged
-        reached = bool(c.reach_u[msg.caller, k] < cfg.reach_probability) and not engaged
+        p = reach_probability(cfg.reach_probability, now - msg.left_at, cfg.reach_half_life_h)
+        reached = bool(c.reach_u[msg.caller, k] < p) and not engaged
         hold = float(c.talk_s[msg.caller] + c.wrap_s[msg.caller]) if reached else float(c.failed_s[msg.caller, k])
         group.seize(hold)
         self.log.callback(msg.id, msg.caller, msg.tries, self.env.now, group.index, reached, hold)
@@ -233,10 +337,10 @@ class CallbackDesk:
         if reached:
             return
         msg.in_progress = False
-        if msg.state == ANSWERED_BY_REDIAL:  # the caller got through during this try
+        if msg.state is not None:  # the caller got through, or it expired, during this try
+            state, msg.state = msg.state, None
             self._unqueue(msg)
-            msg.state = None
-            self._resolve(msg, ANSWERED_BY_REDIAL)
+            self._resolve(msg, state)
         elif msg.tries >= self.cfg.max_tries:
             self._unqueue(msg)
             self._resolve(msg, ABANDONED)

@@ -38,6 +38,10 @@ class PhoneCallers:
     reach_u: np.ndarray  # (n, max_tries): callback try k reaches the caller
     failed_s: np.ndarray  # (n, max_tries): line time of a failed callback try
     spacing_s: np.ndarray  # (n, max_tries): wait before the next try after a failed one
+    # (n, max_attempts): message decision after a busy tone on attempt k+1, and whether
+    # that message has a number (answering_machine.decision: every_busy_tone).
+    message_tone_u: np.ndarray
+    number_tone_u: np.ndarray
 
     def __len__(self) -> int:
         return len(self.arrival_at)
@@ -76,4 +80,6 @@ def draw_phone_callers(scn: Scenario, streams: Streams) -> PhoneCallers:
         failed_s=sampler(cb.failed_min)(streams("callback.failed"), n * cb.max_tries).reshape(n, cb.max_tries),
         spacing_s=sampler(cb.retry_spacing_min)(streams("callback.spacing"), n * cb.max_tries).reshape(
             n, cb.max_tries),
+        message_tone_u=streams("message.leave.tone").random((n, k)),
+        number_tone_u=streams("message.number.tone").random((n, k)),
     )

@@ -25,7 +25,7 @@ from sim.model.calendar import (
     open_intervals,
     staffed_lines,
 )
-from sim.model.callbacks import CALLBACK, CallbackDesk
+from sim.model.callbacks import CALLBACK, CallbackDesk, dedicated_lines, message_decision
 from sim.model.callers import draw_phone_callers
 from sim.model.chats import ChatChannel
 from sim.model.emails import EmailChannel
@@ -118,7 +118,8 @@ class Helpline:
         am = phone.answering_machine
         self.desk = (
             CallbackDesk(self.env, am.callbacks, am.mailbox == "central", self.groups, self.callers,
-                         streams("callback.idle"), sampler(am.callbacks.idle_min), self.log)
+                         streams("callback.idle"), sampler(am.callbacks.idle_min), self.log,
+                         dedicated_lines(scn))
             if am.enabled
             else None
         )
@@ -168,10 +169,13 @@ class Helpline:
             if outcome == ANSWERED:  # (a pending message was closed when the call began)
                 end = END_ANSWERED
                 break
-            if (outcome == BUSY and msg is None and self.desk is not None
-                    and c.message_u[i] < am.message_probability):
-                number = bool(c.number_u[i] < am.number_probability)
-                msg = self.messages_of[i] = self.desk.leave(i, self.groups_last[i], number)
+            if outcome == BUSY and self.desk is not None:
+                leave, number = message_decision(
+                    am.decision, am.message_probability, am.number_probability, msg is not None,
+                    msg is not None and msg.state is None, c.message_u[i], c.number_u[i],
+                    c.message_tone_u[i, attempt - 1], c.number_tone_u[i, attempt - 1])
+                if leave:
+                    msg = self.messages_of[i] = self.desk.leave(i, self.groups_last[i], number)
             waiting = msg is not None and msg.state is None  # a callback may still come
             u = c.redial_u[i, attempt - 1]
             if outcome == CLOSED:

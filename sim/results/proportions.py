@@ -29,6 +29,8 @@ PROPORTIONS: dict[str, str] = {
     "chat_target_met": "replications whose chat_within_target reaches the target share (0/1)",
     "chat_utilisation": "chat-busy time inside staffed time / staffed chat time",
     "email_staff_utilisation": "e-mail-busy time inside staffed time / staffed e-mail time",
+    "share_messages_expired": "messages expired by the horizon end / messages with a number",
+    "callback_line_utilisation": "callback-busy time inside staffed time / staffed dedicated callback time",
 }
 
 # Families whose names carry a parameter: email_within_{k}wd for each response target k.

@@ -35,11 +35,13 @@ from scipy.sparse.linalg import MatrixRankWarning, spsolve
 from scipy.special import logsumexp
 
 __all__ = [
+    "AnsweringMachineRedialResult",
     "AnsweringMachineResult",
     "ErlangAResult",
     "OverflowResult",
     "RetrialResult",
     "answering_machine",
+    "answering_machine_redials",
     "ctmc_stationary",
     "erlang_a",
     "erlang_b",
@@ -799,5 +801,144 @@ def answering_machine(
         utilisation=float(busy @ pi) / c,
         utilisation_failed_callbacks=float(kf @ pi) / c,
         max_mailbox=m_top,
+        truncation_mass=mass,
+    )
+
+
+# ------------------------------------------- answering machine with redials (issue 14)
+
+
+@dataclass(frozen=True)
+class AnsweringMachineRedialResult:
+    """Steady state of one line group with redials, an answering machine and callbacks.
+
+    Fields (per fresh caller unless said; rates per unit time):
+        p_answered_direct: fresh caller is answered on a call (first try or a redial).
+        p_answered_callback: fresh caller is reached by a callback.
+        messages_per_caller: messages left per fresh caller (at most one each here).
+        attempts_per_caller: call attempts (fresh + redials) per fresh caller.
+        p_busy_attempt: fraction of attempts that get a busy tone.
+        mean_orbit, mean_mailbox: E[callers waiting to redial], E[messages waiting].
+        max_size: truncation level of the orbit and of the mailbox (m + k_fail).
+        truncation_mass: probability of the truncation boundary.
+    """
+
+    p_answered_direct: float
+    p_answered_callback: float
+    messages_per_caller: float
+    attempts_per_caller: float
+    p_busy_attempt: float
+    mean_orbit: float
+    mean_mailbox: float
+    max_size: int
+    truncation_mass: float
+
+
+def answering_machine_redials(
+    c: int,
+    lam: float,
+    mu: float,
+    p_message_first: float,
+    p_message_redial: float,
+    p_redial: float,
+    redial_rate: float,
+    callback_rate: float,
+    p_reach: float,
+    *,
+    mu_fail: float,
+    max_size: int | None = None,
+    max_truncation_mass: float = _TRUNCATION_TOL,
+) -> AnsweringMachineRedialResult:
+    """One line group, no queue, redials, an answering machine and callbacks (exact CTMC).
+
+    The model of :func:`answering_machine` with redials (as :func:`retrial_loss`): a
+    caller who gets a busy tone leaves a message (with a callable number) with
+    probability ``p_message_first`` on the first attempt and ``p_message_redial`` on a
+    redial, and then waits for the callback without redialling; one who leaves no
+    message redials with probability ``p_redial`` after an Exp(``redial_rate``) delay,
+    otherwise leaves for good. ``p_message_redial = p_message_first`` is a message
+    decision at every busy tone; ``p_message_redial = 0`` is the decision once per
+    caller (a caller who declined at the first busy tone never leaves one). Callbacks
+    as in :func:`answering_machine`: while a line is free and the mailbox is not empty,
+    attempts come at rate ``callback_rate``; one reaches the caller with ``p_reach``
+    (line held Exp(``mu``)), otherwise the line is held Exp(``mu_fail``) and the message
+    goes back to the mailbox.
+
+    State (k_ok, k_fail, j, m): lines busy with answered calls and with failed callback
+    attempts, callers waiting to redial, messages in the mailbox; truncated at
+    j <= max_size and m + k_fail <= max_size (a redialler or message that would pass
+    it is lost). ``max_size`` None doubles it from 16 until the boundary probability is
+    <= ``max_truncation_mass``.
+    """
+    c = _check_int("c", c, 1)
+    lam, mu = _check_rate("lam", lam), _check_rate("mu", mu)
+    p1, p2 = _check_prob("p_message_first", p_message_first), _check_prob("p_message_redial", p_message_redial)
+    r = _check_prob("p_redial", p_redial)
+    theta = _check_rate("redial_rate", redial_rate)
+    cb, p_ok = _check_rate("callback_rate", callback_rate), _check_prob("p_reach", p_reach)
+    mu_fail = _check_rate("mu_fail", mu_fail)
+    if r >= 1:
+        raise ValueError("p_redial must be < 1 (else callers who never get through redial forever)")
+    if (p1 > 0 or p2 > 0) and p_ok == 0:
+        raise ValueError("p_reach must be > 0 when messages are left (mailbox never empties)")
+    if max_size is not None:
+        max_size = _check_int("max_size", max_size, 1)
+    tol = _check_prob("max_truncation_mass", max_truncation_mass)
+
+    def solve(top: int):
+        ko, kf, j, m = np.meshgrid(np.arange(c + 1), np.arange(c + 1), np.arange(top + 1),
+                                   np.arange(top + 1), indexing="ij")
+        valid = (ko + kf <= c) & (m + kf <= top)
+        lookup = np.full(ko.shape, -1, dtype=np.int64)
+        lookup[valid] = np.arange(int(valid.sum()))
+        ko, kf, j, m = ko[valid], kf[valid], j[valid], m[valid]
+        n = ko.size
+
+        def idx(a, b, d, e):
+            return lookup[np.clip(a, 0, c), np.clip(b, 0, c), np.clip(d, 0, top), np.clip(e, 0, top)]
+
+        s = np.arange(n)
+        busy = ko + kf
+        free, full = busy < c, busy == c
+        room = m + kf < top
+        orbit_room = j < top
+        moves = [
+            (free, idx(ko + 1, kf, j, m), np.full(n, lam)),
+            (full & room, idx(ko, kf, j, m + 1), np.full(n, lam * p1)),
+            (full & orbit_room, idx(ko, kf, j + 1, m), np.full(n, lam * (1 - p1) * r)),
+            (free & (j > 0), idx(ko + 1, kf, j - 1, m), j * theta),
+            (full & (j > 0) & room, idx(ko, kf, j - 1, m + 1), j * theta * p2),
+            (full & (j > 0), idx(ko, kf, j - 1, m), j * theta * (1 - p2) * (1 - r)),
+            (full & (j > 0) & ~room, idx(ko, kf, j - 1, m), j * theta * p2),
+            (free & (m > 0), idx(ko + 1, kf, j, m - 1), np.full(n, cb * p_ok)),
+            (free & (m > 0), idx(ko, kf + 1, j, m - 1), np.full(n, cb * (1 - p_ok))),
+            (ko > 0, idx(ko - 1, kf, j, m), ko * mu),
+            (kf > 0, idx(ko, kf - 1, j, m + 1), kf * mu_fail),
+        ]
+        dst = np.concatenate([d[mask] for mask, d, _ in moves])
+        if np.any(dst < 0):  # pragma: no cover - guards the state enumeration
+            raise AssertionError("transition leaves the state space")
+        src = np.concatenate([s[mask] for mask, _, _ in moves])
+        rate = np.concatenate([np.asarray(x, float)[mask] for mask, _, x in moves])
+        if n > _MAX_STATES:
+            raise ValueError(f"max_size {top} needs {n} states; the system is probably unstable")
+        pi = ctmc_stationary(_generator(n, src, dst, rate))
+        boundary = float(pi[(j == top) | (m + kf == top)].sum())
+        return n, top, pi, ko, kf, j, m, boundary
+
+    _, top, pi, ko, kf, j, m, mass = _auto_truncate(solve, max_size, 16, tol, "max_size")
+    free = (ko + kf) < c
+    p_free = float(pi[free].sum())
+    orbit_free, orbit_full = float((j * free) @ pi), float((j * ~free) @ pi)
+    attempts = lam + theta * (orbit_free + orbit_full)
+    return AnsweringMachineRedialResult(
+        p_answered_direct=(lam * p_free + theta * orbit_free) / lam,
+        p_answered_callback=cb * p_ok * float(pi[free & (m > 0)].sum()) / lam,
+        messages_per_caller=(lam * p1 * (1 - p_free) + theta * p2 * orbit_full) / lam,
+        attempts_per_caller=attempts / lam,
+        p_busy_attempt=(lam * (1 - p_free) + theta * orbit_full) / attempts,
+        mean_orbit=float(j @ pi),
+        mean_mailbox=float(m @ pi),
+        max_size=top,
         truncation_mass=mass,
     )

@@ -7,7 +7,8 @@ when theory lies inside the Student-t confidence interval of the simulated mean,
 level Bonferroni-corrected over every comparison of the battery (family-wise error 1%).
 
 Cases: Erlang B (per-province blocking), Erlang C, Erlang A, the retrial (redial) loss
-system with non-persistent callers, the answering machine with callbacks, two line
+system with non-persistent callers, the answering machine with callbacks (also with
+redials and a message decision at every busy tone or once per caller), two line
 groups with one-way overflow, and a time-varying loss system with a daily rate profile,
 solved exactly as a periodic Markov chain (matrix exponentials hour by hour).
 """
@@ -244,8 +245,48 @@ def time_varying_case(reps: int, seed: int, jobs: int, days: int) -> list[Compar
     return out
 
 
+def answering_machine_redials_case(reps: int, seed: int, jobs: int, days: int) -> list[Comparison]:
+    """Redials and the answering machine, the message decision at every busy tone and
+    once per caller (issue 14), against :func:`sim.theory.exact.answering_machine_redials`."""
+    p_message, p_redial, redial_min = 0.3, 0.6, 15.0
+    rate_cb, p_reach, fail_min = 1 / (15 * 60), 0.7, 3.0
+    shares = {p: 0.0 for p in PROVINCES} | {"Antwerpen": 1.0}
+    out = []
+    for decision, p_again in (("every_busy_tone", p_message), ("once_per_caller", 0.0)):
+        scn = stationary(1, annual=15_000, days=days, **{
+            "phone.province_shares": shares,
+            "phone.redial.probability": [p_redial], "phone.redial.max_attempts": 60,
+            "phone.redial.delay_min": {"dist": "exponential", "mean": redial_min},
+            "phone.answering_machine": {
+                "enabled": True, "decision": decision, "message_probability": p_message,
+                "number_probability": 1.0, "mailbox": "per_province", "redial_after_message": False,
+                "callbacks": {"policy": "after_idle",
+                              "idle_min": {"dist": "exponential", "mean": 1 / rate_cb / 60},
+                              "reach_probability": p_reach,
+                              "failed_min": {"dist": "exponential", "mean": fail_min},
+                              "max_tries": 60, "retry_spacing_min": {"dist": "fixed", "value": 0}}},
+        })
+        res = run(scn, reps, seed, jobs=jobs, progress=False)
+        lam = scn.demand.phone.annual / (365 * 86400)
+        th = theory.answering_machine_redials(1, lam, MU, p_message, p_again, p_redial, 1 / (redial_min * 60),
+                                              rate_cb, p_reach, mu_fail=1 / (fail_min * 60))
+        callers = res.values("callers", "all", "all")
+        case = f"Answering machine with redials, message decision {decision}"
+        out += [
+            Comparison(case, "answered directly", res.values("answer_rate_caller_direct", "all", "all"),
+                       th.p_answered_direct),
+            Comparison(case, "answered by callback",
+                       res.values("callers_answered_callback", "all", "all") / callers, th.p_answered_callback),
+            Comparison(case, "messages per caller", res.values("messages_left", "all", "all") / callers,
+                       th.messages_per_caller),
+            Comparison(case, "attempts per caller", res.values("mean_attempts", "all", "all"),
+                       th.attempts_per_caller),
+        ]
+    return out
+
+
 CASES = [erlang_b_case, erlang_c_case, erlang_a_case, retrial_case, answering_machine_case,
-         overflow_case, time_varying_case]
+         overflow_case, time_varying_case, answering_machine_redials_case]
 
 
 def validate(reps: int = 12, seed: int = 101, jobs: int = 1, days: int = 120,
