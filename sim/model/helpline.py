@@ -16,6 +16,7 @@ import simpy
 from sim.config import PROVINCES, Scenario
 from sim.config.distributions import sampler
 from sim.model import routing
+from sim.model.availability import Counsellors
 from sim.model.calendar import (
     DAY_S,
     TAIL_DAYS,
@@ -98,6 +99,11 @@ class Helpline:
             LineGroup(self.env, i, self.cal.phone_lines[p], phone.queue.capacity)
             for i, p in enumerate(PROVINCES)
         ]
+        if phone.availability.enabled:  # counsellors not always at their staffed line
+            for g, p in zip(self.groups, PROVINCES, strict=True):
+                g.counsellors = Counsellors(
+                    self.env, g.index, p, g.lines, scn.horizon.start, scn.horizon.days + TAIL_DAYS,
+                    phone.availability, streams(f"availability.{p}"), self.log, g.counsellor_returned)
         self.groups_last = [0] * len(self.callers)  # line group of each caller's last attempt
         # Python lists of the per-caller values read in the event loop: numpy scalars
         # would make env.now and every heap key a numpy float (slower; bench/README.md).

@@ -72,13 +72,30 @@ class LineGroup:
         # Since when the group has had at least one free line (None while fully busy or
         # closed): the callback policy "after the line has been idle for some minutes".
         self.idle_since: float | None = None
+        # Counsellors away from their staffed line (sim.model.availability), or None:
+        # every staffed line has its counsellor at it (the default).
+        self.counsellors = None
         env.process(self._staffing_changes())
 
+    def at_line(self) -> int:
+        """Lines whose counsellor is at the line now: staffed minus away (never negative)."""
+        now = self.env.now
+        if self.counsellors is None:
+            return self.lines(now)
+        return self.lines(now) - self.counsellors.away(now)
+
     def free_lines(self) -> int:
-        return max(self.lines(self.env.now) - self.busy, 0)
+        return max(self.at_line() - self.busy, 0)
 
     def has_free_line(self) -> bool:
-        return self.busy < self.lines(self.env.now)
+        return self.busy < self.at_line()
+
+    def counsellor_returned(self) -> None:
+        """A counsellor is back at the line: serve the queue, tell the listeners."""
+        self._serve_waiting()
+        self._mark_idle()
+        if self.has_free_line():
+            self._notify()
 
     def listen(self, callback) -> None:
         """Call ``callback(group)`` whenever a line is released or staffing rises."""
