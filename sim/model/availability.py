@@ -74,7 +74,7 @@ class Counsellors:
         self.on_return = on_return
         self.blocks = block_counsellors(start, n_days, province, cfg)
         self.mask = 0  # bit k: slot k's counsellor is away (random absence)
-        self._end = float(lines.times[-1]) if len(lines.times) else 0.0
+        self._end = n_days * DAY_S  # the calendar's end: the processes stop there
         self._away_s = sampler(cfg.away_min)
         slots = int(lines.values.max()) if len(lines.values) else 0
         for k in range(slots):
