@@ -142,3 +142,39 @@ def test_share_in_force_follows_the_periods():
     assert av.share_on(dt.date(2020, 3, 1), "Limburg") == 0.5
     assert av.share_on(dt.date(2020, 6, 1), "Limburg") == 0.7
     assert av.share_on(dt.date(2020, 6, 1), "Antwerpen") == 1.0
+
+
+# --- capacity that changes over the year (step 3 of issue 14's capacity half) -------------
+
+
+def test_extra_lines_for_a_year_may_start_before_and_end_after_the_horizon():
+    """Seed 000: extra means "voor een jaar" after the first lockdown: phone.staffing.extra."""
+    from sim.model.helpline import build_calendar
+
+    scn = load_scenario(None, {
+        "horizon": {"start": "2020-01-01", "end": "2020-12-31"},
+        "calendar.holidays": "none",
+        "phone.staffing.extra": [{"name": "capacity for a year (seed 000)", "from": "2020-06-01",
+                                  "to": "2021-05-31", "lines": 1, "provinces": ["Limburg"]}]})
+    lines = build_calendar(scn).phone_lines
+
+    def noon(day):
+        return (day - scn.horizon.start).days * DAY_S + 12 * 3600
+
+    assert lines["Limburg"](noon(dt.date(2020, 5, 29))) == 1  # Friday before the year
+    assert lines["Limburg"](noon(dt.date(2020, 6, 2))) == 2
+    assert lines["Limburg"](noon(dt.date(2020, 12, 31))) == 2
+    assert lines["Antwerpen"](noon(dt.date(2020, 6, 2))) == 1
+
+
+def test_a_share_period_covering_the_horizon_overrides_the_default_share():
+    base = {p: 1 for p in PROVINCES}
+    off = Helpline(stationary(base, annual=40_000, days=10), Streams(5, 0), channels=["phone"]).run()
+    scn = stationary(base, annual=40_000, days=10, **{"phone.availability": {
+        "enabled": True, "share": 0.5,
+        "periods": [{"from": "2019-01-01", "to": "2030-12-31", "share": 1.0, "source": "assumption"}]}})
+    on = Helpline(scn, Streams(5, 0), channels=["phone"]).run()
+    assert on.away == [] and on.attempts == off.attempts
+    # And the same scenario without the period does send counsellors away.
+    scn = stationary(base, annual=40_000, days=10, **{"phone.availability": {"enabled": True, "share": 0.5}})
+    assert len(Helpline(scn, Streams(5, 0), channels=["phone"]).run().away) > 0
