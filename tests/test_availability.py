@@ -1,6 +1,6 @@
 """Counsellor availability (phone.availability, issue 14): exact, statistical, invariant.
 
-- Statistical: blocking of a 24/7 loss system whose counsellors alternate exponential
+- Statistical: blocking and occupancy at the line (sim.results.capacity) of a 24/7 loss system whose counsellors alternate exponential
   periods at the line and away, simulated on fixed seeds, against the exact on/off CTMC
   (sim.theory.exact.availability_loss), for c = 1 and c = 2 lines; the tolerance is the
   Student-t interval over replications (Bonferroni over the comparisons, 1% family-wise).
@@ -49,7 +49,9 @@ def test_ctmc_one_line_by_hand():
 
 def test_simulated_blocking_agrees_with_the_on_off_ctmc():
     comparisons = availability_case(reps=8, seed=7, jobs=1, days=40)
-    assert {c.measure for c in comparisons} == {"blocking, Antwerpen (1 lines)", "blocking, Limburg (2 lines)"}
+    assert {c.measure for c in comparisons} == {
+        "blocking, Antwerpen (1 lines)", "blocking, Limburg (2 lines)",
+        "occupancy at the line, Antwerpen (1 lines)", "occupancy at the line, Limburg (2 lines)"}
     level = 1 - 0.01 / len(comparisons)
     for c in comparisons:
         m, lo, hi = t_interval(c.values, level)
@@ -178,3 +180,27 @@ def test_a_share_period_covering_the_horizon_overrides_the_default_share():
     # And the same scenario without the period does send counsellors away.
     scn = stationary(base, annual=40_000, days=10, **{"phone.availability": {"enabled": True, "share": 0.5}})
     assert len(Helpline(scn, Streams(5, 0), channels=["phone"]).run().away) > 0
+
+
+# --- capacity KPIs (sim.results.capacity) -------------------------------------------------
+
+
+def test_capacity_kpis_add_up_and_appear_only_when_availability_is_on():
+    from sim.experiments.replications import run_replication
+
+    scn = stationary({p: 2 for p in PROVINCES}, annual=40_000, days=12, **{
+        "phone.wrap_up_min": {"dist": "fixed", "value": 5},
+        "phone.availability": {"enabled": True, "share": 0.7,
+                               "blocks": [{"weekdays": ["mon"], "hours": "09:00-10:00", "counsellors": 1}]}})
+    k = run_replication(scn, 1, 0).kpis.set_index(["by", "key", "kpi"])["value"]
+    for key in [("all", "all"), ("province", "Limburg"), ("province_month", "Limburg 2021-01")]:
+        staffed = k[(*key, "staffed_line_hours")] if key[0] != "province_month" else None
+        at, away = k[(*key, "at_line_hours")], k[(*key, "away_line_hours")]
+        if staffed is not None:
+            assert np.isclose(at + away, staffed), f"{key}: at the line + away != staffed"
+        assert 0 < k[(*key, "occupancy")] < 1
+    assert np.isclose(k[("all", "all", "at_line_share")], 0.7 - 1 / (7 * 24) / 2, atol=0.05)
+    # Wrap-up is a fixed 5 min per answered call.
+    assert np.isclose(k[("all", "all", "wrap_up_hours")], k[("all", "all", "answered")] * 5 / 60, rtol=0.02)
+    off = run_replication(stationary({p: 2 for p in PROVINCES}, annual=40_000, days=12), 1, 0).kpis
+    assert "occupancy" not in set(off["kpi"]) and "province_month" not in set(off["by"])

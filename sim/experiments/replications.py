@@ -25,6 +25,7 @@ from sim.errors import ReplicationError  # noqa: F401 (re-exported)
 from sim.experiments.executors import Processes, default_jobs  # noqa: F401 (re-exported)
 from sim.model.helpline import Helpline
 from sim.model.streams import Streams
+from sim.results.capacity import capacity_kpis
 from sim.results.channel_metrics import chat_kpis, email_kpis
 from sim.results.metrics import kpis
 from sim.results.proportions import is_proportion
@@ -94,6 +95,9 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
                  log.messages_table(), log.callbacks_table(), emails),
             chat, email,
         ], ignore_index=True)
+        if scn.phone.availability.enabled:  # (else at the line = staffed: nothing to add)
+            table = pd.concat([table, capacity_kpis(attempts, log.away_table(), model.cal.phone_lines, start, days,
+                                                    log.callbacks_table(), emails)], ignore_index=True)
         table = pd.concat([table, cost_kpis(table, scn)], ignore_index=True)
     except Exception as e:  # keep the context a planner needs to rerun it
         raise ReplicationError(scn.name, replication, seed, e) from e

@@ -118,8 +118,12 @@ def availability_case(reps: int, seed: int, jobs: int, days: int) -> list[Compar
     out = []
     for p, lam in list(zip(PROVINCES, province_rates(scn), strict=True))[:2]:
         th = theory.availability_loss(lam, MU, lines[p], alpha, beta)
-        out.append(Comparison("Counsellors away (on/off CTMC)", f"blocking, {p} ({lines[p]} lines)",
-                              1 - res.values("answer_rate_attempt", "province", p), th.p_blocked))
+        out += [
+            Comparison("Counsellors away (on/off CTMC)", f"blocking, {p} ({lines[p]} lines)",
+                       1 - res.values("answer_rate_attempt", "province", p), th.p_blocked),
+            Comparison("Counsellors away (on/off CTMC)", f"occupancy at the line, {p} ({lines[p]} lines)",
+                       res.values("occupancy", "province", p), th.occupancy),
+        ]
     return out
 
 
