@@ -54,24 +54,25 @@ class Counsellors:
     """The counsellors of one province's line group: who is away, and when they change.
 
     ``away(t)``: counsellors away among the staffed lines at ``t`` (see the module
-    docstring). ``on_return()`` is called whenever counsellors may have come back (an
-    absence or a block ends), so waiting work can start. Each change is recorded as
+    docstring). The line ``group`` is told when counsellors leave
+    (``counsellor_left``) and when they may have come back (``counsellor_returned``:
+    an absence or a block ends), so waiting work can start. Each change is recorded as
     ``log.away_change(group, at, in_block, away_mask)`` (``away_mask``: bit k set while
     slot k's counsellor is away).
     """
 
-    def __init__(self, env: simpy.Environment, group: int, province: str, lines: StepFunction,
+    def __init__(self, env: simpy.Environment, index: int, province: str, lines: StepFunction,
                  start: dt.date, n_days: int, cfg: Availability, rng: np.random.Generator,
-                 log, on_return):
+                 log, group):
         self.env = env
-        self.group = group
+        self.index = index
         self.province = province
         self.lines = lines
         self.start = start
         self.cfg = cfg
         self.rng = rng
         self.log = log
-        self.on_return = on_return
+        self.group_lines = group
         self.blocks = block_counsellors(start, n_days, province, cfg)
         self.mask = 0  # bit k: slot k's counsellor is away (random absence)
         self._end = n_days * DAY_S  # the calendar's end: the processes stop there
@@ -90,7 +91,7 @@ class Counsellors:
         return min(n, self.blocks(t) + random)
 
     def _record(self) -> None:
-        self.log.away_change(self.group, self.env.now, self.blocks(self.env.now), self.mask)
+        self.log.away_change(self.index, self.env.now, self.blocks(self.env.now), self.mask)
 
     def _at_line_mean_s(self) -> float | None:
         """Mean period at the line for a counsellor back now (None: never away)."""
@@ -116,10 +117,11 @@ class Counsellors:
                 break
             self.mask |= bit
             self._record()
+            self.group_lines.counsellor_left()
             yield env.timeout(float(self._away_s(self.rng, 1)[0]))
             self.mask &= ~bit
             self._record()
-            self.on_return()
+            self.group_lines.counsellor_returned()
 
     def _block_changes(self):
         env, before = self.env, 0
@@ -128,5 +130,7 @@ class Counsellors:
                 yield env.timeout(t - env.now)
             self._record()
             if v < before:  # counsellors back from a block: waiting work may start
-                self.on_return()
+                self.group_lines.counsellor_returned()
+            else:
+                self.group_lines.counsellor_left()
             before = v
