@@ -13,6 +13,7 @@
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim.config import PROVINCES, ScenarioError, load_scenario
@@ -87,7 +88,7 @@ def _guard_seizes(model):
 
 def test_no_work_starts_on_a_line_whose_counsellor_is_away():
     model = _model({"phone.availability": {"enabled": True, "share": 0.5},
-                    "phone.queue.capacity": 5, "phone.queue.patience_min": {"dist": "exponential", "mean": 10},
+                    "phone.queue.capacity": 1, "phone.queue.patience_min": {"dist": "exponential", "mean": 10},
                     "phone.answering_machine.enabled": True,
                     "phone.answering_machine.callbacks.policy": "immediate",
                     "phone.answering_machine.message_probability": 0.5,
@@ -99,6 +100,25 @@ def test_no_work_starts_on_a_line_whose_counsellor_is_away():
     assert bad == [], f"work started with no counsellor free at the line: {bad[:5]}"
     answered = sum(1 for r in log.attempts if r[5] == "answered")
     assert answered > 0
+    # The same from the event log alone: at every start of work, the work already going on
+    # in the group is less than the lines at the line rebuilt from the recorded absences.
+    from sim.results.capacity import at_line_lines
+    from tests.invariants import check_invariants
+
+    a, cb, away = log.attempts_table(), log.callbacks_table(), log.away_table()
+    work = pd.concat([
+        a.loc[a["outcome"] == "answered"].assign(begin=lambda d: d["at"] + d["wait_s"])[["group", "begin", "hold_s"]],
+        cb.assign(begin=cb["at"])[["group", "begin", "hold_s"]]])
+    assert len(cb) > 0, "the callbacks should take lines too"
+    for g, prov in enumerate(PROVINCES):
+        at_line = at_line_lines(model.cal.phone_lines[prov], away[away["group"] == g])
+        w = work[work["group"] == g]
+        b = w["begin"].to_numpy()
+        e = b + w["hold_s"].to_numpy()
+        for t in b:
+            going_on = np.sum((b <= t) & (e > t)) - 1
+            assert going_on < at_line(t), f"{prov}: work started at {t} with {going_on} going on, {at_line(t)} at the line"
+    check_invariants(model, log)
 
 
 def test_a_block_of_every_counsellor_answers_nothing_during_it():
