@@ -11,6 +11,7 @@ import math
 from pydantic import BaseModel
 
 from sim.config.calendar import ExtraStaff
+from sim.config.capacity import AwayBlock, SharePeriod
 from sim.config.demand import DemandEvent
 
 
@@ -55,6 +56,11 @@ def semantic_problems(scn) -> list[tuple[list, str, bool]]:
             if m.from_ is not None and (m.from_ > end or m.to < start):
                 out.append(([*keys, "from"], f"the range {m.from_} to {m.to} lies outside the horizon "
                                              f"{start} to {end}", True))
+        # A share period or block range may start before or end after the horizon; one
+        # wholly outside it is almost certainly a wrong year.
+        elif isinstance(m, SharePeriod | AwayBlock) and m.from_ is not None and (m.from_ > end or m.to < start):
+            out.append(([*keys, "from"], f"the range {m.from_} to {m.to} lies outside the horizon "
+                                         f"{start} to {end}", True))
     both = sorted(set(scn.calendar.closed_dates) & set(scn.calendar.open_dates))
     for d in both:
         i = scn.calendar.open_dates.index(d)

@@ -13,9 +13,10 @@ from pydantic import (
     model_validator,
 )
 
-from sim.config.calendar import ExtraStaff, WeeklyHours, _weekly
+from sim.config.calendar import ExtraStaff, WeeklyHours, _weekly, parse_interval
 from sim.config.callbacks import DedicatedCallbacks
-from sim.config.common import _STRICT, POPULATION_2020, PROVINCES, Probability, Province
+from sim.config.capacity import Availability, Pooling
+from sim.config.common import _STRICT, POPULATION_2020, PROVINCES, Probability, Province, Weekday
 from sim.config.distributions import Distribution, Exponential, Fixed, Gamma, LogNormal
 
 
@@ -115,7 +116,10 @@ class Overflow(BaseModel):
     tone). ``any_free``: another province with a free line (most free lines first, then
     a random draw); ``neighbours``: the first province with a free line in the ordered
     list of the target province. With ``when: peak_days`` it is active only on the
-    listed dates and periods.
+    listed dates and periods. ``weekdays`` and ``hours`` (``"HH:MM-HH:MM"``, local time)
+    limit it further to peak moments of the week and the day ("op piekmomenten", seed
+    000; which moments is an assumption); absent, every day and hour. Limits on the
+    receiving province (occupancy, extra talk time) are in ``phone.pooling``.
     """
 
     model_config = _STRICT
@@ -124,6 +128,15 @@ class Overflow(BaseModel):
     when: Literal["always", "peak_days"] = "always"
     peak_dates: list[dt.date] = []
     peak_periods: list[Period] = []
+    weekdays: list[Weekday] | None = None
+    hours: str | None = None
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_interval(v)
+        return v
 
     @field_validator("neighbours", mode="before")
     @classmethod
@@ -295,6 +308,9 @@ class Phone(BaseModel):
     closed: ClosedBehaviour = ClosedBehaviour()
     overflow: Overflow = Overflow()
     answering_machine: AnsweringMachine = AnsweringMachine()
+    # Capacity as it really is (issue 14; sim/config/capacity.py, docs/capacity.md).
+    availability: Availability = Availability()
+    pooling: Pooling = Pooling()
 
     @field_validator("province_shares", mode="before")
     @classmethod

@@ -26,6 +26,7 @@ from sim.model.calendar import DAY_S
 from sim.model.helpline import Helpline
 from sim.model.streams import Streams
 from sim.results.callback_metrics import callback_kpis
+from sim.results.capacity import capacity_kpis
 from sim.results.channel_metrics import chat_kpis, email_kpis
 from sim.results.metrics import kpi_rows, kpis
 from sim.results.proportions import is_proportion  # noqa: F401
@@ -103,6 +104,9 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
         if options is not None:
             parts.append(options)
         table = pd.concat(parts, ignore_index=True)
+        if scn.phone.availability.enabled:  # (else at the line = staffed: nothing to add)
+            table = pd.concat([table, capacity_kpis(attempts, log.away_table(), model.cal.phone_lines, start, days,
+                                                    callbacks, emails)], ignore_index=True)
         table = pd.concat([table, cost_kpis(table, scn)], ignore_index=True)
     except Exception as e:  # keep the context a planner needs to rerun it
         raise ReplicationError(scn.name, replication, seed, e) from e

@@ -7,6 +7,8 @@ The model only appends plain tuples here; it keeps no running statistics. Tables
 - ``callers``: one row per caller (attributes drawn at creation, how the journey ended).
 - ``messages``: one row per answering-machine message, with its final state.
 - ``callbacks``: one row per callback try (line time, whether the caller was reached).
+- ``away``: one row per change of a phone line group's counsellors away
+  (``sim.model.availability``; only when ``phone.availability`` is on).
 - ``chats`` and ``emails``: the chat and e-mail channels' own logs (``sim.model.chats``,
   ``sim.model.emails``), one row per chat visitor and per e-mail.
 """
@@ -47,6 +49,9 @@ CALLBACK_COLUMNS = ("message", "caller", "try_", "at", "group", "reached", "hold
 # IVR choices: the provinces, then option 0.
 DIALLED = (*PROVINCES, "option 0")
 CALLER_COLUMNS = ("caller", "arrival_at", "home", "option0", "end", "attempts", "end_at")
+# From ``at`` on: ``in_block`` counsellors in a scheduled block (10**6: all), and bit k of
+# ``away_mask`` set while line slot k's counsellor is away (sim.model.availability).
+AWAY_COLUMNS = ("group", "at", "in_block", "away_mask")
 
 
 @dataclass
@@ -57,6 +62,7 @@ class EventLog:
     callers: list[tuple] = field(default_factory=list)
     messages: list[tuple] = field(default_factory=list)
     callbacks: list[tuple] = field(default_factory=list)
+    away: list[tuple] = field(default_factory=list)
     chats: ChatLog = field(default_factory=ChatLog)
     emails: EmailLog = field(default_factory=EmailLog)
 
@@ -71,6 +77,13 @@ class EventLog:
 
     def caller_end(self, caller, arrival_at, home, option0, end, attempts, end_at) -> None:
         self.callers.append((caller, arrival_at, home, option0, end, attempts, end_at))
+
+    def away_change(self, group, at, in_block, away_mask) -> None:
+        self.away.append((group, at, in_block, away_mask))
+
+    def away_table(self) -> pd.DataFrame:
+        df = pd.DataFrame.from_records(self.away, columns=AWAY_COLUMNS)
+        return df.astype({"group": np.int64, "at": float, "in_block": np.int64, "away_mask": np.int64})
 
     def attempts_table(self) -> pd.DataFrame:
         df = pd.DataFrame.from_records(self.attempts, columns=ATTEMPT_COLUMNS)

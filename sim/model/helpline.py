@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import simpy
 
-from sim.config import PROVINCES, Scenario
+from sim.config import PROVINCES, WEEKDAYS, Scenario, parse_interval
 from sim.config.distributions import sampler
 from sim.model import routing
+from sim.model.availability import Counsellors
 from sim.model.calendar import (
     DAY_S,
     TAIL_DAYS,
@@ -42,6 +43,7 @@ from sim.model.eventlog import (
     EventLog,
 )
 from sim.model.lines import LineGroup
+from sim.model.pooling import RecentOccupancy
 from sim.model.streams import Streams
 
 
@@ -98,6 +100,20 @@ class Helpline:
             LineGroup(self.env, i, self.cal.phone_lines[p], phone.queue.capacity)
             for i, p in enumerate(PROVINCES)
         ]
+        if phone.availability.enabled:  # counsellors not always at their staffed line
+            for g, p in zip(self.groups, PROVINCES, strict=True):
+                g.counsellors = Counsellors(
+                    self.env, g.index, p, g.lines, scn.horizon.start, scn.horizon.days + TAIL_DAYS,
+                    phone.availability, streams(f"availability.{p}"), self.log, g)
+        # Human limits on pooling (sim.config.capacity.Pooling; all off by default).
+        pool, ov = phone.pooling, phone.overflow
+        self._cap = {k: pool.occupancy_cap if k in pool.applies_to else 1.0 for k in ("overflow", "option0")}
+        if pool.occupancy_cap < 1.0:
+            for g in self.groups:
+                g.recent = RecentOccupancy(pool.window_min * 60.0)
+        self._extra_talk_s = pool.extra_talk_min * 60.0
+        self._ov_weekdays = None if ov.weekdays is None else {WEEKDAYS.index(d) for d in ov.weekdays}
+        self._ov_span = None if ov.hours is None else parse_interval(ov.hours)
         self.groups_last = [0] * len(self.callers)  # line group of each caller's last attempt
         # Python lists of the per-caller values read in the event loop: numpy scalars
         # would make env.now and every heap key a numpy float (slower; bench/README.md).
@@ -227,22 +243,34 @@ class Helpline:
             if policy == "fixed":
                 target = self._fixed
             else:
-                free = [g.free_lines() for g in groups]
+                free = self._free("option0")
                 committed = [g.committed_today for g in groups]
                 target, self._rr_next = routing.route_option0(
                     policy, self._fixed, free, committed, self._rr_next, u)
+                if self._cap["option0"] < 1.0 and free[target] == 0:
+                    target = self._fixed  # no free line under the cap: the default province
         else:
             dialled = target = self._home[i]
         ov = phone.overflow
         if ov.policy != "off" and not groups[target].has_free_line() and (
             ov.when == "always" or int(self.env.now // DAY_S) in self._peak_days
-        ):
-            free = [g.free_lines() for g in groups]
+        ) and routing.in_peak_moment(self.env.now, self.scn.horizon.start.weekday(), self._ov_weekdays,
+                                     self._ov_span):
+            free = self._free("overflow")
             committed = [g.committed_today for g in groups]
             other = routing.overflow_target(target, ov.policy, free, self._neighbours[target], committed, u)
             if other is not None:
                 target = other
         return dialled, target
+
+    def _free(self, kind: str) -> list[int]:
+        """Free lines per province for routing of ``kind``, provinces over the
+        occupancy cap counted as having none (phone.pooling)."""
+        free = [g.free_lines() for g in self.groups]
+        cap = self._cap[kind]
+        if cap >= 1.0:
+            return free
+        return routing.under_cap(free, [g.recent.occupancy(self.env.now) for g in self.groups], cap)
 
     def attempt(self, i: int, attempt: int):
         """One call attempt of caller ``i``; returns its outcome."""
@@ -258,6 +286,9 @@ class Helpline:
         grp = self.groups[g]
         wait = 0.0
         talk, hold = self._talk[i], self._hold[i]
+        if self._extra_talk_s and g != self._home[i]:  # answered outside the caller's province
+            talk = routing.pooled_talk_s(talk, g, self._home[i], self._extra_talk_s)
+            hold = hold + (talk - self._talk[i])
         if grp.has_free_line() and not grp.queue:
             grp.seize(hold)
         elif len(grp.queue) < grp.queue_cap:

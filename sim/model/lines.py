@@ -72,13 +72,43 @@ class LineGroup:
         # Since when the group has had at least one free line (None while fully busy or
         # closed): the callback policy "after the line has been idle for some minutes".
         self.idle_since: float | None = None
+        # Counsellors away from their staffed line (sim.model.availability), or None:
+        # every staffed line has its counsellor at it (the default).
+        self.counsellors = None
+        # Busy share at the line over a recent window (sim.model.pooling), or None when
+        # no routing decision reads it (the default).
+        self.recent = None
         env.process(self._staffing_changes())
 
+    def at_line(self) -> int:
+        """Lines whose counsellor is at the line now: staffed minus away (never negative)."""
+        now = self.env.now
+        if self.counsellors is None:
+            return self.lines(now)
+        return self.lines(now) - self.counsellors.away(now)
+
     def free_lines(self) -> int:
-        return max(self.lines(self.env.now) - self.busy, 0)
+        return max(self.at_line() - self.busy, 0)
 
     def has_free_line(self) -> bool:
-        return self.busy < self.lines(self.env.now)
+        return self.busy < self.at_line()
+
+    def counsellor_returned(self) -> None:
+        """A counsellor is back at the line: serve the queue, tell the listeners."""
+        self._record_recent()
+        self._serve_waiting()
+        self._mark_idle()
+        if self.has_free_line():
+            self._notify()
+
+    def counsellor_left(self) -> None:
+        """A counsellor went away (their line may still finish a call)."""
+        self._record_recent()
+        self._mark_idle()
+
+    def _record_recent(self) -> None:
+        if self.recent is not None:
+            self.recent.record(self.env.now, self.busy, self.at_line())
 
     def listen(self, callback) -> None:
         """Call ``callback(group)`` whenever a line is released or staffing rises."""
@@ -97,6 +127,7 @@ class LineGroup:
             self._day, self.committed_today = day, 0.0
         self.committed_today += hold_s
         self.busy += 1
+        self._record_recent()
         if not self.has_free_line():
             self.idle_since = None
         if not self.numbered:
@@ -113,6 +144,7 @@ class LineGroup:
                 raise ValueError(f"release({line}): not a line number handed out by seize")
             heapq.heappush(self._returned, line)
         self.busy -= 1
+        self._record_recent()
         self._serve_waiting()
         self._mark_idle()
         self._notify()
@@ -140,6 +172,7 @@ class LineGroup:
         for t, v in zip(times, values, strict=True):
             if t > self.env.now:
                 yield self.env.timeout(t - self.env.now)
+            self._record_recent()
             if v == 0:
                 while self.queue:
                     self.queue.popleft()[0].succeed(CLOSED_IN_QUEUE)

@@ -93,3 +93,37 @@ def tries_again(u: float, attempt: int, probabilities: Sequence[float], max_atte
         return False
     p = probabilities[min(attempt, len(probabilities)) - 1]
     return u < p
+
+
+# --- human limits on pooling (phone.pooling, phone.overflow weekdays/hours; issue 14) ---
+
+
+def under_cap(free: Sequence[int], occupancy: Sequence[float], cap: float) -> list[int]:
+    """``free`` with the provinces whose recent occupancy exceeds ``cap`` set to 0.
+
+    A province over the cap takes no overflow or option-0 call (its counsellors have had
+    no breathing space); ``cap >= 1`` leaves ``free`` as it is.
+    """
+    if cap >= 1.0:
+        return list(free)
+    return [0 if occ > cap else f for f, occ in zip(free, occupancy, strict=True)]
+
+
+def in_peak_moment(now_s: float, first_weekday: int, weekdays: Sequence[int] | None,
+                   span_min: tuple[int, int] | None) -> bool:
+    """Whether overflow's weekday and clock-time limits allow it at ``now_s``.
+
+    ``now_s``: seconds since the scenario start (00:00 of a day whose weekday is
+    ``first_weekday``, 0 = Monday); ``weekdays``: allowed weekdays (None: all);
+    ``span_min``: allowed clock time ``[from, to)`` in minutes after midnight (None: all day).
+    """
+    day, second = divmod(now_s, 86_400.0)
+    if weekdays is not None and (first_weekday + int(day)) % 7 not in weekdays:
+        return False
+    return span_min is None or span_min[0] * 60.0 <= second < span_min[1] * 60.0
+
+
+def pooled_talk_s(talk_s: float, answering: int, home: int, extra_s: float) -> float:
+    """Talk time of a call answered by province ``answering`` for a caller from ``home``:
+    ``extra_s`` more when they differ (no local knowledge of the social map, seed 004)."""
+    return talk_s + extra_s if answering != home else talk_s

@@ -37,11 +37,13 @@ from scipy.special import logsumexp
 __all__ = [
     "AnsweringMachineRedialResult",
     "AnsweringMachineResult",
+    "AvailabilityResult",
     "ErlangAResult",
     "OverflowResult",
     "RetrialResult",
     "answering_machine",
     "answering_machine_redials",
+    "availability_loss",
     "ctmc_stationary",
     "erlang_a",
     "erlang_b",
@@ -592,6 +594,86 @@ def overflow_two_groups(
         p_other=(p_other1, p_other2),
         utilisation=(float(k1 @ pi) / c1, float(k2 @ pi) / c2),
         p_lost_total=(lam1 * pb1 + lam2 * pb2) / (lam1 + lam2),
+    )
+
+
+# ------------------------------------------------- counsellors away from the line
+
+
+@dataclass(frozen=True)
+class AvailabilityResult:
+    """Steady state of a loss system whose counsellors are sometimes away.
+
+    Fields:
+        p_blocked: fraction of calls that find no line with an idle counsellor at it
+            (busy tone), by PASTA the stationary P(busy + away >= c).
+        mean_busy: E[lines in use] (calls, also those finishing while their counsellor
+            is due away).
+        mean_away: E[counsellors away].
+        utilisation: mean_busy / c (busy share of the staffed lines).
+        occupancy: E[min(busy, c - away)] / E[c - away]: busy share of the time
+            counsellors are at the line, overruns into an away period left out (as the
+            KPI ``occupancy`` in ``sim.results.capacity`` counts it).
+    """
+
+    p_blocked: float
+    mean_busy: float
+    mean_away: float
+    utilisation: float
+    occupancy: float
+
+
+def availability_loss(lam: float, mu: float, c: int, alpha: float, beta: float) -> AvailabilityResult:
+    """c staffed lines, no queue, counsellors alternating at the line and away (exact CTMC).
+
+    Model (the semantics of ``sim.model.availability``): calls arrive at rate ``lam``
+    and hold a line for an exponential time of rate ``mu``. Each of the c counsellors
+    independently alternates exponential periods at the line (rate ``alpha`` of leaving)
+    and away (rate ``beta`` of returning), whether or not they are on a call: an away
+    period is counted from its due time, and a counsellor on a call then finishes it
+    first (the call is not interrupted). A call is answered when fewer than c - a lines
+    are busy (a = counsellors away), else it is lost. State (b, a): b busy lines
+    (0..c), a counsellors away (0..c); b + a may exceed c while calls overrun.
+
+    Args:
+        lam: arrival rate (> 0); mu: service rate (> 0); c: staffed lines (>= 1);
+        alpha: rate of leaving the line (> 0); beta: rate of coming back (> 0). The
+            long-run share at the line is beta / (alpha + beta).
+
+    Returns:
+        AvailabilityResult; see its docstring.
+    """
+    lam = _check_rate("lam", lam)
+    mu = _check_rate("mu", mu)
+    c = _check_int("c", c, 1)
+    alpha = _check_rate("alpha", alpha)
+    beta = _check_rate("beta", beta)
+    b, a = (g.ravel() for g in np.meshgrid(np.arange(c + 1), np.arange(c + 1), indexing="ij"))
+    n = b.size
+
+    def idx(i, j):
+        return i * (c + 1) + j
+
+    s = idx(b, a)
+    can_answer = b + a < c
+    moves = [
+        (can_answer, idx(b + 1, a), np.full(n, lam)),
+        (b > 0, idx(b - 1, a), b * mu),
+        (a < c, idx(b, a + 1), (c - a) * alpha),
+        (a > 0, idx(b, a - 1), a * beta),
+    ]
+    src = np.concatenate([s[m] for m, _, _ in moves])
+    dst = np.concatenate([d[m] for m, d, _ in moves])
+    rate = np.concatenate([r[m].astype(float) for m, _, r in moves])
+    pi = ctmc_stationary(_generator(n, src, dst, rate))
+    mean_busy, mean_away = float(b @ pi), float(a @ pi)
+    at_line = c - mean_away
+    return AvailabilityResult(
+        p_blocked=float(pi[~can_answer].sum()),
+        mean_busy=mean_busy,
+        mean_away=mean_away,
+        utilisation=mean_busy / c,
+        occupancy=float(np.minimum(b, c - a) @ pi) / at_line if at_line > 0 else float("nan"),
     )
 
 

@@ -103,6 +103,31 @@ def erlang_a_case(reps: int, seed: int, jobs: int, days: int) -> list[Comparison
     return out
 
 
+AWAY_MIN = 30.0  # mean absence (minutes) of the availability case
+
+
+def availability_case(reps: int, seed: int, jobs: int, days: int) -> list[Comparison]:
+    """Loss system whose counsellors are at the line 60% of the time (on/off CTMC)."""
+    lines = {"Antwerpen": 1, "Limburg": 2, "Oost-Vlaanderen": 2, "Vlaams-Brabant": 1, "West-Vlaanderen": 1}
+    share = 0.6
+    scn = stationary(lines, annual=40_000, days=days, **{
+        "phone.availability": {"enabled": True, "share": share,
+                               "away_min": {"dist": "exponential", "mean": AWAY_MIN}}})
+    beta = 1 / (AWAY_MIN * 60)
+    alpha = beta * (1 - share) / share
+    res = run(scn, reps, seed, jobs=jobs, progress=False)
+    out = []
+    for p, lam in list(zip(PROVINCES, province_rates(scn), strict=True))[:2]:
+        th = theory.availability_loss(lam, MU, lines[p], alpha, beta)
+        out += [
+            Comparison("Counsellors away (on/off CTMC)", f"blocking, {p} ({lines[p]} lines)",
+                       1 - res.values("answer_rate_attempt", "province", p), th.p_blocked),
+            Comparison("Counsellors away (on/off CTMC)", f"occupancy at the line, {p} ({lines[p]} lines)",
+                       res.values("occupancy", "province", p), th.occupancy),
+        ]
+    return out
+
+
 def erlang_c_case(reps: int, seed: int, jobs: int, days: int) -> list[Comparison]:
     scn = stationary(2, annual=40_000, days=days, **{
         "phone.queue.capacity": 10_000, "phone.queue.patience_min": {"dist": "fixed", "value": 10**9}})
@@ -286,7 +311,8 @@ def answering_machine_redials_case(reps: int, seed: int, jobs: int, days: int) -
 
 
 CASES = [erlang_b_case, erlang_c_case, erlang_a_case, retrial_case, answering_machine_case,
-         overflow_case, time_varying_case, answering_machine_redials_case]
+         overflow_case, time_varying_case, answering_machine_redials_case,
+         availability_case]
 
 
 def validate(reps: int = 12, seed: int = 101, jobs: int = 1, days: int = 120,
