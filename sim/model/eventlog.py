@@ -47,6 +47,9 @@ CALLBACK_COLUMNS = ("message", "caller", "try_", "at", "group", "reached", "hold
 # IVR choices: the provinces, then option 0.
 DIALLED = (*PROVINCES, "option 0")
 CALLER_COLUMNS = ("caller", "arrival_at", "home", "option0", "end", "attempts", "end_at")
+# Repeat contacts (sim.config.callers.RepeatContacts): the phone number and repeat index
+# of every episode after a number's first; callers not listed are their own number.
+EPISODE_COLUMNS = ("caller", "number", "repeat")
 
 
 @dataclass
@@ -57,6 +60,7 @@ class EventLog:
     callers: list[tuple] = field(default_factory=list)
     messages: list[tuple] = field(default_factory=list)
     callbacks: list[tuple] = field(default_factory=list)
+    episodes: list[tuple] = field(default_factory=list)
     chats: ChatLog = field(default_factory=ChatLog)
     emails: EmailLog = field(default_factory=EmailLog)
 
@@ -71,6 +75,13 @@ class EventLog:
 
     def caller_end(self, caller, arrival_at, home, option0, end, attempts, end_at) -> None:
         self.callers.append((caller, arrival_at, home, option0, end, attempts, end_at))
+
+    def episode(self, caller, number, repeat) -> None:
+        self.episodes.append((caller, number, repeat))
+
+    def episodes_table(self) -> pd.DataFrame:
+        df = pd.DataFrame.from_records(self.episodes, columns=EPISODE_COLUMNS)
+        return df.astype({"caller": np.int64, "number": np.int64, "repeat": np.int64})
 
     def attempts_table(self) -> pd.DataFrame:
         df = pd.DataFrame.from_records(self.attempts, columns=ATTEMPT_COLUMNS)

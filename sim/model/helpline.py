@@ -26,7 +26,14 @@ from sim.model.calendar import (
     staffed_lines,
 )
 from sim.model.callbacks import CALLBACK, CallbackDesk
-from sim.model.callers import draw_phone_callers
+from sim.model.callers import (
+    ArrayDraws,
+    Episodes,
+    LazyDraws,
+    draw_phone_callers,
+    episode_stream,
+    needs_lazy_draws,
+)
 from sim.model.chats import ChatChannel
 from sim.model.emails import EmailChannel
 from sim.model.eventlog import (
@@ -94,6 +101,18 @@ class Helpline:
         self.cal = build_calendar(scn)
         self.callers = draw_phone_callers(scn, streams)
         phone = scn.phone
+        self.streams = streams
+        behaviour = phone.callers
+        # Repeat contacts: every episode is a row of its own (numbers and repeat indices
+        # in self.episodes); otherwise the new callers are the episodes, as always.
+        self.episodes = Episodes(self.callers, phone, streams) if behaviour.repeat.enabled else None
+        people = self.episodes if self.episodes is not None else self.callers
+        self._message_u, self._number_u = people.message_u, people.number_u
+        # Per-attempt draws: the up-front arrays, or per episode as attempts happen.
+        key = self.episodes.key if self.episodes is not None else (lambda i: (i, 0))
+        self.draws = LazyDraws(phone, streams, key) if needs_lazy_draws(phone) else ArrayDraws(self.callers)
+        self._repeat_delay = sampler(behaviour.repeat.delay_days)
+        self._horizon_s = scn.horizon.days * DAY_S
         self.groups = [
             LineGroup(self.env, i, self.cal.phone_lines[p], phone.queue.capacity)
             for i, p in enumerate(PROVINCES)
@@ -117,7 +136,7 @@ class Helpline:
         self._peak_days = peak_day_set(scn)
         am = phone.answering_machine
         self.desk = (
-            CallbackDesk(self.env, am.callbacks, am.mailbox == "central", self.groups, self.callers,
+            CallbackDesk(self.env, am.callbacks, am.mailbox == "central", self.groups, people,
                          streams("callback.idle"), sampler(am.callbacks.idle_min), self.log)
             if am.enabled
             else None
@@ -155,11 +174,14 @@ class Helpline:
     # --- one caller ---------------------------------------------------------------------
 
     def caller(self, i: int):
-        """One caller's journey: attempts until answered (directly or by a callback) or
-        they give up; a caller who left a message with a number may wait for the callback.
+        """One caller's journey (one episode): attempts until answered (directly or by a
+        callback) or they give up; a caller who left a message with a number may wait for
+        the callback. Quick redials, retries at the next opening after the closed
+        message and (``phone.callers.later``) retries at a later day's opening.
         """
-        env, c, phone = self.env, self.callers, self.scn.phone
-        redial, am = phone.redial, phone.answering_machine
+        env, phone = self.env, self.scn.phone
+        redial, am, later = phone.redial, phone.answering_machine, phone.callers.later
+        cap, draws = redial.cap, self.draws
         attempt = 1
         msg = None  # the caller's message on the answering machine, if any
         end = None
@@ -169,15 +191,18 @@ class Helpline:
                 end = END_ANSWERED
                 break
             if (outcome == BUSY and msg is None and self.desk is not None
-                    and c.message_u[i] < am.message_probability):
-                number = bool(c.number_u[i] < am.number_probability)
+                    and self._message_u[i] < am.message_probability):
+                number = bool(self._number_u[i] < am.number_probability)
                 msg = self.messages_of[i] = self.desk.leave(i, self.groups_last[i], number)
             waiting = msg is not None and msg.state is None  # a callback may still come
-            u = c.redial_u[i, attempt - 1]
+            u, quick_s, closed_s, later_u, later_s = draws.block(i, attempt)
+            next_day = False
             if outcome == CLOSED:
-                again = attempt < redial.max_attempts and u < phone.closed.retry_probability
+                again = attempt < cap and u < phone.closed.retry_probability
             else:
-                again = routing.tries_again(u, attempt, redial.probability, redial.max_attempts)
+                again = routing.tries_again(u, attempt, redial.probability, cap)
+                if not again and attempt < cap and later_u < later.p_after(attempt):
+                    again = next_day = True  # not now, but at a later day's opening
             if waiting and not am.redial_after_message:
                 again = False
             if not again:
@@ -186,17 +211,23 @@ class Helpline:
                     end = END_CALLBACK if state == CALLBACK else END_GAVE_UP
                     break
                 # Split "would have tried but hit the cap" from "chose to stop".
-                p = phone.closed.retry_probability if outcome == CLOSED else redial.p_after(attempt)
-                end = END_MAX_ATTEMPTS if attempt >= redial.max_attempts and u < p else END_GAVE_UP
+                if outcome == CLOSED:
+                    wanted = u < phone.closed.retry_probability
+                else:
+                    wanted = u < redial.p_after(attempt) or later_u < later.p_after(attempt)
+                end = END_MAX_ATTEMPTS if attempt >= cap and wanted else END_GAVE_UP
                 break
-            if outcome == CLOSED:
-                opens = self.cal.phone_open.next_open(env.now)
+            if outcome == CLOSED or next_day:
+                # After the closed message: the next opening; a later retry: the first
+                # opening on a later day.
+                t = env.now if outcome == CLOSED else (env.now // DAY_S + 1) * DAY_S
+                opens = self.cal.phone_open.next_open(t)
                 if opens is None:
                     end = END_NO_OPENING
                     break
-                delay = opens - env.now + c.closed_delay_s[i, attempt - 1]
+                delay = opens - env.now + (closed_s if outcome == CLOSED else later_s)
             else:
-                delay = c.retry_delay_s[i, attempt - 1]
+                delay = quick_s
             if waiting:
                 yield env.timeout(delay) | msg.done
                 if msg.state == CALLBACK:
@@ -205,7 +236,42 @@ class Helpline:
             else:
                 yield env.timeout(delay)
             attempt += 1
+        draws.done(i)
         self.log.caller_end(i, self._arrival[i], self._home[i], self._option0[i], end, attempt, env.now)
+        if self.episodes is not None:
+            self._after_episode(i, end)
+
+    def _after_episode(self, i: int, end: str):
+        """Repeat contacts (``phone.callers.repeat``): the same number may start a new
+        episode some days after this one ended. Draws from stream ``caller.after`` of
+        (number, repeat), so the decision is the same under every staffing option."""
+        rep = self.scn.phone.callers.repeat
+        number, r = self.episodes.key(i)
+        if r >= rep.max_repeats:
+            return
+        rng = episode_stream(self.streams, "caller.after", number, r)
+        u = float(rng.random())
+        delay = float(self._repeat_delay(rng, 1)[0]) * (DAY_S / 60.0)  # read in days
+        helped = end in (END_ANSWERED, END_CALLBACK)
+        p = rep.probability_answered if helped else rep.probability_unanswered
+        at = self.env.now + delay
+        # Only contacts that start inside the horizon (later ones belong to the next).
+        if u < p and at < self._horizon_s:
+            self.env.process(self._repeat_contact(number, r + 1, delay))
+
+    def _repeat_contact(self, number: int, r: int, delay: float):
+        yield self.env.timeout(delay)
+        i = self.episodes.add(number, r)
+        self._arrival.append(self.env.now)
+        self._home.append(self._home[number])
+        self._option0.append(self._option0[number])
+        talk, wrap = self.episodes.talk_s[i], self.episodes.wrap_s[i]
+        self._talk.append(talk)
+        self._hold.append(talk + wrap)
+        self._patience.append(self.episodes.patience_s[i])
+        self.groups_last.append(0)
+        self.log.episode(i, number, r)
+        yield from self.caller(i)
 
     # --- one attempt --------------------------------------------------------------------
 
@@ -215,8 +281,8 @@ class Helpline:
         Option 0 is dialled as ``len(PROVINCES)``. Overflow to another province is tried
         when the target has no free line (see ``sim.config.Overflow``).
         """
-        c, phone, groups = self.callers, self.scn.phone, self.groups
-        u = float(c.route_u[i, attempt - 1])
+        phone, groups = self.scn.phone, self.groups
+        u = self.draws.route_u(i, attempt)
         if self._option0[i]:
             dialled = len(PROVINCES)
             policy = phone.option0.routing.policy
