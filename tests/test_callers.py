@@ -117,3 +117,86 @@ def test_later_retry_comes_on_a_later_day_at_opening(small):
     starts = set(model.cal.phone_open.starts.tolist())
     assert later["at"].isin(starts).all(), "exactly at an opening (delay 0)"
     check_invariants(model, log)
+
+
+# --- repeat contacts ----------------------------------------------------------------------
+
+
+REPEAT = {"phone.callers.repeat.probability_answered": 0.5,
+          "phone.callers.repeat.probability_unanswered": 0.5,
+          "phone.callers.repeat.delay_days": {"dist": "fixed", "value": 0.5},
+          "phone.callers.repeat.max_repeats": 2}
+
+
+def _episodes(log):
+    c, e = log.callers_table(), log.episodes_table()
+    c = c.merge(e, on="caller", how="left")
+    c["number"] = c["number"].fillna(c["caller"]).astype(int)
+    c["repeat"] = c["repeat"].fillna(0).astype(int)
+    return c
+
+
+def test_repeat_contacts_conserve_episodes(small):
+    scn = scenario(small, **REPEAT)
+    model, log = simulate(scn)
+    check_invariants(model, log)  # every episode ends exactly once, attempts 1..n
+    c = _episodes(log).sort_values(["number", "repeat"])
+    n = len(model.callers)
+    assert (c["number"] < n).all(), "every repeat belongs to a number that called first"
+    assert c.groupby("number")["repeat"].apply(lambda r: list(r) == list(range(len(r)))).all(), \
+        "repeats of a number are numbered 0, 1, ... without gaps"
+    assert c["repeat"].max() <= 2
+    prev_end = c.groupby("number")["end_at"].shift()
+    gap = (c["arrival_at"] - prev_end)[c["repeat"] > 0]
+    assert np.allclose(gap, 0.5 * 86400), "a repeat starts delay_days after the previous episode ends"
+    assert (c.loc[c["repeat"] > 0, "arrival_at"] < scn.horizon.days * 86400).all()
+
+
+def test_repeat_probability_is_honoured(small):
+    # Share of first episodes (ending in the first week, so their repeat falls inside
+    # the horizon) that are followed by a repeat: binomial with p = 0.5.
+    scn = scenario(small, **REPEAT)
+    got, n = 0, 0
+    for rep in range(3):
+        _, log = simulate(scn, seed=8, rep=rep)
+        c = _episodes(log)
+        first = c[(c["repeat"] == 0) & (c["end_at"] < 7 * 86400)]
+        n += len(first)
+        got += int(first["number"].isin(c.loc[c["repeat"] == 1, "number"]).sum())
+    lo, hi = stats.binomtest(got, n, 0.5).proportion_ci(0.999)
+    assert lo <= 0.5 <= hi, f"share repeated {got}/{n} vs probability 0.5 (99.9% CI {lo:.3f}-{hi:.3f})"
+
+
+def test_repeat_decisions_are_common_random_numbers(small):
+    # The same number makes the same repeat decision and waits the same delay whether
+    # there are 1 or 3 lines a province (only then can staffing options be compared).
+    over = {**REPEAT, "phone.callers.repeat.delay_days": {"dist": "exponential", "mean": 2},
+            "phone.callers.repeat.probability_unanswered": 0.5}
+    a = _episodes(simulate(scenario(small, **over))[1]).set_index(["number", "repeat"])
+    b = _episodes(simulate(scenario(small, **over, **{"phone.staffing.lines": 3}))[1]).set_index(
+        ["number", "repeat"])
+    both = a.index.intersection(b.index)
+    firsts = [k for k in both if k[1] == 0 and (k[0], 1) in both]
+    assert len(firsts) > 20
+    da = [a.loc[(k[0], 1), "arrival_at"] - a.loc[k, "end_at"] for k in firsts]
+    db = [b.loc[(k[0], 1), "arrival_at"] - b.loc[k, "end_at"] for k in firsts]
+    assert np.allclose(da, db), "the same number waits the same days before its repeat"
+
+
+def test_number_kpis_by_hand():
+    import pandas as pd
+
+    from sim.results.numbers import number_kpis
+    # Number 0: episode 0 (caller 0: busy, answered) and repeat (caller 2: closed, busy);
+    # number 1: caller 1 (busy). Window covers everything.
+    attempts = pd.DataFrame({"caller": [0, 0, 1, 2, 2], "attempt": [1, 2, 1, 1, 2],
+                             "at": [10.0, 20.0, 30.0, 40.0, 50.0],
+                             "outcome": ["busy", "answered", "busy", "closed", "busy"]})
+    callers = pd.DataFrame({"caller": [0, 1, 2], "arrival_at": [10.0, 30.0, 40.0]})
+    episodes = pd.DataFrame({"caller": [2], "number": [0], "repeat": [1]})
+    v = {r[2]: r[3] for r in number_kpis(attempts, callers, episodes, 0.0, 100.0)}
+    assert v["numbers"] == 2 and v["attempts_per_number"] == 2.5
+    assert v["attempts_open_per_number"] == 2.0 and v["answered_per_number"] == 0.5
+    assert v["share_numbers_answered"] == 0.5 and v["answer_rate_attempt"] == 0.2
+    assert v["answer_rate_attempt_open"] == 0.25 and v["episodes_per_number"] == 1.5
+    assert v["repeat_episodes"] == 1 and v["mean_attempts_open_episode"] == 4 / 3

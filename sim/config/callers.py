@@ -9,7 +9,9 @@ Durations of distributions are in minutes (``*_min``) as everywhere, except
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+import datetime as dt
+
+from pydantic import BaseModel, Field, model_validator
 
 from sim.config.common import _STRICT, Probability
 from sim.config.distributions import Distribution, Exponential, Fixed
@@ -98,13 +100,31 @@ class ChatSwitch(BaseModel):
 
 
 class Callers(BaseModel):
-    """Phone callers' behaviour beyond the first episode (``phone.callers``)."""
+    """Phone callers' behaviour beyond the first episode (``phone.callers``).
+
+    ``numbers_from`` / ``numbers_to`` (dates, both included; default the horizon): the
+    window of the per-number KPIs (:mod:`sim.results.numbers`), e.g. Sep-Dec 2020 for
+    the telecom sample's 3 to 4 attempts. Those KPIs are reported when repeat contacts
+    are on or a window is set (so results of scenarios without them keep their rows).
+    """
 
     model_config = _STRICT
+    numbers_from: dt.date | None = None
+    numbers_to: dt.date | None = None
     later: LaterRetry = LaterRetry()
     repeat: RepeatContacts = RepeatContacts()
     switch: PhoneSwitch = PhoneSwitch()
     chat_switch: ChatSwitch = ChatSwitch()
+
+    @property
+    def number_kpis(self) -> bool:
+        return self.repeat.enabled or self.numbers_from is not None or self.numbers_to is not None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Callers:
+        if self.numbers_from and self.numbers_to and self.numbers_to < self.numbers_from:
+            raise ValueError(f"numbers_to {self.numbers_to} is before numbers_from {self.numbers_from}")
+        return self
 
 
 __all__ = ["LaterRetry", "RepeatContacts", "PhoneSwitch", "ChatSwitch", "Callers"]

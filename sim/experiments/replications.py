@@ -27,6 +27,7 @@ from sim.model.helpline import Helpline
 from sim.model.streams import Streams
 from sim.results.channel_metrics import chat_kpis, email_kpis
 from sim.results.metrics import kpis
+from sim.results.numbers import number_kpis, window_s
 from sim.results.proportions import is_proportion
 
 
@@ -95,6 +96,12 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
             chat, email,
         ], ignore_index=True)
         table = pd.concat([table, cost_kpis(table, scn)], ignore_index=True)
+        behaviour = scn.phone.callers
+        if behaviour.number_kpis:  # per phone number (repeat contacts; issue 15)
+            lo, hi = window_s(start, days, behaviour.numbers_from, behaviour.numbers_to)
+            rows = number_kpis(attempts, callers, log.episodes_table(), lo, hi)
+            table = pd.concat([table, pd.DataFrame.from_records(rows, columns=table.columns)],
+                              ignore_index=True)
     except Exception as e:  # keep the context a planner needs to rerun it
         raise ReplicationError(scn.name, replication, seed, e) from e
     if keep_events:

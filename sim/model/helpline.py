@@ -167,7 +167,7 @@ class Helpline:
 
     def _arrivals(self):
         env = self.env
-        for i, at in enumerate(self._arrival):
+        for i, at in enumerate(self._arrival[:len(self.callers)]):  # new callers only
             yield env.timeout(at - env.now)
             env.process(self.caller(i))
 
