@@ -200,3 +200,43 @@ def test_number_kpis_by_hand():
     assert v["share_numbers_answered"] == 0.5 and v["answer_rate_attempt"] == 0.2
     assert v["answer_rate_attempt_open"] == 0.25 and v["episodes_per_number"] == 1.5
     assert v["repeat_episodes"] == 1 and v["mean_attempts_open_episode"] == 4 / 3
+
+
+# --- out-of-hours demand ------------------------------------------------------------------
+
+
+def test_out_of_hours_share_rescales_each_opening_day_exactly(small):
+    from sim.model.arrivals import interval_rate, open_fraction, rescale_out_of_hours
+    from sim.model.calendar import closed_days, open_intervals
+
+    start, days = small.horizon.start, small.horizon.days
+    oi = open_intervals(start, days, small.phone.opening_hours, closed_days(start, days, small.calendar))
+    rate = interval_rate(small.demand.phone, start, days)
+    f = open_fraction(oi.starts, oi.ends, len(rate), 3600.0)
+    new = rescale_out_of_hours(rate, f, 24, 0.1)
+    r, n, ff = rate.reshape(days, 24), new.reshape(days, 24), f.reshape(days, 24)
+    assert np.allclose(r.sum(axis=1), n.sum(axis=1)), "each day's total is kept"
+    opening = ff.sum(axis=1) > 0
+    assert opening.any() and (~opening).any()
+    closed_share = (n * (1 - ff)).sum(axis=1) / n.sum(axis=1)
+    assert np.allclose(closed_share[opening], 0.1), "10% of an opening day's demand is out of hours"
+    assert np.allclose(n[~opening], r[~opening]), "days without opening hours are left alone"
+    # Within a day, the closed hours keep the profile's shape (one factor per day).
+    for d in np.flatnonzero(opening):
+        part = (r[d] * (1 - ff[d])) > 0
+        ratio = n[d][part] / r[d][part]
+        assert np.allclose(ratio, ratio[0]), f"day {d}: the closed hours keep their shape"
+
+
+def test_out_of_hours_share_in_the_simulated_arrivals(small):
+    from sim.model.calendar import closed_days, open_intervals
+
+    scn = scenario(small, **{"demand.phone.out_of_hours_share": 0.1, "demand.phone.annual": 60000})
+    c = draw_phone_callers(scn, Streams(5, 0))
+    start, days = scn.horizon.start, scn.horizon.days
+    oi = open_intervals(start, days, scn.phone.opening_hours, closed_days(start, days, scn.calendar))
+    day = (c.arrival_at // 86400).astype(int)
+    on_open_day = np.isin(day, (oi.starts // 86400).astype(int))
+    outside = np.array([not oi.is_open(t) for t in c.arrival_at[on_open_day]])
+    lo, hi = stats.binomtest(int(outside.sum()), len(outside), 0.1).proportion_ci(0.999)
+    assert lo <= 0.1 <= hi, f"out-of-hours share {outside.mean():.3f} vs setting 0.1 (99.9% CI {lo:.3f}-{hi:.3f})"

@@ -9,6 +9,7 @@ import numpy as np
 from sim.config import PROVINCES, Scenario
 from sim.config.distributions import sampler
 from sim.model.arrivals import channel_arrivals
+from sim.model.calendar import closed_days, open_intervals
 from sim.model.streams import Streams, stream_key
 
 
@@ -46,8 +47,12 @@ class PhoneCallers:
 def draw_phone_callers(scn: Scenario, streams: Streams) -> PhoneCallers:
     """New phone callers of the horizon and all their attributes."""
     phone = scn.phone
+    opening = None
+    if scn.demand.phone.out_of_hours_share is not None:  # the phone's own calendar
+        start, days = scn.horizon.start, scn.horizon.days
+        opening = open_intervals(start, days, phone.opening_hours, closed_days(start, days, scn.calendar))
     arrival_at = channel_arrivals(scn.demand.phone, scn.horizon.start, scn.horizon.days, streams,
-                                  "phone")
+                                  "phone", opening)
     n = len(arrival_at)
     shares = np.array([phone.province_shares[p] for p in PROVINCES], dtype=float)
     home = streams("caller.province").choice(len(PROVINCES), size=n, p=shares / shares.sum())
