@@ -7,6 +7,7 @@ their seeds and take their tolerance from the replications' confidence interval.
 """
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from sim.config import Scenario, load_scenario
@@ -240,3 +241,78 @@ def test_out_of_hours_share_in_the_simulated_arrivals(small):
     outside = np.array([not oi.is_open(t) for t in c.arrival_at[on_open_day]])
     lo, hi = stats.binomtest(int(outside.sum()), len(outside), 0.1).proportion_ci(0.999)
     assert lo <= 0.1 <= hi, f"out-of-hours share {outside.mean():.3f} vs setting 0.1 (99.9% CI {lo:.3f}-{hi:.3f})"
+
+
+# --- switching channel ----------------------------------------------------------------------
+
+
+SWITCH = {"phone.callers.switch.chat_probability": 0.3,
+          "phone.callers.switch.email_probability": 0.4,
+          "phone.callers.chat_switch.email_probability": 0.3,
+          "phone.callers.chat_switch.phone_probability": 0.5}
+
+
+@pytest.fixture(scope="module")
+def switched(small):
+    scn = scenario(small, **SWITCH)
+    model = Helpline(scn, Streams(6, 0))
+    return scn, model, model.run()
+
+
+def test_switched_contacts_are_counted_once_per_channel(switched):
+    scn, model, log = switched
+    check_invariants(model, log)
+    s, c = log.switches_table(), log.callers_table()
+    chats, emails = log.chats.table(), log.emails.table()
+    n_phone, n_chat, n_mail = len(model.callers), len(model.chat.visitors), len(model.email.emails)
+    for ch, n_new, ids in (("phone", n_phone, c["caller"]), ("chat", n_chat, chats["chat"]),
+                           ("email", n_mail, emails["email"])):
+        into = s.loc[s["to_channel"] == ch, "to_id"]
+        assert ids.is_unique, f"every {ch} contact ends once"
+        assert len(ids) == n_new + len(into), f"{ch}: new contacts + switched in = all contacts"
+        assert into.is_unique and set(into) == set(ids[ids >= n_new]), f"{ch}: each switched-in contact once"
+    # Only those who gave up switch, and a switched contact does not switch again.
+    ends = c.set_index("caller")["end"].astype(str)
+    from_phone = s.loc[s["from_channel"] == "phone", "from_id"]
+    assert ends.loc[from_phone].isin(["gave_up", "max_attempts"]).all()
+    outcome = chats.set_index("chat")["outcome"].astype(str)
+    assert outcome.loc[s.loc[s["from_channel"] == "chat", "from_id"]].isin(
+        ["closed", "abandoned", "blocked", "closed_in_queue"]).all()
+    assert (s.loc[s["from_channel"] == "chat", "from_id"] < n_chat).all()
+    number = dict(zip(log.episodes_table()["caller"], log.episodes_table()["number"], strict=True))
+    assert all(number.get(i, i) < n_phone for i in from_phone), "a caller from the chat does not switch back"
+    for pair in (("phone", "chat"), ("phone", "email"), ("chat", "email"), ("chat", "phone")):
+        assert ((s["from_channel"] == pair[0]) & (s["to_channel"] == pair[1])).sum() > 0, pair
+
+
+def test_switch_probabilities_are_honoured(switched):
+    # Among phone callers who gave up: chat with 0.3, else e-mail with 0.4 (0.28 in all).
+    _, model, log = switched
+    c, s = log.callers_table(), log.switches_table()
+    gave_up = c[c["end"].astype(str).isin(["gave_up", "max_attempts"]) & (c["caller"] < len(model.callers))]
+    to = s[s["from_channel"] == "phone"].set_index("from_id")["to_channel"].reindex(gave_up["caller"])
+    for ch, p in (("chat", 0.3), ("email", 0.7 * 0.4)):
+        k = int((to == ch).sum())
+        lo, hi = stats.binomtest(k, len(gave_up), p).proportion_ci(0.999)
+        assert lo <= p <= hi, f"phone -> {ch}: {k}/{len(gave_up)} vs {p} (99.9% CI {lo:.3f}-{hi:.3f})"
+
+
+def test_people_kpis_by_hand():
+    import pandas as pd
+
+    from sim.results.switching import people_kpis
+    # Phone caller 0 gives up -> chat 1 (switched in, answered). Chat visitor 0 finds the
+    # chat closed -> phone caller 1 (new number n_phone + 0 = 1), unanswered. E-mail 0 answered.
+    callers = pd.DataFrame({"caller": [0, 1], "end": ["gave_up", "gave_up"]})
+    episodes = pd.DataFrame({"caller": [1], "number": [1], "repeat": [0]})  # n_phone=1: chat 0
+    chats = pd.DataFrame({"chat": [0, 1], "outcome": ["closed", "answered"]})
+    emails = pd.DataFrame({"email": [0], "outcome": ["answered"]})
+    switches = pd.DataFrame({"from_channel": ["phone", "chat"], "from_id": [0, 0],
+                             "to_channel": ["chat", "phone"], "to_id": [1, 1], "at": [1.0, 2.0]})
+    v = {r[2]: r[3] for r in people_kpis(callers, episodes, chats, emails, switches, 1, 1, 1)}
+    # People: phone number 0 (phone 0, chat 1: answered), chat visitor 0 (chat 0, phone 1),
+    # e-mail 0 (answered).
+    assert v["people"] == 3 and v["contacts_per_person"] == 5 / 3
+    assert v["answered_contacts_per_person"] == 2 / 3 and v["share_people_answered"] == 2 / 3
+    assert v["switches_phone_chat"] == 1 and v["switches_chat_phone"] == 1
+    assert v["share_switched_answered"] == 0.5

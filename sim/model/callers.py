@@ -111,20 +111,26 @@ class ArrayDraws:
     """Per-attempt draws read from the up-front arrays (the path used when every new
     option is off: the same numbers as before those options existed)."""
 
-    def __init__(self, c: PhoneCallers):
-        self.c = c
+    def __init__(self, c: PhoneCallers, beyond: LazyDraws | None = None):
+        self.c, self.n = c, len(c)
+        self.beyond = beyond  # episodes added during the run (chat visitors who phone)
 
     def route_u(self, i: int, k: int) -> float:
+        if i >= self.n:
+            return self.beyond.route_u(i, k)
         return float(self.c.route_u[i, k - 1])
 
     def block(self, i: int, k: int):
         """(redial u, quick-redial delay s, closed-retry delay s, later u, later delay s)
         for the decision after attempt ``k`` of episode ``i``."""
+        if i >= self.n:
+            return self.beyond.block(i, k)
         c = self.c
         return c.redial_u[i, k - 1], c.retry_delay_s[i, k - 1], c.closed_delay_s[i, k - 1], 1.0, 0.0
 
     def done(self, i: int) -> None:
-        pass
+        if i >= self.n:
+            self.beyond.done(i)
 
 
 class LazyDraws:
@@ -239,3 +245,15 @@ class Episodes:
         self.failed_s.append(self._failed(rng, m).tolist())
         self.spacing_s.append(self._spacing(rng, m).tolist())
         return len(self.number) - 1
+
+
+def switch_to(u: float, p_first: float, p_second: float) -> int:
+    """Which channel someone who gave up tries next: 0 none, 1 the first-named channel
+    (with ``p_first``), 2 the second (with ``p_second`` among those who do not take the
+    first). One uniform draw ``u``: the first if ``u < p_first``, else the second if
+    ``u < p_first + (1 - p_first) p_second``."""
+    if u < p_first:
+        return 1
+    if u < p_first + (1.0 - p_first) * p_second:
+        return 2
+    return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import simpy
 
 from sim.config import PROVINCES, Scenario
@@ -33,6 +34,7 @@ from sim.model.callers import (
     draw_phone_callers,
     episode_stream,
     needs_lazy_draws,
+    switch_to,
 )
 from sim.model.chats import ChatChannel
 from sim.model.emails import EmailChannel
@@ -105,13 +107,21 @@ class Helpline:
         behaviour = phone.callers
         # Repeat contacts: every episode is a row of its own (numbers and repeat indices
         # in self.episodes); otherwise the new callers are the episodes, as always.
-        self.episodes = Episodes(self.callers, phone, streams) if behaviour.repeat.enabled else None
+        # (Chat visitors switching to the phone become phone callers: episodes too.)
+        self.episodes = (Episodes(self.callers, phone, streams)
+                         if behaviour.repeat.enabled or behaviour.chat_switch.phone_probability > 0
+                         else None)
+        self._number_attrs: dict[int, tuple[int, bool]] = {}  # numbers switched in: home, option 0
         people = self.episodes if self.episodes is not None else self.callers
         self._message_u, self._number_u = people.message_u, people.number_u
         # Per-attempt draws: the up-front arrays, or per episode as attempts happen.
         key = self.episodes.key if self.episodes is not None else (lambda i: (i, 0))
-        self.draws = LazyDraws(phone, streams, key) if needs_lazy_draws(phone) else ArrayDraws(self.callers)
+        lazy = LazyDraws(phone, streams, key)
+        self.draws = lazy if needs_lazy_draws(phone) else ArrayDraws(self.callers, lazy)
         self._repeat_delay = sampler(behaviour.repeat.delay_days)
+        self._switch_delay = sampler(behaviour.switch.delay_min)
+        self._shares = np.array([phone.province_shares[p] for p in PROVINCES], dtype=float)
+        self._chat_from_phone: set[int] = set()  # chat visitors who came from the phone
         self._horizon_s = scn.horizon.days * DAY_S
         self.groups = [
             LineGroup(self.env, i, self.cal.phone_lines[p], phone.queue.capacity)
@@ -151,6 +161,8 @@ class Helpline:
 
     def run(self) -> EventLog:
         self.env.process(self._arrivals())
+        if self.scn.phone.callers.chat_switch.enabled and "chat" in self.channels:
+            self.chat.on_unanswered = self._chat_gave_up
         if "chat" in self.channels:
             self.chat.start()
         if "email" in self.channels:
@@ -238,8 +250,65 @@ class Helpline:
             attempt += 1
         draws.done(i)
         self.log.caller_end(i, self._arrival[i], self._home[i], self._option0[i], end, attempt, env.now)
-        if self.episodes is not None:
+        if self.episodes is not None and self.scn.phone.callers.repeat.enabled:
             self._after_episode(i, end)
+        if end in (END_GAVE_UP, END_MAX_ATTEMPTS) and self.scn.phone.callers.switch.enabled:
+            self._phone_gave_up(i)
+
+    # --- switching channel (sim.config.callers.PhoneSwitch, ChatSwitch) ------------------
+
+    def _phone_gave_up(self, i: int):
+        """A phone caller who gave up may start a chat or write an e-mail. Draws from
+        stream ``caller.switch`` of (number, repeat). A contact that came from the chat
+        does not switch again."""
+        sw, email = self.scn.phone.callers.switch, self.scn.email
+        number, r = self.episodes.key(i) if self.episodes is not None else (i, 0)
+        if number >= len(self.callers):  # a number that came from the chat
+            return
+        rng = episode_stream(self.streams, "caller.switch", number, r)
+        u = float(rng.random())
+        delay = float(self._switch_delay(rng, 1)[0])
+        duration = float(sampler(self.scn.chat.duration_min)(rng, 1)[0])
+        patience = float(sampler(self.scn.chat.patience_min)(rng, 1)[0])
+        handling = float(sampler(email.handling_min)(rng, 1)[0])
+        to = switch_to(u, sw.chat_probability, sw.email_probability)
+        if to == 1 and "chat" in self.channels:
+            self.env.process(self._switched(delay, "phone", i, "chat", (duration, patience)))
+        elif to == 2 and "email" in self.channels:
+            self.env.process(self._switched(delay, "phone", i, "email", (handling,)))
+
+    def _chat_gave_up(self, v: int, outcome: str):
+        """A chat visitor who found the chat closed, full or left its queue may write an
+        e-mail or phone (a new phone number). Stream ``chat.switch`` of the visitor."""
+        if v in self._chat_from_phone:
+            return
+        sw = self.scn.phone.callers.chat_switch
+        rng = episode_stream(self.streams, "chat.switch", v, 0)
+        u = float(rng.random())
+        delay = float(sampler(sw.delay_min)(rng, 1)[0])
+        handling = float(sampler(self.scn.email.handling_min)(rng, 1)[0])
+        home = int(np.searchsorted(np.cumsum(self._shares), rng.random() * self._shares.sum(), "right"))
+        option0 = bool(rng.random() < self.scn.phone.option0.probability)
+        to = switch_to(u, sw.email_probability, sw.phone_probability)
+        if to == 1 and "email" in self.channels:
+            self.env.process(self._switched(delay, "chat", v, "email", (handling,)))
+        elif to == 2:
+            self.env.process(self._switched(delay, "chat", v, "phone", (min(home, len(PROVINCES) - 1), option0)))
+
+    def _switched(self, delay: float, src: str, src_id: int, dst: str, attrs: tuple):
+        yield self.env.timeout(delay)
+        if dst == "chat":
+            j = self.chat.add(*attrs)
+            self._chat_from_phone.add(j)
+        elif dst == "email":
+            j = self.email.add(*attrs)
+        else:  # a new phone number: n + chat visitor index
+            number = len(self.callers) + src_id
+            self._number_attrs[number] = attrs
+            j = self._new_episode(number, 0)
+        self.log.switch(src, src_id, dst, j, self.env.now)
+        if dst == "phone":
+            yield from self.caller(j)
 
     def _after_episode(self, i: int, end: str):
         """Repeat contacts (``phone.callers.repeat``): the same number may start a new
@@ -261,17 +330,23 @@ class Helpline:
 
     def _repeat_contact(self, number: int, r: int, delay: float):
         yield self.env.timeout(delay)
+        yield from self.caller(self._new_episode(number, r))
+
+    def _new_episode(self, number: int, r: int) -> int:
+        """A phone episode starting now: episode ``r`` of ``number`` (its own draws)."""
         i = self.episodes.add(number, r)
+        home, option0 = (self._number_attrs[number] if number in self._number_attrs
+                         else (self._home[number], self._option0[number]))
         self._arrival.append(self.env.now)
-        self._home.append(self._home[number])
-        self._option0.append(self._option0[number])
+        self._home.append(home)
+        self._option0.append(option0)
         talk, wrap = self.episodes.talk_s[i], self.episodes.wrap_s[i]
         self._talk.append(talk)
         self._hold.append(talk + wrap)
         self._patience.append(self.episodes.patience_s[i])
         self.groups_last.append(0)
         self.log.episode(i, number, r)
-        yield from self.caller(i)
+        return i
 
     # --- one attempt --------------------------------------------------------------------
 
