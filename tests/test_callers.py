@@ -316,3 +316,47 @@ def test_people_kpis_by_hand():
     assert v["answered_contacts_per_person"] == 2 / 3 and v["share_people_answered"] == 2 / 3
     assert v["switches_phone_chat"] == 1 and v["switches_chat_phone"] == 1
     assert v["share_switched_answered"] == 0.5
+
+
+# --- against an exact chain -----------------------------------------------------------------
+
+
+def test_by_attempt_chain_reduces_to_the_retrial_chain():
+    from sim.theory import exact as theory
+
+    one = theory.retrial_loss(1, 1 / 1000, 1 / 1200, 0.6, 1 / 900)
+    for classes in (1, 2):
+        many = theory.retrial_loss_by_attempt(1, 1 / 1000, 1 / 1200, [0.6] * classes, [1 / 900] * classes,
+                                              max_orbit=40 if classes == 1 else 16)
+        assert many.truncation_mass < 1e-8
+        assert np.isclose(many.p_lost_caller, one.p_lost_caller, rtol=1e-9), classes
+        assert np.isclose(many.mean_attempts_per_caller, one.mean_attempts_per_caller, rtol=1e-9), classes
+
+
+@pytest.mark.slow
+def test_attempt_dependent_persistence_and_delays_match_the_exact_chain():
+    # One line, all callers in one province, 24/7, exponential talk; after busy tone 1
+    # redial with 0.9 after ~exp(2 min), after busy tone 2 or more with 0.6 after
+    # ~exp(20 min); no attempt cap. The exact chain has one orbit class per number of
+    # busy tones (2 classes, the last repeating).
+    from sim.experiments.replications import run, t_interval
+    from sim.theory import exact as theory
+    from sim.theory.validation import MU, stationary
+
+    shares = {"Antwerpen": 1.0, "Limburg": 0.0, "Oost-Vlaanderen": 0.0, "Vlaams-Brabant": 0.0,
+              "West-Vlaanderen": 0.0}
+    scn = stationary(1, annual=30_000, days=60, **{
+        "phone.province_shares": shares,
+        "phone.redial.probability": [0.9, 0.6], "phone.redial.max_attempts": None,
+        "phone.redial.delay_min": [{"dist": "exponential", "mean": 2}, {"dist": "exponential", "mean": 20}],
+        "phone.closed.retry_probability": 0.0})
+    lam = 30_000 / (365 * 86400)
+    th = theory.retrial_loss_by_attempt(1, lam, MU, [0.9, 0.6], [1 / 120, 1 / 1200], max_orbit=40)
+    assert th.truncation_mass < 1e-8
+    res = run(scn, 6, seed=21, jobs=1, progress=False)
+    level = 1 - 0.01 / 2  # two measures, 1% family-wise
+    for kpi, want in (("answer_rate_caller", 1 - th.p_lost_caller),
+                      ("mean_attempts", th.mean_attempts_per_caller)):
+        m, lo, hi = t_interval(res.values(kpi), level)
+        assert lo <= want <= hi, (f"{kpi}: simulated {m:.4f} [{lo:.4f}, {hi:.4f}] ({level:.3f} CI over 6 reps) "
+                                  f"vs exact chain {want:.4f}")
