@@ -360,3 +360,21 @@ def test_attempt_dependent_persistence_and_delays_match_the_exact_chain():
         m, lo, hi = t_interval(res.values(kpi), level)
         assert lo <= want <= hi, (f"{kpi}: simulated {m:.4f} [{lo:.4f}, {hi:.4f}] ({level:.3f} CI over 6 reps) "
                                   f"vs exact chain {want:.4f}")
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overrides, path", [
+    ({"demand.chat.out_of_hours_share": 0.1}, "demand"),
+    ({"demand.phone.out_of_hours_share": 1.0}, "demand.phone.out_of_hours_share"),
+    ({"phone.callers.numbers_from": "2020-03-01", "phone.callers.numbers_to": "2020-02-01"}, "phone.callers"),
+    ({"phone.redial.delay_min": []}, "phone.redial.delay_min"),
+    ({"phone.callers.repeat.probability_answered": 1.5}, "phone.callers.repeat.probability_answered"),
+])
+def test_bad_settings_are_refused_with_their_path(overrides, path):
+    from sim.config import ScenarioError
+
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(None, overrides)
+    assert path in str(e.value), str(e.value)
