@@ -126,7 +126,8 @@ def test_later_retry_comes_on_a_later_day_at_opening(small):
 REPEAT = {"phone.callers.repeat.probability_answered": 0.5,
           "phone.callers.repeat.probability_unanswered": 0.5,
           "phone.callers.repeat.delay_days": {"dist": "fixed", "value": 0.5},
-          "phone.callers.repeat.max_repeats": 2}
+          "phone.callers.repeat.max_repeats": 2,
+          "phone.callers.repeat.time_of_day": "exact"}
 
 
 def _episodes(log):
@@ -151,6 +152,26 @@ def test_repeat_contacts_conserve_episodes(small):
     gap = (c["arrival_at"] - prev_end)[c["repeat"] > 0]
     assert np.allclose(gap, 0.5 * 86400), "a repeat starts delay_days after the previous episode ends"
     assert (c.loc[c["repeat"] > 0, "arrival_at"] < scn.horizon.days * 86400).all()
+
+
+def test_repeats_come_at_hours_people_call(small):
+    # time_of_day "profile" with no out-of-hours demand on opening days: a repeat on an
+    # opening day falls inside the opening hours, on the day the delay gives or the next.
+    scn = scenario(small, **{**REPEAT, "phone.callers.repeat.time_of_day": "profile",
+                             "phone.callers.repeat.delay_days": {"dist": "exponential", "mean": 2},
+                             "demand.phone.out_of_hours_share": 0.0})
+    model, log = simulate(scn)
+    c = _episodes(log).sort_values(["number", "repeat"])
+    prev_end = c.groupby("number")["end_at"].shift()
+    rep = c[c["repeat"] > 0]
+    assert len(rep) > 50
+    oi = model.cal.phone_open
+    opening_days = set((oi.starts // 86400).astype(int).tolist())
+    day = (rep["arrival_at"] // 86400).astype(int)
+    on_open_day = day.isin(opening_days)
+    assert on_open_day.sum() > 20
+    assert all(oi.is_open(t) for t in rep.loc[on_open_day, "arrival_at"]), "inside opening hours"
+    assert (rep["arrival_at"] >= prev_end.loc[rep.index]).all(), "never before the previous episode ended"
 
 
 def test_repeat_probability_is_honoured(small):

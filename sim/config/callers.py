@@ -10,6 +10,7 @@ Durations of distributions are in minutes (``*_min``) as everywhere, except
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -48,7 +49,10 @@ class RepeatContacts(BaseModel):
     ``probability_unanswered`` (not reached, comes back later), ``delay_days`` (a
     distribution read in DAYS) after the end, at most ``max_repeats`` times per number.
     The new episode has the number's home province and option-0 choice and its own talk
-    time, patience and redial draws. Default 0: off (assumption: 1712 publishes no
+    time, patience and redial draws. ``time_of_day``: ``profile`` (default) keeps the
+    day the delay gives and draws the hour from that day's phone demand (hour profile,
+    out-of-hours share; the next day if that hour has passed), as people call at the
+    hours people call; ``exact`` starts exactly ``delay_days`` after the end. Default 0: off (assumption: 1712 publishes no
     repeat rate; the telecom sample of 3 to 4 attempts per caller, seed 000, counts per
     number, which is why this exists).
     """
@@ -58,6 +62,7 @@ class RepeatContacts(BaseModel):
     probability_unanswered: Probability = 0.0
     delay_days: Distribution = Field(default=Exponential(dist="exponential", mean=14.0))
     max_repeats: int = Field(default=3, ge=0, le=1000)
+    time_of_day: Literal["profile", "exact"] = "profile"
 
     @property
     def enabled(self) -> bool:

@@ -130,6 +130,26 @@ def rescale_out_of_hours(rate: np.ndarray, open_frac: np.ndarray, per_day_n: int
     return new.ravel()
 
 
+def expected_rate(demand: ChannelDemand, start: dt.date, n_days: int, opening=None) -> np.ndarray:
+    """Expected new contacts per interval (:func:`interval_rate`), with the out-of-hours
+    share applied when it is set (``opening``: the channel's ``OpenIntervals``)."""
+    rate = interval_rate(demand, start, n_days)
+    if demand.out_of_hours_share is not None:
+        per_day_n = 24 * intervals_per_hour(demand)
+        frac = open_fraction(opening.starts, opening.ends, per_day_n * n_days, DAY_S / per_day_n)
+        rate = rescale_out_of_hours(rate, frac, per_day_n, demand.out_of_hours_share)
+    return rate
+
+
+def time_in_day(day_rate: np.ndarray, u_interval: float, u_within: float) -> float:
+    """Seconds after midnight drawn from one day's expected arrivals per interval
+    (``day_rate``), with two uniform draws: the interval, then the place within it."""
+    cum = np.cumsum(day_rate)
+    k = int(np.searchsorted(cum, u_interval * cum[-1], "right"))
+    k = min(k, len(day_rate) - 1)
+    return (k + u_within) * DAY_S / len(day_rate)
+
+
 def channel_arrivals(demand: ChannelDemand, start: dt.date, n_days: int, streams,
                      channel: str, opening=None) -> np.ndarray:
     """Arrival times (seconds) of a channel's new contacts over ``n_days`` days.
@@ -138,11 +158,7 @@ def channel_arrivals(demand: ChannelDemand, start: dt.date, n_days: int, streams
     the daily factors, drawn only when ``busyness_cv`` > 0 (so switching it on changes
     no other random number). ``opening`` (an ``OpenIntervals``) is needed only when
     ``demand.out_of_hours_share`` is set (:func:`rescale_out_of_hours`)."""
-    rate = interval_rate(demand, start, n_days)
-    if demand.out_of_hours_share is not None:
-        per_day_n = 24 * intervals_per_hour(demand)
-        frac = open_fraction(opening.starts, opening.ends, per_day_n * n_days, DAY_S / per_day_n)
-        rate = rescale_out_of_hours(rate, frac, per_day_n, demand.out_of_hours_share)
+    rate = expected_rate(demand, start, n_days, opening)
     if demand.busyness_cv > 0:
         factor = daily_busyness(streams(f"busyness.{channel}"), n_days, demand.busyness_cv)
         rate = (rate.reshape(n_days, -1) * factor[:, None]).ravel()

@@ -237,6 +237,7 @@ class EmailChannel:
         env = self.env
         env.process(self._arrivals())
         env.process(self._shifts())
+        self._dispatching = True  # (set now: an e-mail switched in at time 0 finds it running)
         env.process(self._dispatcher())
         for g in self.groups:
             g.listen(self._line_changed)

@@ -17,6 +17,7 @@ import simpy
 from sim.config import PROVINCES, Scenario
 from sim.config.distributions import sampler
 from sim.model import routing
+from sim.model.arrivals import expected_rate, time_in_day
 from sim.model.calendar import (
     DAY_S,
     TAIL_DAYS,
@@ -119,6 +120,12 @@ class Helpline:
         lazy = LazyDraws(phone, streams, key)
         self.draws = lazy if needs_lazy_draws(phone) else ArrayDraws(self.callers, lazy)
         self._repeat_delay = sampler(behaviour.repeat.delay_days)
+        if behaviour.repeat.enabled:  # expected phone demand per interval of each day
+            start, days = scn.horizon.start, scn.horizon.days
+            self._day_rate = expected_rate(
+                scn.demand.phone, start, days,
+                open_intervals(start, days, phone.opening_hours, closed_days(start, days, scn.calendar)),
+            ).reshape(days, -1)
         self._switch_delay = sampler(behaviour.switch.delay_min)
         self._shares = np.array([phone.province_shares[p] for p in PROVINCES], dtype=float)
         self._chat_from_phone: set[int] = set()  # chat visitors who came from the phone
@@ -319,11 +326,18 @@ class Helpline:
         if r >= rep.max_repeats:
             return
         rng = episode_stream(self.streams, "caller.after", number, r)
-        u = float(rng.random())
+        u, u_interval, u_within = (float(x) for x in rng.random(3))
         delay = float(self._repeat_delay(rng, 1)[0]) * (DAY_S / 60.0)  # read in days
         helped = end in (END_ANSWERED, END_CALLBACK)
         p = rep.probability_answered if helped else rep.probability_unanswered
         at = self.env.now + delay
+        if rep.time_of_day == "profile":  # that day, at an hour people call
+            day = int(at // DAY_S)
+            if day < len(self._day_rate):
+                at = day * DAY_S + time_in_day(self._day_rate[day], u_interval, u_within)
+                if at < self.env.now:
+                    at += DAY_S
+                delay = at - self.env.now
         # Only contacts that start inside the horizon (later ones belong to the next).
         if u < p and at < self._horizon_s:
             self.env.process(self._repeat_contact(number, r + 1, delay))
