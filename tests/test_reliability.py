@@ -48,8 +48,8 @@ def test_failed_replication_is_named_and_the_others_kept(small, tmp_path, monkey
 
     real_init = experiment.Helpline.__init__
 
-    def init(self, scn, streams, log=None):
-        real_init(self, scn, streams, log)
+    def init(self, scn, streams, log=None, channels=None):
+        real_init(self, scn, streams, log, channels)
         self.streams_replication = streams.replication
 
     monkeypatch.setattr(experiment.Helpline, "__init__", init)
