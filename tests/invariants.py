@@ -14,14 +14,15 @@ def check_invariants(model, log) -> None:
     m, cb = log.messages_table(), log.callbacks_table()
     scn = model.scn
     # Every caller ends in exactly one outcome, with attempts numbered 1..n.
-    assert len(c) == len(model.callers) and c["caller"].is_unique
+    episodes = model.episodes if model.episodes is not None else model.callers  # repeat contacts
+    assert len(c) == len(episodes) and c["caller"].is_unique
     assert set(c["end"].astype(str)) <= set(CALLER_ENDS)
     assert set(a["outcome"].astype(str)) <= set(ATTEMPT_OUTCOMES)
     if len(a):
         n = a.groupby("caller")["attempt"].agg(["count", "max"])
         assert (n["count"] == n["max"]).all()
         assert np.array_equal(n.reindex(c["caller"])["count"].to_numpy(), c["attempts"].to_numpy())
-    assert (c["attempts"] <= scn.phone.redial.max_attempts).all()
+    assert (c["attempts"] <= scn.phone.redial.cap).all()
     answered = a.loc[a["outcome"] == "answered", "caller"]
     assert answered.is_unique, "nobody is answered twice"
     assert set(answered) == set(c.loc[c["end"] == "answered", "caller"])

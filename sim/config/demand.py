@@ -80,6 +80,13 @@ class ChannelDemand(BaseModel):
     coefficient of variation (day-to-day overdispersion, as call-centre forecasts and the
     fit's negative binomial assume). Default 0, off: an assumption, since nothing
     published gives daily counts of 1712 to estimate it from.
+
+    ``out_of_hours_share`` (phone only): on every day with opening hours, the share of
+    that day's demand that arrives while the phone is closed. When set, the hour
+    profile is rescaled separately inside and outside the opening hours (its shape in
+    each part is kept, the day's total too); days without opening hours are left as
+    they are. None (default): the profile alone decides. See README "Out-of-hours
+    calls" for a suggested value from seed 001.
     """
 
     model_config = _STRICT
@@ -90,6 +97,9 @@ class ChannelDemand(BaseModel):
     trend_per_year: float = Field(default=0.0, gt=-1.0)
     events: list[DemandEvent] = []
     busyness_cv: float = Field(default=0.0, ge=0.0, le=2.0)
+    # Phone only (sim.model.arrivals.rescale_out_of_hours): share of each opening day's
+    # demand that falls outside the opening hours; None keeps the hour profile as it is.
+    out_of_hours_share: float | None = Field(default=None, ge=0.0, lt=1.0)
 
     _months = field_validator("month_factors")(_fixed_len(12, "month_factors"))
     _weekdays = field_validator("weekday_factors")(_fixed_len(7, "weekday_factors"))
@@ -157,4 +167,12 @@ class Demand(BaseModel):
     phone: ChannelDemand = ChannelDemand()
     chat: ChannelDemand = DEFAULT_CHAT_DEMAND
     email: ChannelDemand = DEFAULT_EMAIL_DEMAND
+
+    @model_validator(mode="after")
+    def _out_of_hours_phone_only(self) -> Demand:
+        for name in ("chat", "email"):
+            if getattr(self, name).out_of_hours_share is not None:
+                raise ValueError(f"{name}.out_of_hours_share: only the phone's demand has an "
+                                 "out-of-hours share (leave it unset)")
+        return self
 

@@ -15,6 +15,7 @@ from pydantic import (
 
 from sim.config.calendar import ExtraStaff, WeeklyHours, _weekly, parse_interval
 from sim.config.callbacks import DedicatedCallbacks
+from sim.config.callers import Callers
 from sim.config.capacity import Availability, Pooling
 from sim.config.common import _STRICT, POPULATION_2020, PROVINCES, Probability, Province, Weekday
 from sim.config.distributions import Distribution, Exponential, Fixed, Gamma, LogNormal
@@ -257,20 +258,37 @@ class Redial(BaseModel):
     ``probability[k-1]`` is the chance of trying again after failed attempt ``k``; the
     last value repeats. Hand-set defaults (assumption, to be calibrated to the Proximus
     sample of 3-4 attempts per caller, seed 000 answer 6).
+
+    ``delay_min`` is one distribution, or a list whose k-th entry is the delay after
+    failed attempt k (the last repeats: e.g. quick first redials, slower later ones).
+    ``max_attempts: null`` means no limit (attempts are then drawn per caller as they
+    are needed, so memory does not grow with the cap; ``sim.model.callers``).
     """
 
     model_config = _STRICT
     probability: list[Probability] = Field(
         default=[0.85, 0.8, 0.75, 0.7, 0.6, 0.5], min_length=1
     )
-    delay_min: Distribution = Field(
+    delay_min: Distribution | Annotated[list[Distribution], Field(min_length=1)] = Field(
         default=LogNormal(dist="lognormal", mean=15.0, sd=20.0)
     )
-    max_attempts: int = Field(default=12, ge=1)
+    max_attempts: int | None = Field(default=12, ge=1)
 
     def p_after(self, attempt: int) -> float:
         """Probability of a new try after failed attempt number ``attempt`` (1-based)."""
         return self.probability[min(attempt, len(self.probability)) - 1]
+
+    def delay_after(self, attempt: int) -> Distribution:
+        """Delay before the quick redial after failed attempt ``attempt`` (1-based):
+        ``delay_min`` itself, or its ``attempt``-th entry when it is a list (the last
+        entry repeats)."""
+        d = self.delay_min
+        return d[min(attempt, len(d)) - 1] if isinstance(d, list) else d
+
+    @property
+    def cap(self) -> float:
+        """``max_attempts``, or infinity when unlimited (``null``)."""
+        return float("inf") if self.max_attempts is None else self.max_attempts
 
 
 class ClosedBehaviour(BaseModel):
@@ -311,6 +329,8 @@ class Phone(BaseModel):
     # Capacity as it really is (issue 14; sim/config/capacity.py, docs/capacity.md).
     availability: Availability = Availability()
     pooling: Pooling = Pooling()
+    # Later retries, repeat contacts, switching channel (sim/config/callers.py); all off.
+    callers: Callers = Callers()
 
     @field_validator("province_shares", mode="before")
     @classmethod

@@ -25,6 +25,7 @@ import os
 from pathlib import Path
 
 from sim.errors import ScenarioError
+from sim.model.callers import needs_lazy_draws
 
 MAX_CONTACTS_PER_REP = 5_000_000
 MAX_DAYS = 3660
@@ -49,9 +50,12 @@ def estimate(scn) -> dict:
     days = scn.horizon.days
     phone = _expected(scn.demand.phone, days)
     other = _expected(scn.demand.chat, days) + _expected(scn.demand.email, days)
-    k = scn.phone.redial.max_attempts
+    cap = scn.phone.redial.max_attempts
+    # Per-attempt tables are drawn up front only on the classic path; drawn per caller as
+    # needed (no cap, attempt-dependent delays, ...) they take no memory per attempt slot.
+    k = 0 if needs_lazy_draws(scn.phone) else cap
     m = scn.phone.answering_machine.callbacks.max_tries
-    attempts = phone * min(k, 4)  # redials are rarely more than a few; the cap bounds them
+    attempts = phone * (4 if cap is None else min(cap, 4))  # redials are rarely more than a few
     memory = phone * 8 * (10 + 4 * k + 3 * m) + attempts * _BYTES_ROW + other * _BYTES_ROW
     return {"days": days, "phone": phone, "contacts": phone + other, "attempts": attempts,
             "memory": memory, "k": k, "m": m}

@@ -29,6 +29,7 @@ from sim.results.callback_metrics import callback_kpis
 from sim.results.capacity import capacity_kpis
 from sim.results.channel_metrics import chat_kpis, email_kpis
 from sim.results.metrics import kpi_rows, kpis
+from sim.results.numbers import number_kpis, window_s
 from sim.results.proportions import is_proportion  # noqa: F401
 from sim.results.summary import (  # noqa: F401 (re-exported: the experiment's summaries)
     logit_interval,
@@ -36,6 +37,7 @@ from sim.results.summary import (  # noqa: F401 (re-exported: the experiment's s
     t_half_width,
     t_interval,
 )
+from sim.results.switching import people_kpis
 
 
 @dataclass
@@ -108,6 +110,18 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
             table = pd.concat([table, capacity_kpis(attempts, log.away_table(), model.cal.phone_lines, start, days,
                                                     callbacks, emails)], ignore_index=True)
         table = pd.concat([table, cost_kpis(table, scn)], ignore_index=True)
+        behaviour = scn.phone.callers
+        if behaviour.number_kpis:  # per phone number (repeat contacts; issue 15)
+            lo, hi = window_s(start, days, behaviour.numbers_from, behaviour.numbers_to)
+            rows = number_kpis(attempts, callers, log.episodes_table(), lo, hi)
+            table = pd.concat([table, pd.DataFrame.from_records(rows, columns=table.columns)],
+                              ignore_index=True)
+        if behaviour.switch.enabled or behaviour.chat_switch.enabled:  # switching channel
+            rows = people_kpis(callers, log.episodes_table(), log.chats.table(), emails,
+                               log.switches_table(), len(model.callers), len(model.chat.visitors),
+                               len(model.email.emails))
+            table = pd.concat([table, pd.DataFrame.from_records(rows, columns=table.columns)],
+                              ignore_index=True)
     except Exception as e:  # keep the context a planner needs to rerun it
         raise ReplicationError(scn.name, replication, seed, e) from e
     if keep_events:

@@ -22,6 +22,7 @@ import numpy as np
 from sim.config import ChannelDemand, DemandEvent
 
 HOUR_S = 3600.0
+DAY_S = 24 * HOUR_S
 _SUB = 6  # sub-points per hour for averaging event multipliers (10-minute midpoints)
 
 
@@ -98,14 +99,66 @@ def sample_arrivals(rate: np.ndarray, rng: np.random.Generator,
     return np.sort((slots + rng.random(slots.size)) * interval_s)
 
 
+def open_fraction(starts: np.ndarray, ends: np.ndarray, n: int, interval_s: float) -> np.ndarray:
+    """Share of each of ``n`` intervals of ``interval_s`` seconds (from time 0) that lies
+    in the open intervals ``[starts[i], ends[i])`` (sorted, disjoint)."""
+    xs = np.column_stack([starts, ends]).ravel()
+    cum = np.column_stack([np.zeros(len(starts)), ends - starts]).ravel().cumsum()
+    opened = np.interp(np.arange(n + 1) * interval_s, xs, cum, left=0.0, right=cum[-1] if len(cum) else 0.0)
+    return np.clip(np.diff(opened) / interval_s, 0.0, 1.0)
+
+
+def rescale_out_of_hours(rate: np.ndarray, open_frac: np.ndarray, per_day_n: int,
+                         share: float) -> np.ndarray:
+    """``rate`` (per interval) rescaled so that, on every day with opening hours,
+    ``share`` of the day's expected demand falls in its closed part.
+
+    Each interval's rate is split by its open fraction; the open and closed parts are
+    scaled separately, keeping the day's total and the profile's shape within each part.
+    A part with no weight in the profile gets its demand spread evenly over its time.
+    Days without opening hours (weekends, holidays) keep their rate."""
+    r = rate.reshape(-1, per_day_n)
+    f = open_frac.reshape(-1, per_day_n)
+    w_in, w_out = r * f, r * (1.0 - f)
+    total = r.sum(axis=1, keepdims=True)
+    w_in = np.where(w_in.sum(axis=1, keepdims=True) > 0, w_in, f)
+    w_out = np.where(w_out.sum(axis=1, keepdims=True) > 0, w_out, 1.0 - f)
+    s_in, s_out = w_in.sum(axis=1, keepdims=True), w_out.sum(axis=1, keepdims=True)
+    mixed = (s_in > 0) & (s_out > 0)
+    new = np.where(mixed, (1.0 - share) * total * w_in / np.where(mixed, s_in, 1.0)
+                   + share * total * w_out / np.where(mixed, s_out, 1.0), r)
+    return new.ravel()
+
+
+def expected_rate(demand: ChannelDemand, start: dt.date, n_days: int, opening=None) -> np.ndarray:
+    """Expected new contacts per interval (:func:`interval_rate`), with the out-of-hours
+    share applied when it is set (``opening``: the channel's ``OpenIntervals``)."""
+    rate = interval_rate(demand, start, n_days)
+    if demand.out_of_hours_share is not None:
+        per_day_n = 24 * intervals_per_hour(demand)
+        frac = open_fraction(opening.starts, opening.ends, per_day_n * n_days, DAY_S / per_day_n)
+        rate = rescale_out_of_hours(rate, frac, per_day_n, demand.out_of_hours_share)
+    return rate
+
+
+def time_in_day(day_rate: np.ndarray, u_interval: float, u_within: float) -> float:
+    """Seconds after midnight drawn from one day's expected arrivals per interval
+    (``day_rate``), with two uniform draws: the interval, then the place within it."""
+    cum = np.cumsum(day_rate)
+    k = int(np.searchsorted(cum, u_interval * cum[-1], "right"))
+    k = min(k, len(day_rate) - 1)
+    return (k + u_within) * DAY_S / len(day_rate)
+
+
 def channel_arrivals(demand: ChannelDemand, start: dt.date, n_days: int, streams,
-                     channel: str) -> np.ndarray:
+                     channel: str, opening=None) -> np.ndarray:
     """Arrival times (seconds) of a channel's new contacts over ``n_days`` days.
 
     Streams: ``arrivals.<channel>`` for the counts and times; ``busyness.<channel>`` for
     the daily factors, drawn only when ``busyness_cv`` > 0 (so switching it on changes
-    no other random number)."""
-    rate = interval_rate(demand, start, n_days)
+    no other random number). ``opening`` (an ``OpenIntervals``) is needed only when
+    ``demand.out_of_hours_share`` is set (:func:`rescale_out_of_hours`)."""
+    rate = expected_rate(demand, start, n_days, opening)
     if demand.busyness_cv > 0:
         factor = daily_busyness(streams(f"busyness.{channel}"), n_days, demand.busyness_cv)
         rate = (rate.reshape(n_days, -1) * factor[:, None]).ravel()

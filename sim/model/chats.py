@@ -178,6 +178,28 @@ class ChatChannel:
         )
         self.visitors = draw_chat_visitors(demand, chat_cfg, start, horizon.days, streams)
         self.group: LineGroup | None = None  # the chat lines; made by start()
+        # Visitors switched in from another channel (issue 15): (duration_s, patience_s)
+        # of visitor len(visitors) + k; and who is told when a visitor leaves unanswered
+        # (``on_unanswered(i, outcome)``; None: nobody, as before switching existed).
+        self.extra: list[tuple[float, float]] = []
+        self.on_unanswered = None
+
+    def add(self, duration_s: float, patience_s: float) -> int:
+        """A visitor switched in from another channel, arriving now; returns its index."""
+        i = len(self.visitors) + len(self.extra)
+        self.extra.append((float(duration_s), float(patience_s)))
+        self.env.process(self.visitor(i))
+        return i
+
+    def _attributes(self, i: int) -> tuple[float, float]:
+        n = len(self.visitors)
+        if i < n:
+            return float(self.visitors.duration_s[i]), self.visitors.patience_s[i]
+        return self.extra[i - n]
+
+    def _unanswered(self, i: int, outcome: str) -> None:
+        if self.on_unanswered is not None:
+            self.on_unanswered(i, outcome)
 
     def start(self) -> None:
         """Register the processes; call once, before ``env.run()``."""
@@ -195,32 +217,36 @@ class ChatChannel:
 
     def visitor(self, i: int):
         """One chat visitor's journey, from opening the chat window to its end."""
-        env, v, log = self.env, self.visitors, self.log
+        env, log = self.env, self.log
         now = env.now
         if not self.open.is_open(now):
             log.chat(i, now, CLOSED, 0.0, 0.0, -1)
+            self._unanswered(i, CLOSED)
             return
         grp = self.group
         wait = 0.0
-        duration = float(v.duration_s[i])
+        duration, patience = self._attributes(i)
         if grp.has_free_line() and not grp.queue:
             line = grp.seize(duration)
         elif len(grp.queue) < grp.queue_cap:
             served = env.event()
             entry = (served, duration)
             grp.queue.append(entry)
-            yield served | env.timeout(v.patience_s[i])
+            yield served | env.timeout(patience)
             wait = env.now - now
             if not served.triggered:
                 grp.queue.remove(entry)
                 log.chat(i, now, ABANDONED, wait, 0.0, -1)
+                self._unanswered(i, ABANDONED)
                 return
             if served.value == CLOSED_IN_QUEUE:  # staffing fell to zero: the chat closed
                 log.chat(i, now, CLOSED_IN_QUEUE, wait, 0.0, -1)
+                self._unanswered(i, CLOSED_IN_QUEUE)
                 return
             line = served.value  # the number of the line that answered
         else:
             log.chat(i, now, BLOCKED, 0.0, 0.0, -1)
+            self._unanswered(i, BLOCKED)
             return
         log.chat(i, now, ANSWERED, wait, duration, line)
         yield env.timeout(duration)

@@ -216,12 +216,28 @@ class EmailChannel:
         self._last_group = -1
         self._received = 0  # e-mails whose journey has begun
         self._wake: simpy.Event | None = None
+        self.extra: list[float] = []  # handling (s) of e-mails switched in (issue 15)
+        self._dispatching = False
+
+    def add(self, handling_s: float) -> int:
+        """An e-mail written now by someone switched in from another channel; its index."""
+        i = len(self.emails) + len(self.extra)
+        self.extra.append(float(handling_s))
+        self.env.process(self.email(i))
+        if not self._dispatching:  # the dispatcher ended when the last e-mail was handed out
+            self.env.process(self._dispatcher())
+        return i
+
+    def _handling(self, i: int) -> float:
+        n = len(self.emails)
+        return float(self.emails.handling_s[i]) if i < n else self.extra[i - n]
 
     def start(self) -> None:
         """Register the processes (and the phone-line listeners); call before ``env.run()``."""
         env = self.env
         env.process(self._arrivals())
         env.process(self._shifts())
+        self._dispatching = True  # (set now: an e-mail switched in at time 0 finds it running)
         env.process(self._dispatcher())
         for g in self.groups:
             g.listen(self._line_changed)
@@ -231,7 +247,7 @@ class EmailChannel:
     def email(self, i: int):
         """One e-mail's journey: received, waits in the backlog, handled, answered."""
         env, log = self.env, self.log
-        hold = float(self.emails.handling_s[i])
+        hold = self._handling(i)
         log.receive(i, env.now, hold)
         self._received += 1
         started = env.event()
@@ -275,7 +291,7 @@ class EmailChannel:
                 )
                 if g is None:
                     return
-                self.groups[g].seize(float(self.emails.handling_s[i]))
+                self.groups[g].seize(self._handling(i))
                 self._last_group = g
                 who = (PHONE, g)
             else:
@@ -285,11 +301,13 @@ class EmailChannel:
 
     def _dispatcher(self):
         """Hand out work whenever something changed; ends when no e-mail can come."""
+        self._dispatching = True
         while True:
             self._wake = self.env.event()
             self._hand_out()
-            if self._received == len(self.emails) and not self.backlog:
+            if self._received == len(self.emails) + len(self.extra) and not self.backlog:
                 self._wake = None
+                self._dispatching = False
                 return
             yield self._wake
 

@@ -52,6 +52,13 @@ CALLER_COLUMNS = ("caller", "arrival_at", "home", "option0", "end", "attempts", 
 # From ``at`` on: ``in_block`` counsellors in a scheduled block (10**6: all), and bit k of
 # ``away_mask`` set while line slot k's counsellor is away (sim.model.availability).
 AWAY_COLUMNS = ("group", "at", "in_block", "away_mask")
+# Repeat contacts (sim.config.callers.RepeatContacts): the phone number and repeat index
+# of every episode after a number's first; callers not listed are their own number.
+EPISODE_COLUMNS = ("caller", "number", "repeat")
+# Switching channel (sim.config.callers.PhoneSwitch / ChatSwitch): one row per contact
+# made on another channel after giving up on one: from (channel, index) to (channel,
+# index), at. Indices: phone episode ("caller"), chat visitor, e-mail.
+SWITCH_COLUMNS = ("from_channel", "from_id", "to_channel", "to_id", "at")
 
 
 @dataclass
@@ -63,6 +70,8 @@ class EventLog:
     messages: list[tuple] = field(default_factory=list)
     callbacks: list[tuple] = field(default_factory=list)
     away: list[tuple] = field(default_factory=list)
+    episodes: list[tuple] = field(default_factory=list)
+    switches: list[tuple] = field(default_factory=list)
     chats: ChatLog = field(default_factory=ChatLog)
     emails: EmailLog = field(default_factory=EmailLog)
 
@@ -84,6 +93,21 @@ class EventLog:
     def away_table(self) -> pd.DataFrame:
         df = pd.DataFrame.from_records(self.away, columns=AWAY_COLUMNS)
         return df.astype({"group": np.int64, "at": float, "in_block": np.int64, "away_mask": np.int64})
+
+    def episode(self, caller, number, repeat) -> None:
+        self.episodes.append((caller, number, repeat))
+
+    def switch(self, from_channel, from_id, to_channel, to_id, at) -> None:
+        self.switches.append((from_channel, from_id, to_channel, to_id, at))
+
+    def switches_table(self) -> pd.DataFrame:
+        df = pd.DataFrame.from_records(self.switches, columns=SWITCH_COLUMNS)
+        return df.astype({"from_channel": str, "from_id": np.int64, "to_channel": str,
+                          "to_id": np.int64, "at": float})
+
+    def episodes_table(self) -> pd.DataFrame:
+        df = pd.DataFrame.from_records(self.episodes, columns=EPISODE_COLUMNS)
+        return df.astype({"caller": np.int64, "number": np.int64, "repeat": np.int64})
 
     def attempts_table(self) -> pd.DataFrame:
         df = pd.DataFrame.from_records(self.attempts, columns=ATTEMPT_COLUMNS)

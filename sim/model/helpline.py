@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import simpy
 
 from sim.config import PROVINCES, WEEKDAYS, Scenario, parse_interval
 from sim.config.distributions import sampler
 from sim.model import routing
+from sim.model.arrivals import expected_rate, time_in_day
 from sim.model.availability import Counsellors
 from sim.model.calendar import (
     DAY_S,
@@ -27,7 +29,15 @@ from sim.model.calendar import (
     staffed_lines,
 )
 from sim.model.callbacks import CALLBACK, CallbackDesk, dedicated_lines, message_decision
-from sim.model.callers import draw_phone_callers
+from sim.model.callers import (
+    ArrayDraws,
+    Episodes,
+    LazyDraws,
+    draw_phone_callers,
+    episode_stream,
+    needs_lazy_draws,
+    switch_to,
+)
 from sim.model.chats import ChatChannel
 from sim.model.emails import EmailChannel
 from sim.model.eventlog import (
@@ -96,6 +106,32 @@ class Helpline:
         self.cal = build_calendar(scn)
         self.callers = draw_phone_callers(scn, streams)
         phone = scn.phone
+        self.streams = streams
+        behaviour = phone.callers
+        # Repeat contacts: every episode is a row of its own (numbers and repeat indices
+        # in self.episodes); otherwise the new callers are the episodes, as always.
+        # (Chat visitors switching to the phone become phone callers: episodes too.)
+        self.episodes = (Episodes(self.callers, phone, streams)
+                         if behaviour.repeat.enabled or behaviour.chat_switch.phone_probability > 0
+                         else None)
+        self._number_attrs: dict[int, tuple[int, bool]] = {}  # numbers switched in: home, option 0
+        people = self.episodes if self.episodes is not None else self.callers
+        self._message_u, self._number_u = people.message_u, people.number_u
+        # Per-attempt draws: the up-front arrays, or per episode as attempts happen.
+        key = self.episodes.key if self.episodes is not None else (lambda i: (i, 0))
+        lazy = LazyDraws(phone, streams, key)
+        self.draws = lazy if needs_lazy_draws(phone) else ArrayDraws(self.callers, lazy)
+        self._repeat_delay = sampler(behaviour.repeat.delay_days)
+        if behaviour.repeat.enabled:  # expected phone demand per interval of each day
+            start, days = scn.horizon.start, scn.horizon.days
+            self._day_rate = expected_rate(
+                scn.demand.phone, start, days,
+                open_intervals(start, days, phone.opening_hours, closed_days(start, days, scn.calendar)),
+            ).reshape(days, -1)
+        self._switch_delay = sampler(behaviour.switch.delay_min)
+        self._shares = np.array([phone.province_shares[p] for p in PROVINCES], dtype=float)
+        self._chat_from_phone: set[int] = set()  # chat visitors who came from the phone
+        self._horizon_s = scn.horizon.days * DAY_S
         self.groups = [
             LineGroup(self.env, i, self.cal.phone_lines[p], phone.queue.capacity)
             for i, p in enumerate(PROVINCES)
@@ -133,7 +169,7 @@ class Helpline:
         self._peak_days = peak_day_set(scn)
         am = phone.answering_machine
         self.desk = (
-            CallbackDesk(self.env, am.callbacks, am.mailbox == "central", self.groups, self.callers,
+            CallbackDesk(self.env, am.callbacks, am.mailbox == "central", self.groups, people,
                          streams("callback.idle"), sampler(am.callbacks.idle_min), self.log,
                          dedicated_lines(scn))
             if am.enabled
@@ -149,6 +185,8 @@ class Helpline:
 
     def run(self) -> EventLog:
         self.env.process(self._arrivals())
+        if self.scn.phone.callers.chat_switch.enabled and "chat" in self.channels:
+            self.chat.on_unanswered = self._chat_gave_up
         if "chat" in self.channels:
             self.chat.start()
         if "email" in self.channels:
@@ -165,18 +203,21 @@ class Helpline:
 
     def _arrivals(self):
         env = self.env
-        for i, at in enumerate(self._arrival):
+        for i, at in enumerate(self._arrival[:len(self.callers)]):  # new callers only
             yield env.timeout(at - env.now)
             env.process(self.caller(i))
 
     # --- one caller ---------------------------------------------------------------------
 
     def caller(self, i: int):
-        """One caller's journey: attempts until answered (directly or by a callback) or
-        they give up; a caller who left a message with a number may wait for the callback.
+        """One caller's journey (one episode): attempts until answered (directly or by a
+        callback) or they give up; a caller who left a message with a number may wait for
+        the callback. Quick redials, retries at the next opening after the closed
+        message and (``phone.callers.later``) retries at a later day's opening.
         """
-        env, c, phone = self.env, self.callers, self.scn.phone
-        redial, am = phone.redial, phone.answering_machine
+        env, phone = self.env, self.scn.phone
+        redial, am, later = phone.redial, phone.answering_machine, phone.callers.later
+        cap, draws = redial.cap, self.draws
         attempt = 1
         msg = None  # the caller's message on the answering machine, if any
         end = None
@@ -186,18 +227,24 @@ class Helpline:
                 end = END_ANSWERED
                 break
             if outcome == BUSY and self.desk is not None:
+                # Per-busy-tone draws only when the decision is made at every busy tone.
+                tone_m, tone_n = (draws.tone_u(i, attempt) if am.decision == "every_busy_tone"
+                                  else (1.0, 1.0))
                 leave, number = message_decision(
                     am.decision, am.message_probability, am.number_probability, msg is not None,
-                    msg is not None and msg.state is None, c.message_u[i], c.number_u[i],
-                    c.message_tone_u[i, attempt - 1], c.number_tone_u[i, attempt - 1])
+                    msg is not None and msg.state is None, self._message_u[i], self._number_u[i],
+                    tone_m, tone_n)
                 if leave:
                     msg = self.messages_of[i] = self.desk.leave(i, self.groups_last[i], number)
             waiting = msg is not None and msg.state is None  # a callback may still come
-            u = c.redial_u[i, attempt - 1]
+            u, quick_s, closed_s, later_u, later_s = draws.block(i, attempt)
+            next_day = False
             if outcome == CLOSED:
-                again = attempt < redial.max_attempts and u < phone.closed.retry_probability
+                again = attempt < cap and u < phone.closed.retry_probability
             else:
-                again = routing.tries_again(u, attempt, redial.probability, redial.max_attempts)
+                again = routing.tries_again(u, attempt, redial.probability, cap)
+                if not again and attempt < cap and later_u < later.p_after(attempt):
+                    again = next_day = True  # not now, but at a later day's opening
             if waiting and not am.redial_after_message:
                 again = False
             if not again:
@@ -206,17 +253,23 @@ class Helpline:
                     end = END_CALLBACK if state == CALLBACK else END_GAVE_UP
                     break
                 # Split "would have tried but hit the cap" from "chose to stop".
-                p = phone.closed.retry_probability if outcome == CLOSED else redial.p_after(attempt)
-                end = END_MAX_ATTEMPTS if attempt >= redial.max_attempts and u < p else END_GAVE_UP
+                if outcome == CLOSED:
+                    wanted = u < phone.closed.retry_probability
+                else:
+                    wanted = u < redial.p_after(attempt) or later_u < later.p_after(attempt)
+                end = END_MAX_ATTEMPTS if attempt >= cap and wanted else END_GAVE_UP
                 break
-            if outcome == CLOSED:
-                opens = self.cal.phone_open.next_open(env.now)
+            if outcome == CLOSED or next_day:
+                # After the closed message: the next opening; a later retry: the first
+                # opening on a later day.
+                t = env.now if outcome == CLOSED else (env.now // DAY_S + 1) * DAY_S
+                opens = self.cal.phone_open.next_open(t)
                 if opens is None:
                     end = END_NO_OPENING
                     break
-                delay = opens - env.now + c.closed_delay_s[i, attempt - 1]
+                delay = opens - env.now + (closed_s if outcome == CLOSED else later_s)
             else:
-                delay = c.retry_delay_s[i, attempt - 1]
+                delay = quick_s
             if waiting:
                 yield env.timeout(delay) | msg.done
                 if msg.state == CALLBACK:
@@ -225,7 +278,112 @@ class Helpline:
             else:
                 yield env.timeout(delay)
             attempt += 1
+        draws.done(i)
         self.log.caller_end(i, self._arrival[i], self._home[i], self._option0[i], end, attempt, env.now)
+        if self.episodes is not None and self.scn.phone.callers.repeat.enabled:
+            self._after_episode(i, end)
+        if end in (END_GAVE_UP, END_MAX_ATTEMPTS) and self.scn.phone.callers.switch.enabled:
+            self._phone_gave_up(i)
+
+    # --- switching channel (sim.config.callers.PhoneSwitch, ChatSwitch) ------------------
+
+    def _phone_gave_up(self, i: int):
+        """A phone caller who gave up may start a chat or write an e-mail. Draws from
+        stream ``caller.switch`` of (number, repeat). A contact that came from the chat
+        does not switch again."""
+        sw, email = self.scn.phone.callers.switch, self.scn.email
+        number, r = self.episodes.key(i) if self.episodes is not None else (i, 0)
+        if number >= len(self.callers):  # a number that came from the chat
+            return
+        rng = episode_stream(self.streams, "caller.switch", number, r)
+        u = float(rng.random())
+        delay = float(self._switch_delay(rng, 1)[0])
+        duration = float(sampler(self.scn.chat.duration_min)(rng, 1)[0])
+        patience = float(sampler(self.scn.chat.patience_min)(rng, 1)[0])
+        handling = float(sampler(email.handling_min)(rng, 1)[0])
+        to = switch_to(u, sw.chat_probability, sw.email_probability)
+        if to == 1 and "chat" in self.channels:
+            self.env.process(self._switched(delay, "phone", i, "chat", (duration, patience)))
+        elif to == 2 and "email" in self.channels:
+            self.env.process(self._switched(delay, "phone", i, "email", (handling,)))
+
+    def _chat_gave_up(self, v: int, outcome: str):
+        """A chat visitor who found the chat closed, full or left its queue may write an
+        e-mail or phone (a new phone number). Stream ``chat.switch`` of the visitor."""
+        if v in self._chat_from_phone:
+            return
+        sw = self.scn.phone.callers.chat_switch
+        rng = episode_stream(self.streams, "chat.switch", v, 0)
+        u = float(rng.random())
+        delay = float(sampler(sw.delay_min)(rng, 1)[0])
+        handling = float(sampler(self.scn.email.handling_min)(rng, 1)[0])
+        home = int(np.searchsorted(np.cumsum(self._shares), rng.random() * self._shares.sum(), "right"))
+        option0 = bool(rng.random() < self.scn.phone.option0.probability)
+        to = switch_to(u, sw.email_probability, sw.phone_probability)
+        if to == 1 and "email" in self.channels:
+            self.env.process(self._switched(delay, "chat", v, "email", (handling,)))
+        elif to == 2:
+            self.env.process(self._switched(delay, "chat", v, "phone", (min(home, len(PROVINCES) - 1), option0)))
+
+    def _switched(self, delay: float, src: str, src_id: int, dst: str, attrs: tuple):
+        yield self.env.timeout(delay)
+        if dst == "chat":
+            j = self.chat.add(*attrs)
+            self._chat_from_phone.add(j)
+        elif dst == "email":
+            j = self.email.add(*attrs)
+        else:  # a new phone number: n + chat visitor index
+            number = len(self.callers) + src_id
+            self._number_attrs[number] = attrs
+            j = self._new_episode(number, 0)
+        self.log.switch(src, src_id, dst, j, self.env.now)
+        if dst == "phone":
+            yield from self.caller(j)
+
+    def _after_episode(self, i: int, end: str):
+        """Repeat contacts (``phone.callers.repeat``): the same number may start a new
+        episode some days after this one ended. Draws from stream ``caller.after`` of
+        (number, repeat), so the decision is the same under every staffing option."""
+        rep = self.scn.phone.callers.repeat
+        number, r = self.episodes.key(i)
+        if r >= rep.max_repeats:
+            return
+        rng = episode_stream(self.streams, "caller.after", number, r)
+        u, u_interval, u_within = (float(x) for x in rng.random(3))
+        delay = float(self._repeat_delay(rng, 1)[0]) * (DAY_S / 60.0)  # read in days
+        helped = end in (END_ANSWERED, END_CALLBACK)
+        p = rep.probability_answered if helped else rep.probability_unanswered
+        at = self.env.now + delay
+        if rep.time_of_day == "profile":  # that day, at an hour people call
+            day = int(at // DAY_S)
+            if day < len(self._day_rate):
+                at = day * DAY_S + time_in_day(self._day_rate[day], u_interval, u_within)
+                if at < self.env.now:
+                    at += DAY_S
+                delay = at - self.env.now
+        # Only contacts that start inside the horizon (later ones belong to the next).
+        if u < p and at < self._horizon_s:
+            self.env.process(self._repeat_contact(number, r + 1, delay))
+
+    def _repeat_contact(self, number: int, r: int, delay: float):
+        yield self.env.timeout(delay)
+        yield from self.caller(self._new_episode(number, r))
+
+    def _new_episode(self, number: int, r: int) -> int:
+        """A phone episode starting now: episode ``r`` of ``number`` (its own draws)."""
+        i = self.episodes.add(number, r)
+        home, option0 = (self._number_attrs[number] if number in self._number_attrs
+                         else (self._home[number], self._option0[number]))
+        self._arrival.append(self.env.now)
+        self._home.append(home)
+        self._option0.append(option0)
+        talk, wrap = self.episodes.talk_s[i], self.episodes.wrap_s[i]
+        self._talk.append(talk)
+        self._hold.append(talk + wrap)
+        self._patience.append(self.episodes.patience_s[i])
+        self.groups_last.append(0)
+        self.log.episode(i, number, r)
+        return i
 
     # --- one attempt --------------------------------------------------------------------
 
@@ -235,8 +393,8 @@ class Helpline:
         Option 0 is dialled as ``len(PROVINCES)``. Overflow to another province is tried
         when the target has no free line (see ``sim.config.Overflow``).
         """
-        c, phone, groups = self.callers, self.scn.phone, self.groups
-        u = float(c.route_u[i, attempt - 1])
+        phone, groups = self.scn.phone, self.groups
+        u = self.draws.route_u(i, attempt)
         if self._option0[i]:
             dialled = len(PROVINCES)
             policy = phone.option0.routing.policy

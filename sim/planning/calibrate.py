@@ -78,7 +78,7 @@ class Behaviour:
     def overrides(self, base: Scenario) -> dict:
         """Dotted-path overrides for :func:`sim.config.load_scenario`."""
         ph = base.phone
-        delay = ph.redial.delay_min
+        delay = ph.redial.delay_after(1)  # a list of delays: the first sets the spread
         cv = (getattr(delay, "sd", None) or delay.mean_min) / delay.mean_min
         return {
             "phone.talk_min": scale_distribution(ph.talk_min.model_dump(), self.handling_scale),

@@ -270,7 +270,7 @@ def fit_all(s: Settings, log) -> Outcome:
     spec = F.default_spec(base, lockdown_lag_days=s.lags[0] if len(s.lags) == 1 else 0)
     model = F.DemandModel(spec)
     obs = F.observations(spec)
-    delay = s.redial_delay or base.phone.redial.delay_min.mean_min
+    delay = s.redial_delay or base.phone.redial.delay_after(1).mean_min
     behaviour = cal.Behaviour(1.0, 0.85, delay)
     params = initial_params()
     sepdec_obs = float(obs.monthly[0, 8:12].sum())

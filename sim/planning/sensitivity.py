@@ -133,7 +133,11 @@ def _scale(path: tuple[str, ...], factor: float) -> Callable[[dict, Scenario], N
         node = d
         for key in path[:-1]:
             obj, node = getattr(obj, key), node[key]
-        node[path[-1]] = scale_distribution(getattr(obj, path[-1]), factor).model_dump()
+        value = getattr(obj, path[-1])
+        if isinstance(value, list):  # attempt-dependent redial delays: scale each
+            node[path[-1]] = [scale_distribution(v, factor).model_dump() for v in value]
+        else:
+            node[path[-1]] = scale_distribution(value, factor).model_dump()
     return change
 
 
@@ -220,7 +224,7 @@ def describe(scn: Scenario, setting: Setting) -> str:
         "base": "scenario values",
         "handling_time": f"mean {p.talk_min.mean_min + p.wrap_up_min.mean_min:.0f} min",
         "redial_probability": "[" + ", ".join(f"{x:.2f}" for x in p.redial.probability) + "]",
-        "redial_delay": f"mean {p.redial.delay_min.mean_min:.1f} min",
+        "redial_delay": f"mean {p.redial.delay_after(1).mean_min:.1f} min",
         "hour_profile": setting.label,
         "option0_share": f"{p.option0.probability:.2f}",
         "message_share": f"{p.answering_machine.message_probability:.2f}",

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +51,7 @@ __all__ = [
     "erlang_c_mean_wait",
     "overflow_two_groups",
     "retrial_loss",
+    "retrial_loss_by_attempt",
 ]
 
 # Relative tail mass below which an infinite birth-death chain is cut off.
@@ -499,6 +500,108 @@ def retrial_loss(
         utilisation=mean_k / c,
         max_orbit=m_top,
         truncation_mass=mass,
+    )
+
+
+@dataclass(frozen=True)
+class RetrialByAttemptResult:
+    """Steady state of :func:`retrial_loss_by_attempt` (fields as :class:`RetrialResult`;
+    ``mean_orbit`` per orbit class: callers waiting to redial after 1, 2, ... busy tones)."""
+
+    p_block_attempt: float
+    p_lost_caller: float
+    mean_attempts_per_caller: float
+    mean_orbit: tuple[float, ...]
+    utilisation: float
+    max_orbit: int
+    truncation_mass: float
+
+
+def retrial_loss_by_attempt(
+    c: int,
+    lam: float,
+    mu: float,
+    p_redial: Sequence[float],
+    redial_rate: Sequence[float],
+    max_orbit: int = 24,
+) -> RetrialByAttemptResult:
+    """Retrial loss system whose persistence and redial delay depend on the number of
+    busy tones a caller has had: one orbit class per number of busy tones.
+
+    As :func:`retrial_loss` (``c`` lines, no waiting room, exponential talk of rate
+    ``mu``, fresh calls at rate ``lam``), but after the b-th busy tone a caller redials
+    with probability ``p_redial[b-1]`` after an exponential delay of rate
+    ``redial_rate[b-1]``; the last class (B = ``len(p_redial)``) holds everyone with B or
+    more busy tones (its values repeat). State (k busy lines, j_1, ..., j_B callers in
+    each orbit class); a redial of class b that finds every line busy moves the caller
+    to class min(b + 1, B) with probability p_{b+1} (the last value repeating), else
+    they leave. So the simulator's ``phone.redial.probability`` and a list
+    ``phone.redial.delay_min`` of exponential delays (one per attempt) with no attempt
+    cap are this chain exactly.
+
+    Each class is truncated at ``max_orbit`` callers (a caller who would join a full
+    class is dropped); ``truncation_mass`` is P(some class is full): keep it small.
+    Sizes: (c + 1) (max_orbit + 1)^B states, so B of 2 or 3 only.
+    """
+    c = _check_int("c", c, 1)
+    lam = _check_rate("lam", lam)
+    mu = _check_rate("mu", mu)
+    ps = [_check_prob("p_redial", x) for x in p_redial]
+    nus = [_check_rate("redial_rate", x) for x in redial_rate]
+    if not ps or len(ps) != len(nus):
+        raise ValueError("p_redial and redial_rate need the same number (>= 1) of classes")
+    m = _check_int("max_orbit", max_orbit, 1)
+    big = len(ps)
+    dims = (c + 1,) + (m + 1,) * big
+    grid = np.indices(dims).reshape(len(dims), -1)
+    k, js = grid[0], grid[1:]
+    n = k.size
+    strides = np.array([int(np.prod(dims[i + 1:])) for i in range(len(dims))])
+    s = np.arange(n)
+    full = k == c
+    src, dst, rate = [], [], []
+
+    def add(mask, to, r):
+        src.append(s[mask])
+        dst.append(to[mask])
+        rate.append(np.broadcast_to(np.asarray(r, float), (n,))[mask])
+
+    add(~full, s + strides[0], lam)  # fresh call answered
+    room1 = js[0] < m
+    add(full & room1, s + strides[1], lam * ps[0])  # first busy tone, will redial
+    add(k > 0, s - strides[0], k * mu)  # end of a call
+    for b in range(big):
+        jb, nu = js[b], nus[b]
+        here = jb > 0
+        # Redial of class b gets a line.
+        add(~full & here, s - strides[1 + b] + strides[0], jb * nu)
+        # Redial of class b gets busy tone number b + 2: to class min(b + 1, B - 1) with
+        # its probability, or leaves (or stays put when b is the last class).
+        nxt = min(b + 1, big - 1)
+        p_next = ps[nxt]
+        if nxt == b:  # the last class: stays with p, leaves with 1 - p
+            add(full & here, s - strides[1 + b], jb * nu * (1.0 - p_next))
+        else:
+            add(full & here & (js[nxt] < m), s - strides[1 + b] + strides[1 + nxt], jb * nu * p_next)
+            add(full & here, s - strides[1 + b], jb * nu * (1.0 - p_next))
+    src_a, dst_a, rate_a = np.concatenate(src), np.concatenate(dst), np.concatenate(rate)
+    keep = rate_a > 0
+    pi = ctmc_stationary(_generator(n, src_a[keep], dst_a[keep], rate_a[keep]))
+    mean_k = float(k @ pi)
+    mean_j = tuple(float(j @ pi) for j in js)
+    attempt_rate = lam + sum(nu * mj for nu, mj in zip(nus, mean_j, strict=True))
+    blocked = float(((lam + sum(nu * j[full] for nu, j in zip(nus, js, strict=True))) * pi[full]).sum())
+    edge = np.zeros(n, dtype=bool)
+    for j in js:
+        edge |= j == m
+    return RetrialByAttemptResult(
+        p_block_attempt=blocked / attempt_rate,
+        p_lost_caller=1.0 - mu * mean_k / lam,
+        mean_attempts_per_caller=attempt_rate / lam,
+        mean_orbit=mean_j,
+        utilisation=mean_k / c,
+        max_orbit=m,
+        truncation_mass=float(pi[edge].sum()),
     )
 
 
