@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "validate": "simulation against exact queueing results (exit 1 if one disagrees)",
     "optimise": "cheapest extra staffed lines that reach a KPI target",
     "sensitivity": "one-at-a-time sensitivity: tornado and ranking",
+    "backtest": "run a fitted scenario in other years (2017-2019, Feb 2019, 2024) against published counts",
 }
 
 
