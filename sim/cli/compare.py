@@ -35,6 +35,8 @@ def main(args) -> int:
         compare_table,
         cost_effectiveness,
         cost_table,
+        frontier,
+        frontier_text,
         headline_text,
         paired,
     )
@@ -86,7 +88,8 @@ def main(args) -> int:
     wall = time.perf_counter() - t0
     table = paired(results)
     ce = cost_effectiveness(results)
-    text = compare_table(table) + "\n\n" + cost_table(ce)
+    front = frontier(results)
+    text = compare_table(table) + "\n\n" + cost_table(ce) + "\n\n" + frontier_text(front)
     meta = {"kind": "compare", "scenarios": names, "files": [str(p) for p in args.scenarios],
             "overrides": args.set, "seed": seed, "replications": reps, "version": __version__,
             "wall_time_s": round(wall, 3), "command": " ".join(sys.argv),
@@ -101,6 +104,7 @@ def main(args) -> int:
             r.kpis().assign(scenario=s.name).to_csv(tmp / f"kpis_per_rep_{safe_name(s.name)}.csv", index=False)
         table.to_csv(tmp / "compare.csv", index=False)
         ce.to_csv(tmp / "cost_effectiveness.csv", index=False)
+        front.to_csv(tmp / "frontier.csv", index=False)
         (tmp / "compare.txt").write_text(text + "\n", encoding="utf-8")
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         compare_figures(table, ce, tmp)
@@ -114,6 +118,7 @@ def main(args) -> int:
         print(f"\n{len(scns)} scenarios, {reps} replications each, seed {seed}; "
               "differences are paired (common random numbers) with 95% CIs\n")
         print(headline_text(table, ce))
+        print("\n" + frontier_text(front))
         print(f"\nevery KPI with CIs and paired differences: {args.out / 'compare.txt'}\n")
         if args.verbose:
             print(text + "\n")
