@@ -84,6 +84,13 @@ def test_verdicts_report_ranks_ranges_and_whether_the_ranking_holds():
     assert lines[0].startswith("A: rank r1 1, r2 1; gain +4.0 to +12.0 pt")
     assert "EUR 8 to 25 per extra caller" in lines[0]
     assert "the same in every reading" in lines[-1]
+    assert "free (no extra cost)" in lines[1]
+    # With the frontiers: the ICER of A against the free B, and where A is dominated.
+    fronts = {"r1": pd.DataFrame({"scenario": ["B", "base", "A"], "icer": [float("nan"), float("nan"), 50.0]}),
+              "r2": pd.DataFrame({"scenario": ["B", "base", "A"], "icer": [float("nan")] * 3})}
+    rob = robustness(same, fronts)
+    assert rob[(rob["kpi"] == "icer") & (rob["option"] == "A")]["diff"].iloc[0] == 50.0
+    assert "on the efficiency frontier in 1 of 2 readings, ICER EUR 50 to 50" in verdicts(rob, ranks(same))[0]
     flipped = _per_reading({"r1": (0.04, 0.02), "r2": (0.01, 0.03)})
     lines = verdicts(robustness(flipped), ranks(flipped))
     assert "ranking differs" in lines[0] and "NOT the same in every reading" in lines[-1]

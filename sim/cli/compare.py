@@ -185,7 +185,7 @@ def _with_readings(args, overrides: dict) -> int:
         finally:
             executor.close()
         wall = time.perf_counter() - t0
-        rob = robustness(per_reading)
+        rob = robustness(per_reading, fronts)
         rk = ranks(per_reading)
         lines = verdicts(rob, rk)
         text = "\n".join(lines) + "\n\nrank by answer rate per caller (1 = highest)\n" + rk.to_string() + \

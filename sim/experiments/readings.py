@@ -93,14 +93,18 @@ def overlay(reading: Reading, scenario_file: Path, overrides: dict | None = None
     return {**over, **(overrides or {})}
 
 
-def robustness(per_reading: dict[str, tuple[pd.DataFrame, pd.DataFrame]]) -> pd.DataFrame:
+def robustness(per_reading: dict[str, tuple[pd.DataFrame, pd.DataFrame]],
+               fronts: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Long table ``option, kpi, reading, diff, ci_low, ci_high`` from, per reading, the
     comparison's :func:`sim.experiments.compare.paired` table and
     :func:`sim.experiments.compare.cost_effectiveness` table.
 
     KPIs: ``answer_rate_caller`` (paired difference with the base, proportion),
     ``callers_answered`` (extra callers), ``extra_cost`` (EUR) and
-    ``cost_per_extra_caller`` (EUR; NaN when the gain is not shown).
+    ``cost_per_extra_caller`` (EUR; NaN when the gain is not shown); with ``fronts``
+    (per reading, :func:`sim.experiments.compare.frontier`) also ``icer``: EUR per extra
+    caller against the previous option on the efficiency frontier (NaN when the option is
+    dominated or the frontier's reference; no interval).
     """
     rows = []
     for reading, (table, ce) in per_reading.items():
@@ -114,6 +118,9 @@ def robustness(per_reading: dict[str, tuple[pd.DataFrame, pd.DataFrame]]) -> pd.
             for kpi, col in (("extra_cost", "extra_cost"), ("cost_per_extra_caller", "cost_per_extra_caller")):
                 r = c.loc[name]
                 rows.append((name, kpi, reading, r[col], r[f"{col}_low"], r[f"{col}_high"]))
+            if fronts is not None:
+                f = fronts[reading].set_index("scenario").loc[name]
+                rows.append((name, "icer", reading, f["icer"], np.nan, np.nan))
     return pd.DataFrame(rows, columns=ROBUSTNESS_COLUMNS)
 
 
@@ -142,9 +149,20 @@ def verdicts(rob: pd.DataFrame, rk: pd.DataFrame) -> list[str]:
         gain = g["diff"] * 100
         shown = bool(((g["ci_low"] > 0) | (g["ci_high"] < 0)).all())
         c = o[o["kpi"] == "cost_per_extra_caller"]["diff"]
-        cost_range = ("no cost per caller (gain not shown)" if c.isna().all() else
-                      f"EUR {np.nanmin(c):,.0f} to {np.nanmax(c):,.0f} per extra caller"
-                      + (" (n/a in some readings)" if c.isna().any() else ""))
+        extra = o[o["kpi"] == "extra_cost"]["diff"]
+        if (extra == 0).all():
+            cost_range = "free (no extra cost)"
+        elif c.isna().all():
+            cost_range = "no cost per caller (gain not shown)"
+        else:
+            cost_range = (f"EUR {np.nanmin(c):,.0f} to {np.nanmax(c):,.0f} per extra caller"
+                          + (" (n/a in some readings)" if c.isna().any() else ""))
+        icer = o[o["kpi"] == "icer"]["diff"]
+        if len(icer) and not (extra == 0).all():
+            on = icer.notna().sum()
+            cost_range += (f"; on the efficiency frontier in {on} of {len(icer)} readings"
+                           + (f", ICER EUR {icer.min():,.0f} to {icer.max():,.0f} per extra caller"
+                              if on else ""))
         rank_text = ", ".join(f"{r} {rk.loc[option, r]}" for r in readings)
         lines.append(f"{option}: rank {rank_text}; gain {gain.min():+.1f} to {gain.max():+.1f} pt "
                      f"({'shown at 95% in every reading' if shown else 'NOT shown at 95% in every reading'}); "
