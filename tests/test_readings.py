@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -109,3 +111,40 @@ def test_compare_with_readings_writes_robustness(tmp_path, capsys):
     assert (out / "per_attempt" / "frontier.csv").exists()
     printed = capsys.readouterr().out
     assert "option0_overflow: rank per_caller" in printed and "ranking of all 2 scenarios" in printed
+
+
+def test_peak_days_pick_the_top_share_of_eligible_days_ties_to_the_earlier():
+    from sim.model.calendar import peak_days
+
+    demand = np.array([5.0, 9.0, 9.0, 1.0, 7.0, 3.0])
+    eligible = np.array([True, True, True, True, True, False])
+    assert peak_days(demand, eligible, 0.4).tolist() == [False, True, True, False, False, False]
+    assert peak_days(demand, eligible, 0.2).tolist() == [False, True, False, False, False, False]
+    assert peak_days(demand, eligible, 1.0).tolist() == eligible.tolist()
+
+
+def test_forecast_peak_days_use_the_same_line_hours_on_other_days():
+    from sim.model.helpline import build_calendar
+
+    def line_hours(path):
+        cal = build_calendar(load_scenario(path))
+        f = cal.phone_lines["Antwerpen"]
+        return float(np.sum(np.diff(np.append(f.times, f.times[-1])) * f.values)) / 3600
+
+    fixed = Path("scenarios/subsidy/extra_line_peak_days.yaml")
+    forecast = Path("scenarios/subsidy/extra_line_forecast_peak_days.yaml")
+    assert line_hours(forecast) == line_hours(fixed)
+    scn = load_scenario(forecast)
+    from sim.model.arrivals import interval_rate
+    from sim.model.calendar import closed_days, resolve_peak_shares
+
+    days = scn.horizon.days
+    daily = interval_rate(scn.demand.phone, scn.horizon.start, days).reshape(days, -1).sum(axis=1)
+    (x,) = resolve_peak_shares(scn.phone.staffing.extra, scn.horizon.start, days, scn.phone.opening_hours,
+                               closed_days(scn.horizon.start, days, scn.calendar), daily)
+    picked = np.array([(d - scn.horizon.start).days for d in x.dates])
+    others = np.setdiff1d(np.flatnonzero(daily > 0), picked)
+    closed = closed_days(scn.horizon.start, days, scn.calendar)
+    opened = [i for i in others if (day := scn.horizon.start + dt.timedelta(int(i))) not in closed
+              and scn.phone.opening_hours.minutes(day.weekday())]
+    assert daily[picked].min() >= daily[opened].max(), "a picked day has less forecast demand than one left out"
