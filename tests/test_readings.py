@@ -148,3 +148,34 @@ def test_forecast_peak_days_use_the_same_line_hours_on_other_days():
     opened = [i for i in others if (day := scn.horizon.start + dt.timedelta(int(i))) not in closed
               and scn.phone.opening_hours.minutes(day.weekday())]
     assert daily[picked].min() >= daily[opened].max(), "a picked day has less forecast demand than one left out"
+
+
+def test_fit_reading_writes_its_base_and_fits_under_it(tmp_path, monkeypatch):
+    """``fit --reading NAME``: the reading laid over the fit's base (or not, when its
+    overlay is a fit result), the calibration target and the output folder; the fit
+    pipeline itself (tested by test_fit's --quick run) is stopped at its start."""
+    import sim.cli.fit as fit_cli
+    from sim.cli import main
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_fit_all(s, log):
+        seen["s"] = s
+        raise Stop
+
+    monkeypatch.setattr(fit_cli, "fit_all", fake_fit_all)
+    for name, target, profile_set in (("low_out_of_hours", "caller", True), ("per_attempt", "attempt", False)):
+        with pytest.raises(Stop):
+            main(["fit", "--quick", "-q", "--reading", name, "--scenario-out", str(tmp_path),
+                  "--out", str(tmp_path / "report")])
+        s = seen["s"]
+        assert s.reading == target and Path(s.scenario_out) == tmp_path / "fitted" / name
+        base = load_scenario(s.base)
+        reading = load_reading(f"scenarios/readings/{name}.yaml")
+        if profile_set:
+            assert base.demand.phone.hour_profile == reading.set["demand.phone.hour_profile"]
+        else:  # per_attempt's overlay is the calibration's result: the re-fit does not impose it
+            assert base.phone.talk_min == load_scenario("scenarios/baseline_2020.yaml").phone.talk_min

@@ -27,7 +27,7 @@ outside it are left out), so one reading fits a short comparison horizon as well
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -44,6 +44,12 @@ class Reading(BaseModel):
     rests_on: list[str] = Field(min_length=1)
     set: dict[str, Any] = {}
     append: dict[str, list[Any]] = {}
+    # For ``fit --reading NAME``: which published answer rate the behaviour is calibrated
+    # to, and whether ``set``/``append`` are inputs of the fit (an hour profile, capacity)
+    # or results of one (the per_attempt reading's calibrated behaviour, which a re-fit
+    # replaces and so does not impose).
+    fit_target: Literal["caller", "attempt"] = "caller"
+    fit_uses_overlay: bool = True
     file: str | None = None  # where it was read from (filled by load_reading)
 
 

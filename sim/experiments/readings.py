@@ -26,14 +26,14 @@ READINGS_DIR = Path("scenarios/readings")
 ROBUSTNESS_COLUMNS = ["option", "kpi", "reading", "diff", "ci_low", "ci_high"]
 
 
-def find_readings(spec: str) -> list[Reading]:
+def find_readings(spec: str, flag: str = "--readings") -> list[Reading]:
     """Readings named by ``spec``: a folder (every ``*.yaml`` in it, by name), or a
     comma-separated list of files or names (a name means ``scenarios/readings/NAME.yaml``)."""
     p = Path(spec)
     if p.is_dir():
         files = sorted(p.glob("*.yaml"))
         if not files:
-            raise ScenarioError("--readings", "", f"folder {spec} holds no *.yaml reading")
+            raise ScenarioError(flag, "", f"folder {spec} holds no *.yaml reading")
     else:
         files = []
         for item in (s.strip() for s in spec.split(",")):
@@ -44,12 +44,12 @@ def find_readings(spec: str) -> list[Reading]:
                 f = READINGS_DIR / f"{item}.yaml"
             if not f.exists():
                 known = ", ".join(sorted(x.stem for x in READINGS_DIR.glob("*.yaml")))
-                raise ScenarioError("--readings", "", f"no reading {item!r} (no file {f}); known: {known}")
+                raise ScenarioError(flag, "", f"no reading {item!r} (no file {f}); known: {known}")
             files.append(f)
     readings = [load_reading(f) for f in files]
     names = [r.name for r in readings]
     if len(set(names)) != len(names):
-        raise ScenarioError("--readings", "", f"reading names must differ: {names}")
+        raise ScenarioError(flag, "", f"reading names must differ: {names}")
     return readings
 
 
