@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "optimise": "cheapest extra staffed lines that reach a KPI target",
     "sensitivity": "one-at-a-time sensitivity: tornado and ranking",
     "report": "write the planner's report (report.html, report.xlsx) of a results folder",
+    "backtest": "run a fitted scenario in other years (2017-2019, Feb 2019, 2024) against published counts",
 }
 
 

@@ -21,6 +21,10 @@ def add_arguments(p) -> None:
                    help="override a setting in every scenario (repeatable)")
     p.add_argument("--jobs", type=int, default=default_jobs(), help="parallel processes")
     add_output_arguments(p)
+    p.add_argument("--readings", metavar="DIR_OR_LIST",
+                   help="run the comparison under each reading (a folder of reading files, e.g. "
+                        "scenarios/readings, or a comma-separated list of names or files) and write "
+                        "robustness.csv with one verdict per option")
     p.add_argument("--resume", action="store_true",
                    help="reuse the replications an interrupted comparison finished")
     add_executor_arguments(p)
@@ -50,6 +54,8 @@ def main(args) -> int:
         return fail("compare needs a base scenario and at least one option to compare with it "
                     f"(got {len(args.scenarios)}); for one scenario use: run {args.scenarios[0]}", 2)
     overrides = parse_overrides(args.set)
+    if args.readings:
+        return _with_readings(args, overrides)
     scns = [load_scenario(p, overrides) for p in args.scenarios]
     names = [s.name for s in scns]
     if len(set(names)) != len(names):
@@ -65,6 +71,8 @@ def main(args) -> int:
         compare_table,
         cost_effectiveness,
         cost_table,
+        frontier,
+        frontier_text,
         headline_text,
         paired,
     )
@@ -90,7 +98,8 @@ def main(args) -> int:
     wall = time.perf_counter() - t0
     table = paired(results)
     ce = cost_effectiveness(results)
-    text = compare_table(table) + "\n\n" + cost_table(ce)
+    front = frontier(results)
+    text = compare_table(table) + "\n\n" + cost_table(ce) + "\n\n" + frontier_text(front)
     meta = {"kind": "compare", "scenarios": names, "files": [str(p) for p in args.scenarios],
             "overrides": args.set, "seed": seed, "replications": reps, "version": __version__,
             "wall_time_s": round(wall, 3), "command": " ".join(sys.argv),
@@ -105,6 +114,7 @@ def main(args) -> int:
             r.kpis().assign(scenario=s.name).to_csv(tmp / f"kpis_per_rep_{safe_name(s.name)}.csv", index=False)
         table.to_csv(tmp / "compare.csv", index=False)
         ce.to_csv(tmp / "cost_effectiveness.csv", index=False)
+        front.to_csv(tmp / "frontier.csv", index=False)
         (tmp / "compare.txt").write_text(text + "\n", encoding="utf-8")
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         compare_figures(table, ce, tmp)
@@ -119,10 +129,97 @@ def main(args) -> int:
         print(f"\n{len(scns)} scenarios, {reps} replications each, seed {seed}; "
               "differences are paired (common random numbers) with 95% CIs\n")
         print(headline_text(table, ce))
+        print("\n" + frontier_text(front))
         print(f"\nevery KPI with CIs and paired differences: {args.out / 'compare.txt'}\n")
         if args.verbose:
             print(text + "\n")
     best = table[(table["by"] == "all") & (table["kpi"] == "answer_rate_caller")].sort_values("mean").iloc[-1]
     print(f"compared {len(scns)} scenarios ({reps} reps, {wall:.1f} s); highest answer rate per caller: "
           f"{best['scenario']} {best['mean']:.1%} -> {out}")
+    return 0
+
+
+def _with_readings(args, overrides: dict) -> int:
+    """``compare --readings``: the same comparison under each reading (an overlay of every
+    scenario, :mod:`sim.experiments.readings`); common random numbers within a reading."""
+    import datetime as dt
+    import json
+
+    from sim import __version__
+    from sim.cli.common import fail
+    from sim.config import load_scenario
+    from sim.experiments.compare import cost_effectiveness, frontier, frontier_text, paired
+    from sim.experiments.executors import executor_from_args
+    from sim.experiments.guard import check_work
+    from sim.experiments.readings import find_readings, overlay, ranks, robustness, verdicts
+    from sim.experiments.replications import run
+    from sim.results.folders import (
+        fresh_out,
+        output_lock,
+        partial_folder,
+        remove_partial,
+        safe_name,
+        write_atomic,
+    )
+    from sim.results.provenance import provenance
+
+    readings = find_readings(args.readings)
+    plan = {r.name: [load_scenario(p, overlay(r, p, overrides)) for p in args.scenarios] for r in readings}
+    first = next(iter(plan.values()))
+    names = [s.name for s in first]
+    if len(set(names)) != len(names):
+        return fail(f"scenario names must differ to be compared: {names}", 2)
+    reps = args.reps or first[0].experiment.replications
+    seed = first[0].experiment.seed if args.seed is None else args.seed
+    for scns in plan.values():
+        for s, f in zip(scns, args.scenarios, strict=True):
+            check_work(s, f, reps, args.allow_large, "--reps" if args.reps else "experiment.replications")
+    t0 = time.perf_counter()
+    fresh_out(args.out, announce=False)
+    with output_lock(args.out):
+        partial = partial_folder(args.out, args.resume)
+        executor = executor_from_args(args)
+        per_reading, fronts, ces = {}, {}, {}
+        try:
+            for reading, scns in plan.items():
+                results = [run(s, reps, seed, jobs=args.jobs, progress=progress(args),
+                               checkpoint=partial / safe_name(reading) / safe_name(s.name), executor=executor)
+                           for s in scns]
+                table, ce = paired(results), cost_effectiveness(results)
+                per_reading[reading], fronts[reading], ces[reading] = (table, ce), frontier(results), ce
+        finally:
+            executor.close()
+        wall = time.perf_counter() - t0
+        rob = robustness(per_reading, fronts)
+        rk = ranks(per_reading)
+        lines = verdicts(rob, rk)
+        text = "\n".join(lines) + "\n\nrank by answer rate per caller (1 = highest)\n" + rk.to_string() + \
+            "".join(f"\n\n[{r}]\n" + frontier_text(fronts[r]) for r in plan)
+        meta = {"kind": "compare_readings", "scenarios": names, "files": [str(p) for p in args.scenarios],
+                "readings": {r.name: r.file for r in readings}, "overrides": args.set, "seed": seed,
+                "replications": reps, "version": __version__, "wall_time_s": round(wall, 3),
+                "command": " ".join(sys.argv), "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                **provenance()}
+
+        def fill(tmp: Path) -> None:
+            rob.to_csv(tmp / "robustness.csv", index=False)
+            rk.to_csv(tmp / "ranks.csv", index_label="scenario")
+            (tmp / "robustness.txt").write_text(text + "\n", encoding="utf-8")
+            for reading, (table, ce) in per_reading.items():
+                sub = tmp / safe_name(reading)
+                sub.mkdir()
+                table.to_csv(sub / "compare.csv", index=False)
+                ce.to_csv(sub / "cost_effectiveness.csv", index=False)
+                fronts[reading].to_csv(sub / "frontier.csv", index=False)
+                for s in plan[reading]:
+                    (sub / f"scenario_{safe_name(s.name)}.yaml").write_text(s.to_yaml(), encoding="utf-8")
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+        out = write_atomic(args.out, fill)
+        remove_partial(partial)
+    if not args.quiet:
+        print(f"\n{len(names)} scenarios under {len(plan)} readings, {reps} replications each, seed {seed}; "
+              "gains are paired differences with the base (95% CI) within a reading\n")
+        print("\n".join(lines[:-1]) + "\n")
+    print(f"{lines[-1]} -> {out}")
     return 0

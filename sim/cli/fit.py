@@ -33,7 +33,6 @@ from sim import __version__
 from sim.cli.common import add_output_arguments
 from sim.config import PROJECT_ROOT
 from sim.experiments.replications import default_jobs
-from sim.planning import calibrate as cal
 from sim.planning import fit as F
 from sim.planning.fit_report import write_report
 from sim.planning.fit_run import DEFAULT_BASE, Settings, fit_all, write_scenarios
@@ -41,9 +40,11 @@ from sim.results.provenance import provenance
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--reading", choices=cal.READINGS, default="caller",
+    p.add_argument("--reading", default="caller",
                    help="what the published 40-45%% answered (Sep-Dec 2020) counts: callers "
-                        "(default) or call attempts; the other reading is reported too")
+                        "(default) or attempt(s); the other is reported too. Or a reading of "
+                        "the evidence (a name in scenarios/readings/ or a file): the fit under "
+                        "that reading, written to scenarios/fitted/NAME/ (docs/readings.md)")
     p.add_argument("--reps", type=int, default=8,
                    help="replications per simulation of 2020 in the demand fit (default 8)")
     p.add_argument("--cal-reps", type=int, default=6,
@@ -73,7 +74,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args) -> int:
+    from sim.planning.fit_reading import is_reading_name, reading_of, write_base
+
     t0 = time.perf_counter()
+    if is_reading_name(args.reading):
+        reading = reading_of(args.reading)
+        folder = Path(args.scenario_out) / "fitted" / reading.name
+        args.base = write_base(reading, args.base, folder)
+        args.scenario_out, args.reading = folder, reading.fit_target
+        if args.out == Path("results/fit"):
+            args.out = Path("results/fit") / reading.name
     s = Settings.from_args(args)
     quiet = args.quiet
 

@@ -22,9 +22,20 @@ from sim.config.distributions import Distribution, Exponential, Fixed, Gamma, Lo
 
 
 class ExtraLines(ExtraStaff):
-    """Extra phone lines: as :class:`ExtraStaff`, for all or some ``provinces``."""
+    """Extra phone lines: as :class:`ExtraStaff`, for all or some ``provinces``.
+
+    ``peak_share`` (optional, 0-1): peak days from the scenario's own forecast. Of the
+    days this entry would otherwise apply to (its dates, range and weekdays, open for the
+    phone, inside the horizon), only the share ``peak_share`` with the highest expected
+    phone demand (new callers a day: the rate of :mod:`sim.model.arrivals`, events and
+    trend included) get the lines; ties go to the earlier day. Default off: every such
+    day. The subsidy's goal is "de bereikbaarheid tijdens piekdagen verhogen door een
+    extra telefoonlijn in te zetten in alle provincies" (seed 000); which days are peak
+    days is not published, so the forecast decides rather than a fixed weekday.
+    """
 
     provinces: list[Province] | Literal["all"] = "all"
+    peak_share: float | None = Field(default=None, gt=0, le=1)
 
 
 class PhoneStaffing(BaseModel):

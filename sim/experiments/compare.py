@@ -195,3 +195,139 @@ def headline_text(table: pd.DataFrame, ce: pd.DataFrame) -> str:
             + "\n  rate = answer rate; change = paired difference of the answer rate per caller "
             "with the base (percentage points, 95% CI); extra staffed h over all channels; "
             "EUR/extra caller = extra cost per extra caller answered (n/a: gain not shown)")
+
+
+# ---------------------------------------------------------------------------------------
+# Efficiency frontier (incremental cost-effectiveness, as health economics does it)
+# ---------------------------------------------------------------------------------------
+
+FRONTIER_COLUMNS = ["scenario", "cost", "effect", "status", "compared_with", "incremental_cost",
+                    "incremental_effect", "icer"]
+
+
+def efficiency_frontier(options: pd.DataFrame) -> pd.DataFrame:
+    """Incremental cost-effectiveness of mutually exclusive options.
+
+    ``options``: one row per option with ``scenario, cost, effect`` (cost and effect
+    against a common reference; the reference itself is a row with 0, 0). Method (Drummond
+    et al., *Methods for the Economic Evaluation of Health Care Programmes*, ch. on
+    ICERs): order by cost (ties: larger effect first); an option is **dominated** when
+    another costs no more and achieves at least as much (one of them strictly); among the
+    others an option is **extendedly dominated** when its ICER against the previous one
+    exceeds the next option's ICER (a mix of its neighbours would do better), removed
+    one at a time until the ICERs rise along the frontier. Each option on the frontier is
+    then costed against the previous frontier option (``compared_with``), so a paid
+    measure bundled with a free one is charged for what it adds beyond the free one.
+    The cheapest undominated option is the ``reference``. Dominated options are compared
+    with the frontier option that dominates them (``compared_with``; no ICER).
+
+    Returns :data:`FRONTIER_COLUMNS`, one row per option, in cost order; ``icer`` is the
+    incremental cost per unit of incremental effect (EUR per extra caller answered in
+    :func:`frontier`).
+    """
+    df = options[["scenario", "cost", "effect"]].copy()
+    df = df.sort_values(["cost", "effect"], ascending=[True, False], kind="mergesort").reset_index(drop=True)
+    status = {n: "" for n in df["scenario"]}
+    against: dict[str, str | None] = dict.fromkeys(df["scenario"])
+    rows = list(df.itertuples(index=False))
+    # Strong dominance: someone costs no more and achieves at least as much, one strictly.
+    for r in rows:
+        for o in rows:
+            if o.scenario != r.scenario and o.cost <= r.cost and o.effect >= r.effect and (
+                    o.cost < r.cost or o.effect > r.effect):
+                status[r.scenario] = "dominated"
+                against[r.scenario] = o.scenario
+                break
+    front = [r for r in rows if status[r.scenario] != "dominated"]
+    # Ties in both cost and effect: keep the first (cost order), the others dominated by it.
+    kept = []
+    for r in front:
+        if kept and r.cost == kept[-1].cost and r.effect == kept[-1].effect:
+            status[r.scenario], against[r.scenario] = "dominated", kept[-1].scenario
+        else:
+            kept.append(r)
+    front = kept
+    # Extended dominance: ICERs must rise along the frontier.
+    changed = True
+    while changed and len(front) > 2:
+        changed = False
+        icers = [(b.cost - a.cost) / (b.effect - a.effect) for a, b in zip(front, front[1:], strict=False)]
+        for i in range(len(icers) - 1):
+            if icers[i] > icers[i + 1]:
+                r = front.pop(i + 1)
+                status[r.scenario] = "extendedly dominated"
+                against[r.scenario] = front[i].scenario
+                changed = True
+                break
+    out = []
+    by_name = {r.scenario: r for r in rows}
+    for i, r in enumerate(front):
+        if i == 0:
+            status[r.scenario] = "reference"
+        else:
+            status[r.scenario] = "frontier"
+            against[r.scenario] = front[i - 1].scenario
+    for r in rows:
+        a = against[r.scenario]
+        row = {"scenario": r.scenario, "cost": r.cost, "effect": r.effect, "status": status[r.scenario],
+               "compared_with": a, "incremental_cost": np.nan, "incremental_effect": np.nan,
+               "icer": np.nan}
+        if a is not None:
+            row["incremental_cost"] = r.cost - by_name[a].cost
+            row["incremental_effect"] = r.effect - by_name[a].effect
+            if status[r.scenario] == "frontier":
+                row["icer"] = row["incremental_cost"] / row["incremental_effect"]
+        out.append(row)
+    return pd.DataFrame(out, columns=FRONTIER_COLUMNS)
+
+
+def frontier(results: list[RunResult], level: float = 0.95) -> pd.DataFrame:
+    """:func:`efficiency_frontier` of compared scenarios: cost = mean extra cost of staffed
+    hours (EUR) and effect = mean extra callers answered, both against the first scenario
+    (which is in the table with 0, 0). Adds the paired interval of the incremental effect
+    against ``compared_with`` (``incremental_effect_low/high``) and ``shown``: whether
+    that interval excludes zero (else the step up the frontier is not shown at 95%)."""
+    base = results[0]
+    by_name = {r.scenario.name: r for r in results}
+    opts = pd.DataFrame([{"scenario": r.scenario.name,
+                          "cost": float((r.values("cost_total") - base.values("cost_total")).mean()),
+                          "effect": float((r.values("callers_answered")
+                                           - base.values("callers_answered")).mean())}
+                         for r in results])
+    f = efficiency_frontier(opts)
+    lows, highs = [], []
+    for _, r in f.iterrows():
+        if r["compared_with"] is None or pd.isna(r["compared_with"]):
+            lows.append(np.nan)
+            highs.append(np.nan)
+            continue
+        d = by_name[r["scenario"]].values("callers_answered") - by_name[r["compared_with"]].values(
+            "callers_answered")
+        _, lo, hi = t_interval(d, level)
+        lows.append(lo)
+        highs.append(hi)
+    f["incremental_effect_low"], f["incremental_effect_high"] = lows, highs
+    f["shown"] = [bool(lo > 0 or hi < 0) if not np.isnan(lo) else None for lo, hi in zip(lows, highs, strict=True)]
+    return f
+
+
+def frontier_text(f: pd.DataFrame) -> str:
+    """Short text of :func:`frontier`: one line per option in cost order."""
+    if f.empty:
+        return ""
+    width = max(len(n) for n in f["scenario"])
+    lines = ["efficiency frontier (options in cost order; each costed against the previous one on the "
+             "frontier; effect = extra callers answered vs the base)"]
+    for _, r in f.iterrows():
+        head = f"  {r['scenario']:<{width}}  EUR {r['cost']:>9,.0f}  {r['effect']:>+7,.0f} callers  "
+        if r["status"] == "reference":
+            lines.append(head + "reference")
+        elif r["status"] == "frontier":
+            ci = ""
+            if not pd.isna(r.get("incremental_effect_low", np.nan)):
+                ci = f" [{r['incremental_effect_low']:+,.0f}, {r['incremental_effect_high']:+,.0f}]"
+            lines.append(head + f"frontier: ICER EUR {r['icer']:,.0f} per extra caller vs "
+                         f"{r['compared_with']} ({r['incremental_effect']:+,.0f} callers{ci})")
+        else:
+            lines.append(head + f"{r['status']} (by {r['compared_with']})")
+    return "\n".join(lines)

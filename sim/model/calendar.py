@@ -230,3 +230,36 @@ def month_of(start: dt.date, at_s) -> np.ndarray:
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     idx = np.searchsorted(np.asarray(starts), at, side="right") - 1
     return np.asarray(labels, dtype=object)[np.maximum(idx, 0)]
+
+
+def peak_days(daily_demand: np.ndarray, eligible: np.ndarray, share: float) -> np.ndarray:
+    """Which days are peak days: of the ``eligible`` days (bool array), the
+    ``ceil(share x count)`` with the highest ``daily_demand`` (expected new contacts a
+    day); ties go to the earlier day. Returns a bool array like ``eligible``."""
+    idx = np.flatnonzero(eligible)
+    k = int(np.ceil(share * len(idx) - 1e-9))
+    order = idx[np.argsort(-np.asarray(daily_demand, float)[idx], kind="stable")]
+    out = np.zeros(len(eligible), dtype=bool)
+    out[order[:k]] = True
+    return out
+
+
+def resolve_peak_shares(extra: Sequence, start: dt.date, n_days: int, hours: WeeklyHours,
+                        closed: set[dt.date], daily_demand: np.ndarray) -> list:
+    """``extra`` with every entry that has a ``peak_share`` replaced by the same lines on
+    the dates :func:`peak_days` picks among the ``n_days`` days from ``start`` (entries
+    that pick no day are left out); entries without one are returned unchanged."""
+    out = []
+    for x in extra:
+        if getattr(x, "peak_share", None) is None:
+            out.append(x)
+            continue
+        days = [start + dt.timedelta(d) for d in range(n_days)]
+        eligible = np.array([x.applies(day) and day not in closed and bool(hours.minutes(day.weekday()))
+                             for day in days])
+        chosen = peak_days(daily_demand[:n_days], eligible, x.peak_share)
+        dates = [days[i] for i in np.flatnonzero(chosen)]
+        if dates:
+            out.append(x.model_copy(update={"dates": dates, "from_": None, "to": None, "weekdays": None,
+                                            "peak_share": None}))
+    return out

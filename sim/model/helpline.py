@@ -26,6 +26,7 @@ from sim.model.calendar import (
     StepFunction,
     closed_days,
     open_intervals,
+    resolve_peak_shares,
     staffed_lines,
 )
 from sim.model.callbacks import CALLBACK, CallbackDesk, dedicated_lines, message_decision
@@ -69,9 +70,18 @@ def build_calendar(scn: Scenario) -> Calendar:
     start, n_days = scn.horizon.start, scn.horizon.days + TAIL_DAYS
     closed = closed_days(start, n_days, scn.calendar)
     hours = scn.phone.opening_hours
+    staffing = scn.phone.staffing
+    if any(x.peak_share is not None for x in staffing.extra):
+        # Peak days from the scenario's own forecast of phone demand (within the horizon).
+        from sim.model.arrivals import interval_rate
+
+        days = scn.horizon.days
+        daily = interval_rate(scn.demand.phone, start, days).reshape(days, -1).sum(axis=1)
+        staffing = staffing.model_copy(update={"extra": resolve_peak_shares(
+            staffing.extra, start, days, hours, closed, daily)})
     return Calendar(
         phone_open=open_intervals(start, n_days, hours, closed),
-        phone_lines=staffed_lines(start, n_days, hours, closed, scn.phone.staffing),
+        phone_lines=staffed_lines(start, n_days, hours, closed, staffing),
     )
 
 

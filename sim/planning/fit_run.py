@@ -198,11 +198,12 @@ def _answered_by_day(args: tuple) -> dict[str, np.ndarray]:
     from sim.model.helpline import Helpline
     from sim.model.streams import Streams
 
-    scn, seed, rep = args
-    log = Helpline(scn, Streams(seed, rep)).run()
+    scn, seed, rep, *rest = args
+    channels = rest[0] if rest else None
+    model = Helpline(scn, Streams(seed, rep), channels=channels)
+    log = model.run()
     n = scn.horizon.days
     a, cb = log.attempts_table(), log.callbacks_table()
-    ch, em = log.chats.table(), log.emails.table()
 
     def days(t):
         d = np.floor(np.asarray(t, float) / 86400.0).astype(int)
@@ -210,14 +211,22 @@ def _answered_by_day(args: tuple) -> dict[str, np.ndarray]:
 
     phone = days((a["at"] + a["wait_s"])[a["outcome"] == ANSWERED])
     phone = phone + days(cb.loc[cb["reached"].astype(bool), "at"])
-    return {"phone": phone,
-            "chat": days(ch.loc[ch["outcome"] == CHAT_ANSWERED, "arrival_at"]),
-            "email": days(em["done_at"].dropna())}
+    out = {"phone": phone, "chat": np.zeros(n, dtype=int), "email": np.zeros(n, dtype=int)}
+    # A channel left out (``channels``) is not simulated: it answers nothing.
+    if "chat" in model.channels:
+        ch = log.chats.table()
+        out["chat"] = days(ch.loc[ch["outcome"] == CHAT_ANSWERED, "arrival_at"])
+    if "email" in model.channels:
+        out["email"] = days(log.emails.table()["done_at"].dropna())
+    return out
 
 
-def answered_by_day(scn: Scenario, reps: int, seed: int, jobs: int) -> dict[str, np.ndarray]:
-    """Answered contacts per channel: array replications x days (common random numbers)."""
-    outs = list(Processes(jobs).map(_answered_by_day, [(scn, seed, r) for r in range(reps)]))
+def answered_by_day(scn: Scenario, reps: int, seed: int, jobs: int,
+                    channels: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+    """Answered contacts per channel: array replications x days (common random numbers).
+
+    ``channels`` (default all) are the channels simulated; the others count 0."""
+    outs = list(Processes(jobs).map(_answered_by_day, [(scn, seed, r, channels) for r in range(reps)]))
     return {c: np.vstack([o[c] for o in outs]) for c in F.CHANNELS}
 
 
