@@ -353,3 +353,39 @@ def test_optimise_reports_failure_when_the_budget_is_too_small(tmp_path, week):
     assert rc == 1 and meta["status"] == "target not reached", meta["status"]
     assert "budget" in meta["message"] and meta["extra_cost"] == 0, meta["message"]
     assert "target answer_rate_caller>=0.7 not reached" in (out / "summary.txt").read_text()
+
+
+# ------------------------------------------------------------- evaluations are reused
+
+
+class CountingSerial:
+    """Runs tasks in this process and counts them."""
+
+    def __init__(self):
+        self.tasks = 0
+
+    def map(self, fn, tasks):
+        for t in tasks:
+            self.tasks += 1
+            yield fn(t)
+
+
+def test_no_replication_is_simulated_twice_and_reuse_is_exact(small):
+    from sim.experiments.replications import run
+    from sim.planning.optimise import Evaluations, evaluate
+
+    week = load_scenario(None, {**small.model_dump(by_alias=True),
+                                "horizon.end": small.horizon.start + dt.timedelta(6)})
+    renamed = week.model_copy(update={"name": "same_but_renamed"})
+    more = with_schedule(week, {Increment("phone", "Antwerpen", "09:00-13:00", MON_FRI): 1})
+    ex = CountingSerial()
+    cache = Evaluations(ex)
+    frames = evaluate([week, renamed, more], 2, 7, ex, cache=cache)
+    assert ex.tasks == 4 == cache.simulated and cache.requested == 6, \
+        "a renamed scenario is the same scenario: 2 scenarios x 2 replications"
+    pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=True)
+    got = cache.run(renamed, 3, 7)
+    assert ex.tasks == 5, "only replication 2 is new"
+    assert got.scenario.name == "same_but_renamed"
+    pd.testing.assert_frame_equal(got.kpis(), run(week, 3, 7, progress=False).kpis(),
+                                  check_exact=True)

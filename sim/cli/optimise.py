@@ -35,9 +35,10 @@ import pandas as pd
 from sim import __version__
 from sim.config import ScenarioError, load_scenario, parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
-from sim.experiments.replications import default_jobs, run, t_interval
+from sim.experiments.replications import default_jobs, t_interval
 from sim.planning.optimise import (
     TARGET_KPIS,
+    Evaluations,
     candidate_increments,
     erlang_estimate,
     erlang_schedule,
@@ -48,7 +49,6 @@ from sim.planning.optimise import (
     plot_path,
     with_schedule,
 )
-from sim.results.figures import save_figure
 from sim.results.folders import write_atomic
 
 ERLANG_KPIS = {"answer_rate_caller", "answer_rate_attempt"}
@@ -116,6 +116,7 @@ def main(args) -> int:
     import matplotlib.pyplot as plt
 
     from sim.experiments.compare import compare_table, cost_effectiveness, cost_table, paired
+    from sim.results.figures import save_figure
 
     target = parse_target(args.target)
     if target.value is None and args.budget is None:
@@ -144,12 +145,13 @@ def main(args) -> int:
 
     t0 = time.perf_counter()
     executor = executor_from_args(args)
+    cache = Evaluations(executor)  # no replication is simulated twice
     try:
         result = optimise(scn, target, executor, budget=args.budget, reps=reps,
                           confirm_reps=confirm_reps, seed=seed, candidates=cands,
-                          max_steps=args.max_steps, log=log)
+                          max_steps=args.max_steps, log=log, cache=cache)
         t_search = time.perf_counter() - t0
-        base = run(scn, confirm_reps, seed, progress=False, executor=executor)
+        base = cache.run(scn, confirm_reps, seed)
         optimised = result.final
         erl_table, erl_res = None, None
         if target.kpi in ERLANG_KPIS and target.value is not None and "phone" in channels:
@@ -157,7 +159,7 @@ def main(args) -> int:
             erl_scn = with_schedule(scn, erlang_schedule(scn, erl_table), name=f"{scn.name}_erlang")
             log(f"Erlang estimate: {int(erl_table['extra_lines'].sum())} extra line blocks, "
                 f"EUR {erl_table['extra_cost'].sum():,.0f}; simulating it ...")
-            erl_res = run(erl_scn, confirm_reps, seed, progress=False, executor=executor)
+            erl_res = cache.run(erl_scn, confirm_reps, seed)
     finally:
         executor.close()
     wall = time.perf_counter() - t0
@@ -240,6 +242,7 @@ def main(args) -> int:
             "kpi_ci": [lo_opt, hi_opt], "version": __version__,
             "python": platform.python_version(), "wall_time_s": round(wall, 2),
             "search_time_s": round(t_search, 2), "jobs": args.jobs,
+            "model_runs": cache.simulated, "model_runs_reused": cache.requested - cache.simulated,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "command": " ".join(sys.argv)}
 
