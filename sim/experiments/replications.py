@@ -15,8 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from tqdm.auto import tqdm
 
 from sim.config import Scenario, ScenarioError
 from sim.errors import ReplicationError  # noqa: F401 (re-exported)
@@ -192,6 +190,8 @@ def run(
             results.append(done)
         else:
             todo.append((scn, seed, r, r < keep_events))
+    from tqdm.auto import tqdm  # here: a second of imports that workers never need
+
     bar = tqdm(total=len(reps), initial=len(results), desc=f"{scn.name}", unit="rep",
                disable=not progress, leave=False)
     failures: list[ReplicationError] = []
@@ -262,6 +262,8 @@ def t_half_width(x, level: float = 0.95) -> float:
     x = np.asarray(x, dtype=float)
     if len(x) < 2:
         return float("nan")
+    from scipy import stats  # here: importing scipy.stats is most of this module's import time
+
     return float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
 
 
@@ -284,6 +286,8 @@ def summarise(per_rep: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """
     g = per_rep.dropna(subset=["value"]).groupby(["by", "key", "kpi"], sort=False)["value"]
     out = g.agg(mean="mean", sd="std", n="count").reset_index()
+    from scipy import stats
+
     tq = stats.t.ppf(0.5 + level / 2, np.maximum(out["n"] - 1, 1))
     half = np.where(out["n"] > 1, tq * out["sd"] / np.sqrt(out["n"]), np.nan)
     out["half_width"] = half
