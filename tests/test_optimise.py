@@ -372,7 +372,7 @@ class CountingSerial:
 
 def test_no_replication_is_simulated_twice_and_reuse_is_exact(small):
     from sim.experiments.replications import run
-    from sim.planning.optimise import Evaluations, evaluate
+    from sim.planning.optimise import Evaluations, evaluate, overall_kpis
 
     week = load_scenario(None, {**small.model_dump(by_alias=True),
                                 "horizon.end": small.horizon.start + dt.timedelta(6)})
@@ -380,12 +380,21 @@ def test_no_replication_is_simulated_twice_and_reuse_is_exact(small):
     more = with_schedule(week, {Increment("phone", "Antwerpen", "09:00-13:00", MON_FRI): 1})
     ex = CountingSerial()
     cache = Evaluations(ex)
-    frames = evaluate([week, renamed, more], 2, 7, ex, cache=cache)
+    done = cache.replications([week, renamed, more], 2, 7)
     assert ex.tasks == 4 == cache.simulated and cache.requested == 6, \
         "a renamed scenario is the same scenario: 2 scenarios x 2 replications"
-    pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=True)
+    assert done[0] == done[1], "the renamed scenario gets the stored replications"
     got = cache.run(renamed, 3, 7)
     assert ex.tasks == 5, "only replication 2 is new"
     assert got.scenario.name == "same_but_renamed"
     pd.testing.assert_frame_equal(got.kpis(), run(week, 3, 7, progress=False).kpis(),
                                   check_exact=True)
+    # The search's overall-only, phone-only replications: the same overall phone KPIs
+    # and costs as the full ones, value for value.
+    frames = evaluate([week, more], 2, 7, ex, cache=cache, channels=["phone"])
+    assert ex.tasks == 9, "overall-only phone replications are other model runs"
+    for frame, reps in zip(frames, [done[0], done[2]], strict=True):
+        full = pd.DataFrame([overall_kpis(r) for r in reps], index=frame.index)
+        assert set(frame.columns) < set(full.columns)
+        assert "chat_answered" not in frame and "cost_total" in frame
+        pd.testing.assert_frame_equal(frame, full[frame.columns], check_exact=True)

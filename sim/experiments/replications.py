@@ -61,7 +61,7 @@ CHANNELS = ("phone", "chat", "email")
 
 
 def run_replication(scn: Scenario, seed: int, replication: int, keep_events: bool = False,
-                    channels: Sequence[str] | None = None) -> Replication:
+                    channels: Sequence[str] | None = None, overall_only: bool = False) -> Replication:
     """Simulate one replication and reduce it to KPIs (plus tables if ``keep_events``).
 
     ``channels`` (default: all of :data:`CHANNELS`) names the channels whose results are
@@ -69,6 +69,7 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
     :class:`sim.model.helpline.Helpline`) and of its KPIs only the staffed hours, which
     the staffing calendar alone decides, are reported (so ``cost_*`` and
     ``staffed_hours_total`` stay complete). Phone KPIs are bit-identical either way.
+    ``overall_only``: only the ``by="all"`` KPIs, equal to those of the full table.
     """
     try:
         model = Helpline(scn, Streams(seed, replication), channels=channels)
@@ -86,9 +87,11 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
             email = email[email["kpi"] == "email_staff_staffed_hours"]
         table = pd.concat([
             kpis(attempts, callers, model.cal.phone_lines, start, days,
-                 log.messages_table(), log.callbacks_table(), emails),
+                 log.messages_table(), log.callbacks_table(), emails, overall_only=overall_only),
             chat, email,
         ], ignore_index=True)
+        if overall_only:
+            table = table[table["by"] == "all"].reset_index(drop=True)
         table = pd.concat([table, cost_kpis(table, scn)], ignore_index=True)
     except Exception as e:  # keep the context a planner needs to rerun it
         raise ReplicationError(scn.name, replication, seed, e) from e

@@ -323,8 +323,8 @@ def overall_kpis(rep: Replication) -> dict[str, float]:
 
 def _replication(task: tuple) -> Replication:
     """One replication with its KPI table: the picklable worker of :class:`Evaluations`."""
-    scn, seed, rep, channels = task
-    return run_replication(scn, seed, rep, channels=channels)
+    scn, seed, rep, channels, overall_only = task
+    return run_replication(scn, seed, rep, channels=channels, overall_only=overall_only)
 
 
 def scenario_key(scn: Scenario) -> str:
@@ -344,8 +344,9 @@ class Evaluations:
     scenario in the search and in the final comparison, the search replication of a
     schedule and its confirmation) is simulated once and the stored KPI table is reused:
     results are bit-identical to simulating it again. ``channels`` (default for every
-    request; None: all) is passed to :func:`run_replication`: phone KPIs and costs are the
-    same with or without chat and e-mail. ``simulated`` and ``requested`` count model
+    request; None: all) and ``overall_only`` (per request) are passed to
+    :func:`run_replication`: phone KPIs and costs are the same with or without chat and
+    e-mail, and overall KPIs the same with or without the others. ``simulated`` and ``requested`` count model
     runs done and asked for. KPI tables are kept in memory (tens of kB each).
     """
 
@@ -358,18 +359,19 @@ class Evaluations:
 
     def replications(self, scenarios: Sequence[Scenario], reps: int | Sequence[int], seed: int,
                      progress: Callable[[int], None] | None = None,
-                     channels: Sequence[str] | None = None) -> list[list[Replication]]:
+                     channels: Sequence[str] | None = None,
+                     overall_only: bool = False) -> list[list[Replication]]:
         """Replications ``reps`` (a count: ``0..reps-1``) of every scenario, simulating in
         one batch only those not done yet (so all cores stay busy). ``channels``: as in
         the constructor (default: the constructor's)."""
         reps = list(range(reps)) if isinstance(reps, int) else list(reps)
         ch = self.channels if channels is None else _channels(channels)
-        keys = [(scenario_key(s), ch) for s in scenarios]
+        keys = [(scenario_key(s), ch, overall_only) for s in scenarios]
         todo: dict[tuple, tuple] = {}
         for s, k in zip(scenarios, keys, strict=True):
             for r in reps:
                 if (k, seed, r) not in self._done and (k, seed, r) not in todo:
-                    todo[(k, seed, r)] = (s, seed, r, ch)
+                    todo[(k, seed, r)] = (s, seed, r, ch, overall_only)
         self.requested += len(scenarios) * len(reps)
         if progress is not None and len(scenarios) * len(reps) > len(todo):
             progress(len(scenarios) * len(reps) - len(todo))
@@ -409,7 +411,7 @@ def evaluate(
     simulated once either way. ``channels``: see :class:`Evaluations`.
     """
     cache = cache if cache is not None else Evaluations(executor)
-    done = cache.replications(scenarios, reps, seed, progress, channels)
+    done = cache.replications(scenarios, reps, seed, progress, channels, overall_only=True)
     index = pd.RangeIndex(reps, name="replication")
     return [pd.DataFrame([overall_kpis(r) for r in reps_], index=index) for reps_ in done]
 
