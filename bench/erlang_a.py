@@ -31,7 +31,6 @@ import datetime as dt
 import time
 from collections import deque
 
-import ciw
 import numpy as np
 import simpy
 from _common import BENCH, batch_means, header, interleaved_best
@@ -192,6 +191,8 @@ def bare_counter(arrival_at, talk_s, patience_s, c: int, cap: int) -> list:
 
 def ciw_run(s: dict, seed: int):
     """M/M/c+M in Ciw until T; returns (arrivals, records)."""
+    import ciw  # here, so that bench/planner.py can use the bare models without Ciw
+
     net = ciw.create_network(
         arrival_distributions=[ciw.dists.Exponential(s["lam"])],
         service_distributions=[ciw.dists.Exponential(s["mu"])],

@@ -390,3 +390,48 @@ def test_replications_to_settle_gives_an_interval_that_clears_the_target():
         f"{n} replications: half-width {half(n)} vs gap {m - 0.80} (and {half(n - 1)} at n-1)"
     assert replications_to_settle(x, x.mean()) is None, "a mean on the target never settles"
     assert replications_to_settle([0.9], 0.8) is None, "one value: no spread to go on"
+
+
+# ------------------------------------------------------------- evaluations are reused
+
+
+class CountingSerial:
+    """Runs tasks in this process and counts them."""
+
+    def __init__(self):
+        self.tasks = 0
+
+    def map(self, fn, tasks):
+        for t in tasks:
+            self.tasks += 1
+            yield fn(t)
+
+
+def test_no_replication_is_simulated_twice_and_reuse_is_exact(small):
+    from sim.experiments.replications import run
+    from sim.planning.optimise import Evaluations, evaluate, overall_kpis
+
+    week = load_scenario(None, {**small.model_dump(by_alias=True),
+                                "horizon.end": small.horizon.start + dt.timedelta(6)})
+    renamed = week.model_copy(update={"name": "same_but_renamed"})
+    more = with_schedule(week, {Increment("phone", "Antwerpen", "09:00-13:00", MON_FRI): 1})
+    ex = CountingSerial()
+    cache = Evaluations(ex)
+    done = cache.replications([week, renamed, more], 2, 7)
+    assert ex.tasks == 4 == cache.simulated and cache.requested == 6, \
+        "a renamed scenario is the same scenario: 2 scenarios x 2 replications"
+    assert done[0] == done[1], "the renamed scenario gets the stored replications"
+    got = cache.run(renamed, 3, 7)
+    assert ex.tasks == 5, "only replication 2 is new"
+    assert got.scenario.name == "same_but_renamed"
+    pd.testing.assert_frame_equal(got.kpis(), run(week, 3, 7, progress=False).kpis(),
+                                  check_exact=True)
+    # The search's overall-only, phone-only replications: the same overall phone KPIs
+    # and costs as the full ones, value for value.
+    frames = evaluate([week, more], 2, 7, ex, cache=cache, channels=["phone"])
+    assert ex.tasks == 9, "overall-only phone replications are other model runs"
+    for frame, reps in zip(frames, [done[0], done[2]], strict=True):
+        full = pd.DataFrame([overall_kpis(r) for r in reps], index=frame.index)
+        assert set(frame.columns) < set(full.columns)
+        assert "chat_answered" not in frame and "cost_total" in frame
+        pd.testing.assert_frame_equal(frame, full[frame.columns], check_exact=True)

@@ -40,9 +40,10 @@ from sim.cli.common import add_output_arguments
 from sim.cli.report import add_report_argument, report_after
 from sim.config import ScenarioError, load_scenario, parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
-from sim.experiments.replications import default_jobs, run, t_interval
+from sim.experiments.replications import default_jobs, t_interval
 from sim.planning.optimise import (
     TARGET_KPIS,
+    Evaluations,
     candidate_increments,
     erlang_estimate,
     erlang_schedule,
@@ -53,7 +54,6 @@ from sim.planning.optimise import (
     plot_path,
     with_schedule,
 )
-from sim.results.figures import save_figure
 from sim.results.folders import safe_name, write_atomic
 from sim.results.proportions import is_proportion
 from sim.results.provenance import provenance
@@ -131,6 +131,7 @@ def main(args) -> int:
     import matplotlib.pyplot as plt
 
     from sim.experiments.compare import compare_table, cost_effectiveness, cost_table, paired
+    from sim.results.figures import save_figure
 
     target = parse_target(args.target)
     if target.value is None and args.budget is None:
@@ -159,12 +160,13 @@ def main(args) -> int:
 
     t0 = time.perf_counter()
     executor = executor_from_args(args)
+    cache = Evaluations(executor)  # no replication is simulated twice
     try:
         result = optimise(scn, target, executor, budget=args.budget, reps=reps,
                           confirm_reps=confirm_reps, seed=seed, candidates=cands,
-                          max_steps=args.max_steps, log=log)
+                          max_steps=args.max_steps, log=log, cache=cache)
         t_search = time.perf_counter() - t0
-        base = run(scn, confirm_reps, seed, progress=False, executor=executor)
+        base = cache.run(scn, confirm_reps, seed)
         optimised = result.final
         erl_table, erl_res = None, None
         if target.kpi in ERLANG_KPIS and target.value is not None and "phone" in channels:
@@ -172,7 +174,7 @@ def main(args) -> int:
             erl_scn = with_schedule(scn, erlang_schedule(scn, erl_table), name=f"{scn.name}_erlang")
             log(f"Erlang estimate: {int(erl_table['extra_lines'].sum())} extra line blocks, "
                 f"EUR {erl_table['extra_cost'].sum():,.0f}; simulating it ...")
-            erl_res = run(erl_scn, confirm_reps, seed, progress=False, executor=executor)
+            erl_res = cache.run(erl_scn, confirm_reps, seed)
     finally:
         executor.close()
     wall = time.perf_counter() - t0
@@ -257,6 +259,7 @@ def main(args) -> int:
             "kpi_ci": [lo_opt, hi_opt], "version": __version__,
             "python": platform.python_version(), "wall_time_s": round(wall, 2),
             "search_time_s": round(t_search, 2), "jobs": args.jobs,
+            "model_runs": cache.simulated, "model_runs_reused": cache.requested - cache.simulated,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "command": " ".join(sys.argv), **provenance()}
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from sim import __version__
 from sim.cli.common import add_output_arguments
 from sim.experiments.replications import default_jobs
-from sim.results.figures import save_figure
 from sim.results.folders import write_atomic
 from sim.results.provenance import provenance
 from sim.theory.validation import validate
@@ -46,6 +45,7 @@ def main(args) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from sim.results.figures import save_figure
     from sim.results.plots import validation_chart
 
     reps, days = (6, 40) if args.quick else (args.reps, args.days)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.experiments.replications import RunResult, summarise, t_interval
 from sim.results.folders import COMPARE_KPIS
@@ -75,6 +74,8 @@ def _ratio(name: str, num: np.ndarray, den: np.ndarray, den_low: float, den_high
     r = a / b
     cov = np.cov(num, den, ddof=1)
     var = (cov[0, 0] - 2 * r * cov[0, 1] + r * r * cov[1, 1]) / (n * b * b)
+    from scipy import stats  # here: a slow import most callers never need
+
     h = stats.t.ppf(0.5 + level / 2, n - 1) * np.sqrt(max(var, 0.0))
     return {name: r, f"{name}_low": r - h, f"{name}_high": r + h}
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm  # not tqdm.auto: bars go to a terminal only; notebooks get none
 
 from sim.config import Scenario, ScenarioError
 from sim.errors import ReplicationError  # noqa: F401 (re-exported)
@@ -76,7 +75,7 @@ CHANNELS = ("phone", "chat", "email")
 
 
 def run_replication(scn: Scenario, seed: int, replication: int, keep_events: bool = False,
-                    channels: Sequence[str] | None = None) -> Replication:
+                    channels: Sequence[str] | None = None, overall_only: bool = False) -> Replication:
     """Simulate one replication and reduce it to KPIs (plus tables if ``keep_events``).
 
     ``channels`` (default: all of :data:`CHANNELS`) names the channels whose results are
@@ -84,6 +83,7 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
     :class:`sim.model.helpline.Helpline`) and of its KPIs only the staffed hours, which
     the staffing calendar alone decides, are reported (so ``cost_*`` and
     ``staffed_hours_total`` stay complete). Phone KPIs are bit-identical either way.
+    ``overall_only``: only the ``by="all"`` KPIs, equal to those of the full table.
     """
     try:
         model = Helpline(scn, Streams(seed, replication), channels=channels)
@@ -100,7 +100,8 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
         if "email" not in model.channels:
             email = email[email["kpi"] == "email_staff_staffed_hours"]
         messages, callbacks = log.messages_table(), log.callbacks_table()
-        parts = [kpis(attempts, callers, model.cal.phone_lines, start, days, messages, callbacks, emails),
+        parts = [kpis(attempts, callers, model.cal.phone_lines, start, days, messages, callbacks, emails,
+                      overall_only=overall_only),
                  chat, email]
         options = callback_option_kpis(scn, model, messages, callbacks)
         if options is not None:
@@ -109,6 +110,8 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
         if scn.phone.availability.enabled:  # (else at the line = staffed: nothing to add)
             table = pd.concat([table, capacity_kpis(attempts, log.away_table(), model.cal.phone_lines, start, days,
                                                     callbacks, emails)], ignore_index=True)
+        if overall_only:
+            table = table[table["by"] == "all"].reset_index(drop=True)
         table = pd.concat([table, cost_kpis(table, scn)], ignore_index=True)
         behaviour = scn.phone.callers
         if behaviour.number_kpis:  # per phone number (repeat contacts; issue 15)
@@ -277,6 +280,8 @@ def run(
             results.append(done)
         else:
             todo.append((scn, seed, r, r < keep_events))
+    from tqdm.auto import tqdm  # here: a second of imports that workers never need
+
     bar = tqdm(total=len(reps), initial=len(results), desc=f"{scn.name}", unit="rep",
                disable=tqdm_disable(progress), leave=False)
     failures: list[ReplicationError] = []

@@ -46,7 +46,13 @@ import numpy as np
 import pandas as pd
 
 from sim.config import PROVINCES, WEEKDAYS, Scenario, ScenarioError, WeeklyHours, parse_interval
-from sim.experiments.replications import RunResult, run, run_replication, t_interval
+from sim.experiments.replications import (
+    CHANNELS,
+    Replication,
+    RunResult,
+    run_replication,
+    t_interval,
+)
 from sim.model.arrivals import hourly_rate
 from sim.model.calendar import closed_days
 from sim.results.proportions import is_proportion
@@ -316,8 +322,86 @@ def add(schedule: Schedule, inc: Increment, n: int = 1) -> Schedule:
 def _overall(task: tuple) -> dict[str, float]:
     """Overall (by="all") KPIs of one replication: a picklable worker function."""
     scn, seed, rep = task
-    k = run_replication(scn, seed, rep).kpis
+    return overall_kpis(run_replication(scn, seed, rep))
+
+
+def overall_kpis(rep: Replication) -> dict[str, float]:
+    """The overall (by="all") KPIs of a replication, name -> value."""
+    k = rep.kpis
     return k[k["by"] == "all"].set_index("kpi")["value"].to_dict()
+
+
+def _replication(task: tuple) -> Replication:
+    """One replication with its KPI table: the picklable worker of :class:`Evaluations`."""
+    scn, seed, rep, channels, overall_only = task
+    return run_replication(scn, seed, rep, channels=channels, overall_only=overall_only)
+
+
+def scenario_key(scn: Scenario) -> str:
+    """What decides a replication's results: the resolved scenario without its name.
+
+    The name only labels results (the model never reads it), so the optimiser's
+    "optimised" scenario and the search's identical schedule share their replications.
+    """
+    return scn.model_dump_json(exclude={"name"})
+
+
+class Evaluations:
+    """Replications simulated so far, reused whenever the same one is asked for again.
+
+    A replication is decided by the scenario (:func:`scenario_key`), the seed, the
+    replication number and the channels simulated, so one asked for twice (the base
+    scenario in the search and in the final comparison, the search replication of a
+    schedule and its confirmation) is simulated once and the stored KPI table is reused:
+    results are bit-identical to simulating it again. ``channels`` (default for every
+    request; None: all) and ``overall_only`` (per request) are passed to
+    :func:`run_replication`: phone KPIs and costs are the same with or without chat and
+    e-mail, and overall KPIs the same with or without the others. ``simulated`` and ``requested`` count model
+    runs done and asked for. KPI tables are kept in memory (tens of kB each).
+    """
+
+    def __init__(self, executor, channels: Sequence[str] | None = None):
+        self.executor = executor
+        self.channels = _channels(channels)
+        self._done: dict[tuple, Replication] = {}
+        self.simulated = 0
+        self.requested = 0
+
+    def replications(self, scenarios: Sequence[Scenario], reps: int | Sequence[int], seed: int,
+                     progress: Callable[[int], None] | None = None,
+                     channels: Sequence[str] | None = None,
+                     overall_only: bool = False) -> list[list[Replication]]:
+        """Replications ``reps`` (a count: ``0..reps-1``) of every scenario, simulating in
+        one batch only those not done yet (so all cores stay busy). ``channels``: as in
+        the constructor (default: the constructor's)."""
+        reps = list(range(reps)) if isinstance(reps, int) else list(reps)
+        ch = self.channels if channels is None else _channels(channels)
+        keys = [(scenario_key(s), ch, overall_only) for s in scenarios]
+        todo: dict[tuple, tuple] = {}
+        for s, k in zip(scenarios, keys, strict=True):
+            for r in reps:
+                if (k, seed, r) not in self._done and (k, seed, r) not in todo:
+                    todo[(k, seed, r)] = (s, seed, r, ch, overall_only)
+        self.requested += len(scenarios) * len(reps)
+        if progress is not None and len(scenarios) * len(reps) > len(todo):
+            progress(len(scenarios) * len(reps) - len(todo))
+        for key, out in zip(todo, self.executor.map(_replication, list(todo.values())), strict=True):
+            self._done[key] = out
+            self.simulated += 1
+            if progress is not None:
+                progress(1)
+        return [[self._done[(k, seed, r)] for r in reps] for k in keys]
+
+    def run(self, scn: Scenario, reps: int, seed: int,
+            channels: Sequence[str] | None = None) -> RunResult:
+        """Replications ``0..reps-1`` of ``scn`` as :func:`sim.experiments.replications.run`
+        returns them (without progress bar or checkpoints)."""
+        return RunResult(scn, seed, self.replications([scn], reps, seed, channels=channels)[0])
+
+
+def _channels(channels: Sequence[str] | None) -> tuple[str, ...]:
+    """Channels in a canonical order (None: all), for the cache key."""
+    return CHANNELS if channels is None else tuple(c for c in CHANNELS if c in {*channels, "phone"})
 
 
 def evaluate(
@@ -326,20 +410,20 @@ def evaluate(
     seed: int,
     executor,
     progress: Callable[[int], None] | None = None,
+    cache: Evaluations | None = None,
+    channels: Sequence[str] | None = None,
 ) -> list[pd.DataFrame]:
     """Replications ``0..reps-1`` of every scenario in one batch (so all cores stay busy).
 
     Returns per scenario a frame of overall KPIs, one row per replication (index).
-    Same seed for every scenario: common random numbers.
+    Same seed for every scenario: common random numbers. With ``cache``, replications
+    it holds are reused (its executor is used); identical scenarios of the batch are
+    simulated once either way. ``channels``: see :class:`Evaluations`.
     """
-    tasks = [(s, seed, r) for s in scenarios for r in range(reps)]
-    rows = []
-    for out in executor.map(_overall, tasks):
-        rows.append(out)
-        if progress is not None:
-            progress(1)
+    cache = cache if cache is not None else Evaluations(executor)
+    done = cache.replications(scenarios, reps, seed, progress, channels, overall_only=True)
     index = pd.RangeIndex(reps, name="replication")
-    return [pd.DataFrame(rows[i * reps:(i + 1) * reps], index=index) for i in range(len(scenarios))]
+    return [pd.DataFrame([overall_kpis(r) for r in reps_], index=index) for reps_ in done]
 
 
 # ---------------------------------------------------------------------------------------
@@ -482,6 +566,7 @@ def optimise(
     max_steps: int = 60,
     log: Callable[[str], None] | None = None,
     ceiling_lines: int = 20,
+    cache: Evaluations | None = None,
 ) -> OptimiseResult:
     """Greedy marginal analysis (see the module docstring). ``budget`` in euro over the
     horizon; ``reps`` replications per candidate evaluation, ``confirm_reps`` for the
@@ -491,15 +576,26 @@ def optimise(
     block at once (practically unlimited lines). When even that misses the target, the
     target cannot be reached by adding these lines (for the answer rate per caller: the
     callers who hear the closed message and never call back set the limit) and the
-    search stops at once with status "target not reachable"."""
+    search stops at once with status "target not reachable".
+
+    ``cache`` (an :class:`Evaluations` on ``executor``; a new one by default) holds every
+    replication simulated, so none is simulated twice; pass one to reuse the
+    confirmation replications afterwards. The search simulates only the target's
+    channel (phone KPIs and costs are bit-identical without chat and e-mail);
+    confirmations simulate every channel, for the final comparison."""
     if target.value is None and budget is None:
         raise ScenarioError("--target", target.text, "give a threshold (KPI>=VALUE) or a --budget")
     log = log or (lambda _msg: None)
+    cache = cache if cache is not None else Evaluations(executor)
+    # The search reads only the target KPI and the costs: the target's channel is
+    # simulated, chat (unless targeted) and e-mail are not (their staffed hours, all
+    # the costs need, come from the calendar). Confirmations simulate every channel.
+    search = ("phone",) if target.channel == "phone" else ("phone", target.channel)
     cands = candidates if candidates is not None else candidate_increments(scn, (target.channel,))
     kpi = target.kpi
     schedule: Schedule = {}
     unlimited = with_schedule(scn, {c: ceiling_lines for c in cands})
-    cur, top = evaluate([scn, unlimited], reps, seed, executor)
+    cur, top = evaluate([scn, unlimited], reps, seed, executor, cache=cache, channels=search)
     ceiling = _mean(top, kpi)
     base_cost = _mean(cur, "cost_total")
     base_hours = _mean(cur, "staffed_hours_total")
@@ -515,8 +611,8 @@ def optimise(
     status, message = "", ""
 
     def confirm(sched: Schedule) -> tuple[bool, RunResult]:
-        res = run(with_schedule(scn, sched, name=f"{scn.name}_optimised"), confirm_reps, seed,
-                  progress=False, executor=executor)
+        res = cache.run(with_schedule(scn, sched, name=f"{scn.name}_optimised"), confirm_reps, seed,
+                        channels=CHANNELS)
         m, lo, hi = t_interval(res.values(kpi), proportion=is_proportion(kpi))
         ok = target.met(m)
         confirmations.append({"step": len(trace) - 1, "replications": confirm_reps, "kpi": m,
@@ -543,7 +639,7 @@ def optimise(
             break
         step += 1
         trials = [with_schedule(scn, add(schedule, c)) for c in cands]
-        outs = evaluate(trials, reps, seed, executor)
+        outs = evaluate(trials, reps, seed, executor, cache=cache, channels=search)
         spent = trace[-1]["extra_cost"]
         best = None
         improving_unaffordable = False

@@ -40,7 +40,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.config import Scenario, WeeklyHours
 from sim.config.distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal
@@ -324,6 +323,8 @@ def kendall_tau(reference: list[str], other: list[str]) -> float:
     if len(reference) < 2:
         return float("nan")
     pos = {o: i for i, o in enumerate(other)}
+    from scipy import stats  # here: a slow import the simulation never needs
+
     tau = stats.kendalltau(np.arange(len(reference)), [pos[o] for o in reference]).statistic
     return float(tau)
 

@@ -229,37 +229,40 @@ def kpis(
     messages: pd.DataFrame | None = None,
     callbacks: pd.DataFrame | None = None,
     emails: pd.DataFrame | None = None,
+    overall_only: bool = False,
 ) -> pd.DataFrame:
     """Tidy KPI table (``by, key, kpi, value``) of one replication over the horizon.
 
     ``emails`` (optional): e-mails handled on phone lines (blending) count as busy line
-    time of their province.
+    time of their province. ``overall_only``: only the ``by="all"`` rows (computed by
+    the same code, so equal to those of the full table), for callers that read nothing
+    else (the optimiser's search, the sensitivity analysis).
     """
+    full = not overall_only
     n_hours = n_days * 24
     horizon_s = n_days * DAY_S
-    hour_dates = pd.to_datetime(start) + pd.to_timedelta(np.arange(n_hours), unit="h")
     hour_month = month_of(start, np.arange(n_hours) * HOUR_S)
     rows: list[tuple] = []
 
     # Caller view.
-    c = callers.assign(month=month_of(start, callers["arrival_at"]))
+    c = callers.assign(month=month_of(start, callers["arrival_at"])) if full else callers
     rows += kpi_rows("all", "all", _caller_kpis(c))
-    for month, g in c.groupby("month", sort=True):
+    for month, g in c.groupby("month", sort=True) if full else ():
         rows += kpi_rows("month", month, _caller_kpis(g))
-    for prov, g in c.groupby("home_province", observed=False):
+    for prov, g in c.groupby("home_province", observed=False) if full else ():
         rows += kpi_rows("province", prov, _caller_kpis(g))
     counts = np.bincount(np.minimum(c["attempts"].to_numpy(), ATTEMPTS_HIST_MAX), minlength=ATTEMPTS_HIST_MAX + 1)
-    for k in range(1, ATTEMPTS_HIST_MAX + 1):
+    for k in range(1, ATTEMPTS_HIST_MAX + 1) if full else ():
         label = f"{k}+" if k == ATTEMPTS_HIST_MAX else str(k)
         rows += kpi_rows("attempts", label, {"share_callers": safe_div(counts[k], len(c))})
 
     # Attempt view.
     rows += kpi_rows("all", "all", _attempt_kpis(attempts))
-    inside = attempts[attempts["at"] < horizon_s]
-    a_month = month_of(start, inside["at"])
-    for month, g in inside.groupby(a_month, sort=True):
-        rows += kpi_rows("month", month, _attempt_kpis(g))
-    for prov, g in attempts.groupby("province", observed=False):
+    if full:
+        inside = attempts[attempts["at"] < horizon_s]
+        for month, g in inside.groupby(month_of(start, inside["at"]), sort=True):
+            rows += kpi_rows("month", month, _attempt_kpis(g))
+    for prov, g in attempts.groupby("province", observed=False) if full else ():
         rows += kpi_rows("province", prov, _attempt_kpis(g))
     rows += flow_kpis(attempts)
     if messages is not None and callbacks is not None:
@@ -284,12 +287,15 @@ def kpis(
         mine = group == gi
         within[gi], overtime[gi], staffed[gi] = line_use_per_hour(begin[mine], end[mine], lines[prov], n_hours)
     rows += kpi_rows("all", "all", utilisation_kpis(within, overtime, staffed, PHONE_USE))
+    if overall_only:
+        return _table([r for r in rows if r[0] == "all"])
     for gi, prov in enumerate(PROVINCES):
         rows += kpi_rows("province", prov, utilisation_kpis(within[gi], overtime[gi], staffed[gi], PHONE_USE))
     w_all, o_all, s_all = within.sum(axis=0), overtime.sum(axis=0), staffed.sum(axis=0)
     for month in np.unique(hour_month):
         m = hour_month == month
         rows += kpi_rows("month", month, utilisation_kpis(w_all[m], o_all[m], s_all[m], PHONE_USE))
+    hour_dates = pd.to_datetime(start) + pd.to_timedelta(np.arange(n_hours), unit="h")
     wd = hour_dates.day_of_week.to_numpy()
     hr = hour_dates.hour.to_numpy()
     key = wd * 24 + hr
@@ -298,4 +304,8 @@ def kpis(
     for k in np.flatnonzero(s_wh > 0):
         rows += kpi_rows("weekday_hour", f"{WEEKDAYS[k // 24]} {k % 24:02d}",
                       {"utilisation": w_wh[k] / s_wh[k]})
+    return _table(rows)
+
+
+def _table(rows: list[tuple]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=["by", "key", "kpi", "value"])

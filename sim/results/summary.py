@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.results.proportions import is_proportion
 
 
 def t_half_width(x, level: float = 0.95) -> float:
     """Half-width of the Student-t interval of the mean of ``x`` (NaN for < 2 values)."""
+    from scipy import stats  # here: scipy.stats is most of the import time
+
     x = np.asarray(x, dtype=float)
     if len(x) < 2:
         return float("nan")
@@ -41,6 +42,8 @@ def logit_interval(mean: np.ndarray, sd: np.ndarray, n: np.ndarray,
     narrow. A mean of exactly 0 or 1 (every replication at the bound) gives [m, m]; fewer
     than 2 values give NaN. Arguments are arrays of the same length (or scalars).
     """
+    from scipy import stats  # here: scipy.stats is most of the import time
+
     m, sd, n = (np.asarray(v, dtype=float) for v in (mean, sd, n))
     tq = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1))
     inside = (m > 0) & (m < 1)
@@ -82,6 +85,8 @@ def summarise(per_rep: pd.DataFrame, level: float = 0.95, bounded: bool = True) 
     :func:`logit_interval`, inside 0-1 and asymmetric near a bound. Pass
     ``bounded=False`` for values that are not the KPIs themselves (paired differences).
     """
+    from scipy import stats  # here: scipy.stats is most of the import time
+
     g = per_rep.dropna(subset=["value"]).groupby(["by", "key", "kpi"], sort=False)["value"]
     out = g.agg(mean="mean", sd="std", n="count").reset_index()
     tq = stats.t.ppf(0.5 + level / 2, np.maximum(out["n"] - 1, 1))
