@@ -72,3 +72,30 @@ def test_average_intervals_mean_and_half_width():
     # Student t with 1 degree of freedom: 12.706 * sd / sqrt(2), sd = (1/3) / sqrt(2).
     assert abs(r9["busy_tone_share_hw"] - 12.7062047 * (1 / 3) / 2) < 1e-6
     assert r9["replications"] == 2
+
+
+def test_run_folder_has_interval_table(tmp_path):
+    """A 1-week run of 2 replications writes interval_table.csv; its attempts (per day
+    of the weekday x days) add up to the attempts made inside the horizon (the sum of
+    the by=month ``attempts`` KPI, mean of the replications; closed attempts included),
+    and its staffed lines to the staffed line hours."""
+    from sim.cli import main
+    from tests.conftest import TEST_SCENARIOS
+
+    out = tmp_path / "run"
+    rc = main([str(TEST_SCENARIOS / "small.yaml"), "--reps", "2", "--seed", "1", "--jobs", "1",
+               "--set", "horizon.end=2020-02-09", "--out", str(out), "--quiet", "--no-figures",
+               "--no-report"])
+    assert rc == 0
+    t = pd.read_csv(out / "interval_table.csv")
+    k = pd.read_csv(out / "kpis_per_rep.csv", dtype={"key": str})
+    assert len(t) == len(PROVINCES) * 7 * 24 and set(t["days"]) == {1}
+    made = k[(k["by"] == "month") & (k["kpi"] == "attempts")].groupby("replication")["value"].sum()
+    assert made.mean() > 0
+    assert abs((t["attempts"] * t["days"]).sum() - made.mean()) < 1e-6, (
+        f"interval attempts {(t['attempts'] * t['days']).sum()} vs KPI {made.mean()}")
+    hours = k[(k["by"] == "all") & (k["kpi"] == "staffed_line_hours")]["value"].mean()
+    assert abs((t["staffed_lines"] * t["days"]).sum() - hours) < 1e-6
+    assert t["busy_tone_share"].dropna().between(0, 1).all()
+    assert t["occupancy"].dropna().between(0, 1).all()
+    assert (t["replications"] == 2).all()

@@ -31,11 +31,16 @@ import pandas as pd
 from sim.config import PROVINCES, WEEKDAYS
 from sim.model.calendar import DAY_S, HOUR_S, StepFunction
 from sim.model.eventlog import ANSWERED, BUSY, CLOSED
-from sim.results.metrics import line_use_per_hour, phone_line_work, safe_div
+from sim.results.metrics import line_use_per_hour, phone_line_work
 
 KEYS = ["province", "weekday", "hour"]
 COLUMNS = ["days", "attempts", "attempts_closed", "busy_tones", "answered", "busy_tone_share",
            "occupancy", "staffed_lines"]
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a / b element by element, NaN where b is zero (as metrics.safe_div)."""
+    return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
 
 
 def interval_table(attempts: pd.DataFrame, lines: dict[str, StepFunction], start: dt.date,
@@ -73,8 +78,7 @@ def interval_table(attempts: pd.DataFrame, lines: dict[str, StepFunction], start
             "province": prov, "weekday": np.repeat(WEEKDAYS, 24), "hour": np.tile(np.arange(24), 7),
             "days": d.astype(int), "attempts": made * per_day, "attempts_closed": closed * per_day,
             "busy_tones": busy * per_day, "answered": answered * per_day,
-            "busy_tone_share": [safe_div(b, m - c) for b, m, c in zip(busy, made, closed)],
-            "occupancy": [safe_div(x, y) for x, y in zip(w, s)],
+            "busy_tone_share": _ratio(busy, made - closed), "occupancy": _ratio(w, s),
             "staffed_lines": s / HOUR_S * per_day}))
     return pd.concat(frames, ignore_index=True)[KEYS + COLUMNS]
 
@@ -91,5 +95,6 @@ def average_intervals(tables: list[pd.DataFrame], level: float = 0.95) -> pd.Dat
     mean = g[COLUMNS].mean()
     mean["busy_tone_share_hw"] = g["busy_tone_share"].agg(
         lambda v: t_half_width(v.dropna().to_numpy(), level) if v.notna().sum() >= 2 else np.nan)
+    mean["days"] = mean["days"].astype(int)  # the same in every replication
     mean["replications"] = len(tables)
     return mean.reset_index()
