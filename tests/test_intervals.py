@@ -99,3 +99,15 @@ def test_run_folder_has_interval_table(tmp_path):
     assert t["busy_tone_share"].dropna().between(0, 1).all()
     assert t["occupancy"].dropna().between(0, 1).all()
     assert (t["replications"] == 2).all()
+    # The report shows it as a heat table (province x weekday rows), the workbook in full.
+    from sim.results.html_report import build_report, fmt, write_report
+
+    heat = next(t for t in build_report(out).tables if t.name == "intervals")
+    assert len(heat.rows) == len(PROVINCES) * 7 and len(heat.frame) == len(t)
+    staffed = t[t["staffed_lines"] > 0].iloc[0]
+    row = next(r for r in heat.rows if r[0] == f"{staffed['province']} {staffed['weekday']}")
+    cell = row[heat.columns.index(f"{staffed['hour']:02d}")]
+    assert cell == fmt(staffed["busy_tone_share"], "pct"), f"page {cell} vs csv {staffed['busy_tone_share']}"
+    write_report(out)
+    assert 'id="table-intervals"' in (out / "report.html").read_text(encoding="utf-8")
+    assert len(pd.read_excel(out / "report.xlsx", sheet_name="intervals")) == len(t)
