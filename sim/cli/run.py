@@ -80,14 +80,15 @@ def _run(args, scn, reps, seed, out, which, checkpoint, partial) -> int:
             result, reached = run_to_precision(scn, seed, kpi, target_hw, min_reps=args.reps or 5,
                                                max_reps=args.max_reps, jobs=args.jobs,
                                                progress=progress(args), checkpoint=partial,
-                                               executor=executor)
+                                               executor=executor, interval_tables=True)
             reps = len(result.replications)
             if not args.quiet:
                 print(f"precision: {kpi} half-width {reached:.4g} after {reps} replications "
                       f"(target {target_hw:g}{', max reached' if reached > target_hw else ''})")
         else:
             result = run(scn, which, seed, jobs=args.jobs, keep_events=args.keep_events,
-                         progress=progress(args), checkpoint=partial, executor=executor)
+                         progress=progress(args), checkpoint=partial, executor=executor,
+                         interval_tables=True)
     finally:
         executor.close()
     wall = time.perf_counter() - t0

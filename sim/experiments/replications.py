@@ -27,6 +27,7 @@ from sim.model.streams import Streams
 from sim.results.callback_metrics import callback_kpis
 from sim.results.capacity import capacity_kpis
 from sim.results.channel_metrics import chat_kpis, email_kpis
+from sim.results.intervals import average_intervals, interval_table
 from sim.results.metrics import kpi_rows, kpis
 from sim.results.numbers import number_kpis, window_s
 from sim.results.proportions import is_proportion  # noqa: F401
@@ -47,6 +48,8 @@ class Replication:
     kpis: pd.DataFrame
     attempts: pd.DataFrame | None = None
     callers: pd.DataFrame | None = None
+    # Interval staffing table (sim.results.intervals), only when the run asked for it.
+    intervals: pd.DataFrame | None = None
 
 
 @dataclass
@@ -68,6 +71,11 @@ class RunResult:
             ignore_index=True,
         )[["replication", "by", "key", "kpi", "value"]]
 
+    def interval_table(self) -> pd.DataFrame | None:
+        """Mean interval staffing table over the replications that carry one
+        (:func:`sim.results.intervals.average_intervals`); None when none does."""
+        tables = [r.intervals for r in self.replications if r.intervals is not None]
+        return average_intervals(tables) if tables else None
 
 
 
@@ -75,7 +83,8 @@ CHANNELS = ("phone", "chat", "email")
 
 
 def run_replication(scn: Scenario, seed: int, replication: int, keep_events: bool = False,
-                    channels: Sequence[str] | None = None, overall_only: bool = False) -> Replication:
+                    channels: Sequence[str] | None = None, overall_only: bool = False,
+                    interval_tables: bool = False) -> Replication:
     """Simulate one replication and reduce it to KPIs (plus tables if ``keep_events``).
 
     ``channels`` (default: all of :data:`CHANNELS`) names the channels whose results are
@@ -84,6 +93,9 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
     the staffing calendar alone decides, are reported (so ``cost_*`` and
     ``staffed_hours_total`` stay complete). Phone KPIs are bit-identical either way.
     ``overall_only``: only the ``by="all"`` KPIs, equal to those of the full table.
+    ``interval_tables``: also compute the interval staffing table
+    (:func:`sim.results.intervals.interval_table`; for ``run``, not for search loops that
+    need only the KPIs).
     """
     try:
         model = Helpline(scn, Streams(seed, replication), channels=channels)
@@ -125,11 +137,13 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
                                len(model.email.emails))
             table = pd.concat([table, pd.DataFrame.from_records(rows, columns=table.columns)],
                               ignore_index=True)
+        intervals = (interval_table(attempts, model.cal.phone_lines, start, days, callbacks, emails)
+                     if interval_tables else None)
     except Exception as e:  # keep the context a planner needs to rerun it
         raise ReplicationError(scn.name, replication, seed, e) from e
     if keep_events:
-        return Replication(replication, table, attempts, callers)
-    return Replication(replication, table)
+        return Replication(replication, table, attempts, callers, intervals)
+    return Replication(replication, table, intervals=intervals)
 
 
 def callback_option_kpis(scn: Scenario, model: Helpline, messages: pd.DataFrame,
@@ -257,6 +271,7 @@ def run(
     progress: bool | None = None,
     checkpoint: Path | None = None,
     executor=None,
+    interval_tables: bool = False,
 ) -> RunResult:
     """Run replications ``0..replications-1`` (or the listed ones); keep event tables of
     the first ``keep_events``.
@@ -269,6 +284,8 @@ def run(
     :class:`ReplicationError` naming the first failure is raised at the end with the
     partial result attached as ``.result``. ``progress``: True shows a bar, False none,
     None (default) only when stderr is a terminal (:func:`tqdm_disable`).
+    ``interval_tables``: each replication also carries its interval staffing table
+    (:meth:`RunResult.interval_table`).
     """
     store = Checkpoint(checkpoint, scn, seed) if checkpoint is not None else None
     reps = list(range(replications)) if isinstance(replications, int) else list(replications)
@@ -276,10 +293,11 @@ def run(
     todo = []
     for r in reps:
         done = store.load(r) if store is not None else None
-        if done is not None and (r >= keep_events or done.attempts is not None):
+        if (done is not None and (r >= keep_events or done.attempts is not None)
+                and (not interval_tables or getattr(done, "intervals", None) is not None)):
             results.append(done)
         else:
-            todo.append((scn, seed, r, r < keep_events))
+            todo.append((scn, seed, r, r < keep_events, None, False, interval_tables))
     from tqdm.auto import tqdm  # here: a second of imports that workers never need
 
     bar = tqdm(total=len(reps), initial=len(results), desc=f"{scn.name}", unit="rep",
@@ -321,6 +339,7 @@ def run_to_precision(
     checkpoint: Path | None = None,
     level: float = 0.95,
     executor=None,
+    interval_tables: bool = False,
 ) -> tuple[RunResult, float]:
     """Add replications until the CI half-width of overall ``kpi`` is at most ``half_width``.
 
@@ -333,7 +352,7 @@ def run_to_precision(
     n = max(min_reps, 2)
     while True:
         new = run(scn, list(range(len(done), n)), seed, jobs=jobs, progress=progress,
-                  checkpoint=checkpoint, executor=executor)
+                  checkpoint=checkpoint, executor=executor, interval_tables=interval_tables)
         done += new.replications
         result = RunResult(scn, seed, done)
         v = result.values(kpi)

@@ -7,6 +7,9 @@ A results folder describes itself (habit 10)::
     kpis_per_rep.csv     replication, by, key, kpi, value
     summary.csv          by, key, kpi, mean, sd, n, half_width, ci_low, ci_high
     summary.txt          the table printed at the end of the run
+    interval_table.csv   ``run`` only: province, weekday, hour -> attempts, busy-tone share,
+                         answered, occupancy, staffed lines per day of that weekday, mean
+                         of the replications (sim.results.intervals)
     events/              attempts and callers of the first replications (if kept)
     figures/             PNG and SVG figures, rebuilt by ``run_sim.py plot DIR``
 
@@ -327,6 +330,9 @@ def write_run(out_dir: Path, result, summary: pd.DataFrame, meta: dict, figures=
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
         result.kpis().to_csv(tmp / "kpis_per_rep.csv", index=False)
         summary.to_csv(tmp / "summary.csv", index=False)
+        intervals = result.interval_table() if hasattr(result, "interval_table") else None
+        if intervals is not None:  # sim.results.intervals: per province x weekday x hour
+            intervals.to_csv(tmp / "interval_table.csv", index=False)
         (tmp / "summary.txt").write_text(summary_table(summary) + "\n", encoding="utf-8")
         kept = [r for r in result.replications if r.attempts is not None]
         if kept:

@@ -156,6 +156,8 @@ class Table:
     frame: pd.DataFrame
     row_attrs: list[dict[str, str]] = field(default_factory=list)
     headline: bool = False
+    # Per cell HTML attributes (e.g. a heat colour and a tooltip), row by row; optional.
+    cell_attrs: list[list[dict[str, str]]] = field(default_factory=list)
 
 
 @dataclass
@@ -481,12 +483,57 @@ def _run(folder: Path, meta: dict, hours_per_fte: float = HOURS_PER_FTE_YEAR) ->
     pub, notes = _published_tables(per_rep, start, end)
     staff = staffing_table({scn.get("name", "scenario"): _overall_means(per_rep)}, _days(scn),
                            hours_per_fte)
+    intervals = interval_heat_table(_read_csv(folder, "interval_table.csv"))
     return Report("run", f"Scenario {scn.get('name', meta.get('scenario'))}",
                   f"What does scenario {scn.get('name')} give over {hz}: how many callers, chats "
                   "and e-mails are answered, how often callers must try again, and how busy the "
-                  "lines are?", answer, [t for t in (head, monthly, staff) if t], pub, notes,
+                  "lines are?", answer, [t for t in (head, monthly, staff, intervals) if t], pub, notes,
                   _figures(folder, "run"), _scenario_assumptions(scn, meta.get("scenario_file")),
                   _sources(), _reproduce(meta, folder))
+
+
+def interval_heat_table(t: pd.DataFrame | None) -> Table | None:
+    """Busy-tone share per province x weekday (rows) and clock hour (columns, only hours in
+    which some province has staffed lines), coloured by its value, with attempts, answered
+    calls, occupancy and staffed lines per day in each cell's tooltip; the workbook sheet
+    ``intervals`` holds the whole ``interval_table.csv`` (sim.results.intervals)."""
+    if t is None or t.empty:
+        return None
+    hours = sorted(t.loc[t["staffed_lines"] > 0, "hour"].unique())
+    if not hours:
+        return None
+    rows, cells = [], []
+    for (prov, wd), g in t.groupby(["province", "weekday"], sort=False):
+        g = g.set_index("hour")
+        row, attrs = [f"{prov} {wd}"], [{}]
+        for h in hours:
+            r = g.loc[h]
+            share = r["busy_tone_share"]
+            if r["staffed_lines"] <= 0:
+                row.append("")
+                attrs.append({"title": f"closed; {r['attempts']:.1f} attempts per day"})
+                continue
+            row.append(fmt(share, "pct"))
+            tip = (f"{r['attempts']:.1f} attempts, {r['busy_tones']:.1f} busy tones, "
+                   f"{r['answered']:.1f} answered per day; occupancy {fmt(r['occupancy'], 'pct')}; "
+                   f"{r['staffed_lines']:.2f} staffed lines")
+            if not _is_nan(r.get("busy_tone_share_hw")):
+                tip += f"; busy-tone share 95% CI +/- {fmt(r['busy_tone_share_hw'], 'pct')}"
+            a = {"title": tip}
+            if not _is_nan(share):  # red, stronger with more busy tones
+                a["style"] = f"background: rgba(196, 78, 82, {0.7 * float(share):.2f})"
+            attrs.append(a)
+        rows.append(row)
+        cells.append(attrs)
+    n = int(t["replications"].iloc[0]) if "replications" in t else None
+    return Table("intervals", "Busy-tone share by interval",
+                 "Share of the attempts made while open that got a busy tone, per province "
+                 "(the line group reached) x weekday and clock hour; blank: no staffed line. "
+                 f"Mean of {n} replications. Hover a cell for the attempts, busy tones and "
+                 "answered calls per day of that weekday, the occupancy (busy line time within "
+                 "staffed time) and the staffed lines; the workbook sheet 'intervals' has them "
+                 "all (interval_table.csv).", ["province weekday"] + [f"{h:02d}" for h in hours],
+                 rows, _rounded(t), cell_attrs=cells)
 
 
 MONTHLY_KPIS = [("callers", "callers", "int"), ("answer_rate_caller", "answer rate per caller", "pct"),

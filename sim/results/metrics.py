@@ -220,6 +220,24 @@ def flow_kpis(attempts: pd.DataFrame) -> list[tuple]:
     return rows
 
 
+def phone_line_work(attempts: pd.DataFrame, callbacks: pd.DataFrame | None = None,
+                    emails: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Work holding the phone lines: ``(begin, end, group)``, instants in seconds since the
+    start and the line group's index; answered calls (talk and wrap-up), callback tries
+    and e-mails handled on phone lines (blending), as :func:`kpis` counts them."""
+    served = attempts.loc[attempts["outcome"] == ANSWERED, ["at", "wait_s", "hold_s", "group"]]
+    if callbacks is not None and len(callbacks):
+        served = pd.concat([served, callbacks[["at", "hold_s", "group"]].assign(wait_s=0.0)])
+    if emails is not None and len(emails):
+        blended = emails[emails["group"] >= 0]
+        served = pd.concat([served, pd.DataFrame({
+            "at": blended["start_at"], "wait_s": 0.0,
+            "hold_s": blended["done_at"] - blended["start_at"], "group": blended["group"]})])
+    begin = (served["at"] + served["wait_s"]).to_numpy()
+    end = begin + served["hold_s"].to_numpy()
+    return begin, end, served["group"].to_numpy()
+
+
 def kpis(
     attempts: pd.DataFrame,
     callers: pd.DataFrame,
@@ -269,17 +287,7 @@ def kpis(
         rows += kpi_rows("all", "all", message_kpis(messages, callbacks, horizon_s))
 
     # Utilisation (module docstring): calls, callback tries and blended e-mails hold lines.
-    served = attempts.loc[attempts["outcome"] == ANSWERED, ["at", "wait_s", "hold_s", "group"]]
-    if callbacks is not None and len(callbacks):
-        served = pd.concat([served, callbacks[["at", "hold_s", "group"]].assign(wait_s=0.0)])
-    if emails is not None and len(emails):
-        blended = emails[emails["group"] >= 0]
-        served = pd.concat([served, pd.DataFrame({
-            "at": blended["start_at"], "wait_s": 0.0,
-            "hold_s": blended["done_at"] - blended["start_at"], "group": blended["group"]})])
-    begin = (served["at"] + served["wait_s"]).to_numpy()
-    end = begin + served["hold_s"].to_numpy()
-    group = served["group"].to_numpy()
+    begin, end, group = phone_line_work(attempts, callbacks, emails)
     within = np.zeros((len(PROVINCES), n_hours))
     overtime = np.zeros((len(PROVINCES), n_hours))
     staffed = np.zeros((len(PROVINCES), n_hours))
