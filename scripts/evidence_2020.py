@@ -114,6 +114,22 @@ def compare_table(folder, options, label):
               f"| {ci(d['answer_rate_attempt_open'], '{:+.1f}', 100)} | {cost} | {cpc} |")
 
 
+def change_table():
+    """After minus before: change of each option's extra callers answered (Sep-Dec), paired
+    per replication (same seeds in both comparisons)."""
+    print("\n| option | extra callers answered: after minus before |")
+    print("| --- | ---: |")
+    for o, fb, fa in [("extra_line_peak_days", "cmp_before", "cmp_after"),
+                      ("option0_overflow", "cmp_before", "cmp_after"),
+                      ("interprovince_overflow", "cmp_before", "cmp_after"),
+                      ("faster_callbacks", "cmp_before_cb", "cmp_after_cb")]:
+        def gain(f, o=o):
+            return (sepdec(OUT / f / f"kpis_per_rep_{o}.csv")["callers_answered"]
+                    - sepdec(OUT / f / "kpis_per_rep_fitted_2020.csv")["callers_answered"])
+        if (OUT / fa / "cost_effectiveness.csv").exists() and (OUT / fb / "cost_effectiveness.csv").exists():
+            print(f"| {o} | {ci(gain(fa) - gain(fb), '{:+.0f}')} |")
+
+
 def numbers_table(folder, scenarios):
     """Per-number (window Sep-Dec) and per-episode (Sep-Dec months) KPIs."""
     f = OUT / folder
@@ -177,6 +193,7 @@ if __name__ == "__main__":
             compare_table(folder, options, label)
         else:
             print(f"\n*{label}*: not run\n")
+    change_table()
     print("\n## Repeat-contact setting, per-number KPIs\n")
     if (OUT / "cmp_repeat" / "cost_effectiveness.csv").exists():
         numbers_table("cmp_repeat", ["fitted_2020", "extra_line_peak_days", "option0_overflow"])
