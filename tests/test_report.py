@@ -287,3 +287,17 @@ def test_report_in_a_headless_browser(folders):
         tol = (0.5 * 10 ** -decimals) / (100 if shown.endswith("%") else 1) + 1e-12
         assert abs(_number(shown) - mean) <= tol, \
             f"{kpi}: the page shows {shown}, summary.csv has mean {mean}"
+
+
+def test_staffing_rows_add_up_with_dedicated_callback_lines():
+    """The FTE table lists every staffed channel, so its rows add up to 'all channels'
+    (dedicated callback lines were missing: the rows summed to less than the total)."""
+    from sim.results.html_report import staffing_table
+
+    m = {"staffed_line_hours": 3870.0, "chat_staffed_hours": 380.0,
+         "email_staff_staffed_hours": 688.0, "callback_line_staffed_hours": 860.0,
+         "staffed_hours_total": 5798.0, "cost_total": 289900.0}
+    t = staffing_table({"faster_callbacks": m}, days=122)
+    hours = dict(zip(t.frame["channel"], t.frame["staffed_hours"], strict=True))
+    parts = sum(v for k, v in hours.items() if k != "all channels")
+    assert parts == hours["all channels"], f"channel rows sum to {parts}, total {hours['all channels']}"

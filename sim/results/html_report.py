@@ -570,6 +570,8 @@ def _monthly_table(summary: pd.DataFrame) -> Table | None:
 STAFFING_ROWS = [("staffed_line_hours", "cost_phone", "phone lines"),
                  ("chat_staffed_hours", "cost_chat", "chat lines"),
                  ("email_staff_staffed_hours", "cost_email", "e-mail handlers"),
+                 # only when the scenario has dedicated callback lines (issue 14)
+                 ("callback_line_staffed_hours", "cost_callbacks", "dedicated callback lines"),
                  ("staffed_hours_total", "cost_total", "all channels")]
 
 
