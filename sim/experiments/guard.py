@@ -25,7 +25,6 @@ import os
 from pathlib import Path
 
 from sim.errors import ScenarioError
-from sim.model.callers import needs_lazy_draws
 
 MAX_CONTACTS_PER_REP = 5_000_000
 MAX_DAYS = 3660
@@ -47,6 +46,8 @@ def _expected(ch, days: int) -> float:
 
 def estimate(scn) -> dict:
     """Expected contacts (per channel), attempts and memory of one replication."""
+    from sim.model.callers import needs_lazy_draws  # here: the model loads numpy
+
     days = scn.horizon.days
     phone = _expected(scn.demand.phone, days)
     other = _expected(scn.demand.chat, days) + _expected(scn.demand.email, days)
