@@ -139,7 +139,7 @@ def main(args) -> int:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # not tqdm.auto: bars on a terminal only, no widget warning
 
     from sim.results.figures import save_figure
 

@@ -298,7 +298,9 @@ def run(
             results.append(done)
         else:
             todo.append((scn, seed, r, r < keep_events, None, False, interval_tables))
-    from tqdm.auto import tqdm  # here: a second of imports that workers never need
+    from tqdm import (
+        tqdm,  # here (workers never need it); not tqdm.auto: no widget warning in notebooks
+    )
 
     bar = tqdm(total=len(reps), initial=len(results), desc=f"{scn.name}", unit="rep",
                disable=tqdm_disable(progress), leave=False)
