@@ -96,7 +96,6 @@ def test_no_work_starts_on_a_line_whose_counsellor_is_away():
     bad = _guard_seizes(model)
     log = model.run()
     assert len(log.away) > 100, "the absences did not happen"
-    assert any(g.counsellors.mask for g in model.groups) or len(log.away) > 0
     assert bad == [], f"work started with no counsellor free at the line: {bad[:5]}"
     answered = sum(1 for r in log.attempts if r[5] == "answered")
     assert answered > 0

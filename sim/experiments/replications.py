@@ -30,7 +30,6 @@ from sim.results.channel_metrics import chat_kpis, email_kpis
 from sim.results.intervals import average_intervals, interval_table
 from sim.results.metrics import kpi_rows, kpis
 from sim.results.numbers import number_kpis, window_s
-from sim.results.proportions import is_proportion  # noqa: F401
 from sim.results.summary import (  # noqa: F401 (re-exported: the experiment's summaries)
     logit_interval,
     summarise,

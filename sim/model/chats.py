@@ -211,7 +211,7 @@ class ChatChannel:
 
     def _arrivals(self):
         env = self.env
-        for i, at in enumerate(self.visitors.arrival_at):
+        for i, at in enumerate(self.visitors.arrival_at.tolist()):  # Python floats: SimPy's clock
             yield env.timeout(at - env.now)
             env.process(self.visitor(i))
 

@@ -313,14 +313,14 @@ class EmailChannel:
 
     def _arrivals(self):
         env = self.env
-        for i, at in enumerate(self.emails.arrival_at):
+        for i, at in enumerate(self.emails.arrival_at.tolist()):  # Python floats: SimPy's clock
             yield env.timeout(at - env.now)
             env.process(self.email(i))
 
     def _shifts(self):
         """Handlers coming on duty take e-mails from the backlog."""
         env = self.env
-        for t, v in zip(self.handlers.times, self.handlers.values, strict=True):
+        for t, v in zip(self.handlers.times.tolist(), self.handlers.values.tolist(), strict=True):
             if t > env.now:
                 yield env.timeout(t - env.now)
             if v > 0:

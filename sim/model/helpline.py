@@ -17,7 +17,7 @@ import simpy
 from sim.config import PROVINCES, WEEKDAYS, Scenario, parse_interval
 from sim.config.distributions import sampler
 from sim.model import routing
-from sim.model.arrivals import expected_rate, time_in_day
+from sim.model.arrivals import expected_rate, interval_rate, time_in_day
 from sim.model.availability import Counsellors
 from sim.model.calendar import (
     DAY_S,
@@ -73,8 +73,6 @@ def build_calendar(scn: Scenario) -> Calendar:
     staffing = scn.phone.staffing
     if any(x.peak_share is not None for x in staffing.extra):
         # Peak days from the scenario's own forecast of phone demand (within the horizon).
-        from sim.model.arrivals import interval_rate
-
         days = scn.horizon.days
         daily = interval_rate(scn.demand.phone, start, days).reshape(days, -1).sum(axis=1)
         staffing = staffing.model_copy(update={"extra": resolve_peak_shares(

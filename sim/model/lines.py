@@ -168,7 +168,8 @@ class LineGroup:
 
     def _staffing_changes(self):
         """Give new lines to waiting callers and listeners; send the queue away at closing."""
-        times, values = self.lines.times, self.lines.values
+        # Python floats, not numpy scalars: they become SimPy's clock (bench/README.md).
+        times, values = self.lines.times.tolist(), self.lines.values.tolist()
         for t, v in zip(times, values, strict=True):
             if t > self.env.now:
                 yield self.env.timeout(t - self.env.now)
