@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from sim.results.folders import mark
 from sim.results.html_report import build_report, fmt, interval, staffing_table
 from tests.conftest import TEST_SCENARIOS
 
@@ -62,6 +63,7 @@ def _validation_folder(folder):
                   "simulated": [0.38, 0.61], "ci_low": [0.35, 0.58], "ci_high": [0.41, 0.64],
                   "theory": [0.387, 0.6], "agrees": [True, True], "level": [0.99, 0.99],
                   "replications": [6, 6]}).to_csv(folder / "validation.csv", index=False)
+    mark(folder, "results")  # stands for a folder the validate command wrote
     (folder / "meta.json").write_text(json.dumps({"kind": "validation", "replications": 6,
                                                   "days": 40, "seed": 101, "level": 0.99,
                                                   "version": "0.1.0"}))
@@ -80,6 +82,7 @@ def _fit_folder(folder):
                   "published_2020": [429], "published_2019": [244],
                   "uplift_vs_no_campaigns": [0.7]}).to_csv(folder / "campaign_window.csv",
                                                            index=False)
+    mark(folder, "results")  # stands for a folder the fit command wrote
     (folder / "meta.json").write_text(json.dumps({"kind": "fit", "seed": 1, "reps": 8,
                                                   "version": "0.1.0",
                                                   "command": "python run_sim.py fit"}))

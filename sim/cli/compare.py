@@ -130,7 +130,7 @@ def main(args) -> int:
               "differences are paired (common random numbers) with 95% CIs\n")
         print(headline_text(table, ce))
         print("\n" + frontier_text(front))
-        print(f"\nevery KPI with CIs and paired differences: {args.out / 'compare.txt'}\n")
+        print(f"\nevery KPI with CIs and paired differences: {out / 'compare.txt'}\n")
         if args.verbose:
             print(text + "\n")
     best = table[(table["by"] == "all") & (table["kpi"] == "answer_rate_caller")].sort_values("mean").iloc[-1]
@@ -179,14 +179,14 @@ def _with_readings(args, overrides: dict) -> int:
     with output_lock(args.out):
         partial = partial_folder(args.out, args.resume)
         executor = executor_from_args(args)
-        per_reading, fronts, ces = {}, {}, {}
+        per_reading, fronts = {}, {}
         try:
             for reading, scns in plan.items():
                 results = [run(s, reps, seed, jobs=args.jobs, progress=progress(args),
                                checkpoint=partial / safe_name(reading) / safe_name(s.name), executor=executor)
                            for s in scns]
                 table, ce = paired(results), cost_effectiveness(results)
-                per_reading[reading], fronts[reading], ces[reading] = (table, ce), frontier(results), ce
+                per_reading[reading], fronts[reading] = (table, ce), frontier(results)
         finally:
             executor.close()
         wall = time.perf_counter() - t0

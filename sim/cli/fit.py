@@ -64,8 +64,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base", type=Path, default=DEFAULT_BASE,
                    help="base scenario (non-demand settings; default scenarios/baseline_2020.yaml)")
     p.add_argument("--out", type=Path, default=Path("results/fit"), help="report folder")
-    p.add_argument("--scenario-out", type=Path, default=PROJECT_ROOT / "scenarios",
-                   help="folder for fitted_2020*.yaml (default scenarios/)")
+    p.add_argument("--scenario-out", type=Path, default=None,
+                   help="folder for fitted_2020*.yaml (default scenarios/; with --quick, "
+                        "OUT_scenarios beside --out, so a smoke test never replaces the committed fit)")
     p.add_argument("--no-sensitivity", action="store_true",
                    help="skip the hour-profile and redial-delay sensitivity runs")
     p.add_argument("--quick", action="store_true",
@@ -77,6 +78,9 @@ def main(args) -> int:
     from sim.planning.fit_reading import is_reading_name, reading_of, write_base
 
     t0 = time.perf_counter()
+    if args.scenario_out is None:
+        quick_out = args.out.parent / f"{args.out.name}_scenarios"  # beside the report folder
+        args.scenario_out = quick_out if args.quick else PROJECT_ROOT / "scenarios"
     if is_reading_name(args.reading):
         reading = reading_of(args.reading)
         folder = Path(args.scenario_out) / "fitted" / reading.name

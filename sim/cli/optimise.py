@@ -54,7 +54,7 @@ from sim.planning.optimise import (
     plot_path,
     with_schedule,
 )
-from sim.results.folders import safe_name, write_atomic
+from sim.results.folders import fresh_out, safe_name, write_atomic
 from sim.results.proportions import is_proportion
 from sim.results.provenance import provenance
 
@@ -153,6 +153,7 @@ def main(args) -> int:
         raise ScenarioError("--channels", " ".join(channels),
                             "no candidate increments (channel closed?)")
     out = args.out or Path("results") / f"optimise_{safe_name(scn.name)}"
+    fresh_out(out, announce=False)  # refuse a place that is not ours before searching
     log = (lambda _m: None) if args.quiet else (lambda m: print(m, flush=True))
     budget_text = "" if args.budget is None else f", budget EUR {args.budget:,.0f}"
     log(f"optimise {scn.name}: target {target.text}{budget_text}; {len(cands)} candidates "
@@ -274,7 +275,7 @@ def main(args) -> int:
         if erl_table is not None:
             erl_table.to_csv(tmp / "erlang.csv", index=False)
         for res in results:
-            (tmp / f"scenario_{res.scenario.name}.yaml").write_text(res.scenario.to_yaml(),
+            (tmp / f"scenario_{safe_name(res.scenario.name)}.yaml").write_text(res.scenario.to_yaml(),
                                                                      encoding="utf-8")
         (tmp / "summary.txt").write_text(text + "\n", encoding="utf-8")
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")

@@ -24,6 +24,11 @@ def main(args) -> int:
         return fail(f"{folder}: not a results folder ({'a file' if folder.exists() else 'does not exist'})", 2)
     if not meta_file.exists():
         return fail(f"{folder}: not a results folder (no meta.json)", 2)
+    from sim.results.folders import owned
+
+    if not owned(folder, "results"):  # redrawing could replace someone else's figures/
+        return fail(f"{folder}: not a results folder this tool made (no marker file); "
+                    "figures are redrawn only in the tool's own folders", 2)
     try:
         return _plot(folder, meta_file, args)
     except (ValueError, KeyError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:

@@ -31,12 +31,12 @@ def main(args) -> int:
     from sim.cli.common import fail
     from sim.results.html_report import write_report
 
+    if args.fte_hours <= 0:
+        return fail(f"--fte-hours: {args.fte_hours:g} must be > 0", 2)
     try:
-        if args.fte_hours <= 0:
-            return fail(f"--fte-hours: {args.fte_hours:g} must be > 0", 2)
         written = write_report(args.results, xlsx=not args.no_xlsx, hours_per_fte=args.fte_hours)
-    except (FileNotFoundError, ValueError) as e:
-        return fail(str(e), 2)
+    except (FileNotFoundError, ValueError, KeyError, AttributeError, TypeError) as e:
+        return fail(f"{args.results}: not a readable results folder ({type(e).__name__}: {e})", 2)
     print("report written: " + ", ".join(str(p) for p in written))
     return 0
 

@@ -53,7 +53,7 @@ from sim.planning.sensitivity import (
     settings,
     tornado_table,
 )
-from sim.results.folders import safe_name, write_atomic
+from sim.results.folders import fresh_out, safe_name, write_atomic
 from sim.results.provenance import provenance
 
 DEFAULT_OPTIONS = ["extra_line_peak_days", "option0_overflow", "faster_callbacks",
@@ -166,6 +166,7 @@ def main(args) -> int:
     sets = settings(args.params)
     runs = [(s, x, apply_setting(x, s)) for s in sets for x in [scn, *options]]
     out = args.out or Path("results") / f"sensitivity_{safe_name(scn.name)}"
+    fresh_out(out, announce=False)  # refuse a place that is not ours before searching
     if not args.quiet:
         print(f"sensitivity {scn.name}: {len(sets)} settings x {len(names)} scenarios x {reps} "
               f"replications = {len(runs) * reps} runs (seed {seed})"

@@ -46,7 +46,10 @@ def main(args) -> int:
     import matplotlib.pyplot as plt
 
     from sim.results.figures import save_figure
+    from sim.results.folders import fresh_out
     from sim.results.plots import validation_chart
+
+    fresh_out(args.out, announce=False)  # refuse a place that is not ours before simulating
 
     reps, days = (6, 40) if args.quick else (args.reps, args.days)
     t0 = time.perf_counter()

@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 
 from sim.config import load_scenario
+from sim.config.loading import PROJECT_ROOT
 from sim.config.reading import Reading, load_reading
 from sim.errors import ScenarioError
 
-READINGS_DIR = Path("scenarios/readings")
+READINGS_DIR = PROJECT_ROOT / "scenarios" / "readings"  # not the working folder
 ROBUSTNESS_COLUMNS = ["option", "kpi", "reading", "diff", "ci_low", "ci_high"]
 
 
@@ -46,6 +47,8 @@ def find_readings(spec: str, flag: str = "--readings") -> list[Reading]:
                 known = ", ".join(sorted(x.stem for x in READINGS_DIR.glob("*.yaml")))
                 raise ScenarioError(flag, "", f"no reading {item!r} (no file {f}); known: {known}")
             files.append(f)
+        if not files:
+            raise ScenarioError(flag, "", f"{spec!r} names no reading")
     readings = [load_reading(f) for f in files]
     names = [r.name for r in readings]
     if len(set(names)) != len(names):

@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.errors import OutputError
+from sim.results.folders import owned, safe_name
 from sim.results.published import CHANNEL_LABELS, source_label
 
 # The seed documents (sim/data/README.md): number -> what it is.
@@ -684,14 +686,14 @@ def _compare(folder: Path, meta: dict, hours_per_fte: float = HOURS_PER_FTE_YEAR
     table = pd.read_csv(folder / "compare.csv", dtype={"key": str})
     ce = _read_csv(folder, "cost_effectiveness.csv")
     names = meta["scenarios"]
-    scns = {n: _scenario_yaml(folder / f"scenario_{n}.yaml") for n in names
-            if (folder / f"scenario_{n}.yaml").exists()}
+    scns = {n: _scenario_yaml(folder / f"scenario_{safe_name(n)}.yaml") for n in names
+            if (folder / f"scenario_{safe_name(n)}.yaml").exists()}
     base = scns.get(names[0], {})
     start, end = base.get("horizon", {}).get("start"), base.get("horizon", {}).get("end")
     hz = horizon_text(start, end) if start else "the horizon"
     tables = _compare_tables(table, ce, hz)
-    means = {n: _overall_means(pd.read_csv(folder / f"kpis_per_rep_{n}.csv", dtype={"key": str}))
-             for n in names if (folder / f"kpis_per_rep_{n}.csv").exists()}
+    means = {n: _overall_means(pd.read_csv(folder / f"kpis_per_rep_{safe_name(n)}.csv", dtype={"key": str}))
+             for n in names if (folder / f"kpis_per_rep_{safe_name(n)}.csv").exists()}
     staff = staffing_table(means, _days(base), hours_per_fte) if start and means else None
     tables += [staff] if staff else []
     t = table[(table["by"] == "all") & (table["kpi"] == "answer_rate_caller")].set_index("scenario")
@@ -706,7 +708,7 @@ def _compare(folder: Path, meta: dict, hours_per_fte: float = HOURS_PER_FTE_YEAR
         answer.append(f"{n}: answer rate per caller {fmt(r['mean'], 'pct')}, "
                       f"{interval(r['diff'], r['diff_low'], r['diff_high'], 'pct', True)} "
                       f"against {names[0]}{extra}.")
-    per_rep_base = folder / f"kpis_per_rep_{names[0]}.csv"
+    per_rep_base = folder / f"kpis_per_rep_{safe_name(names[0])}.csv"
     pub, notes = ([], [])
     if per_rep_base.exists() and start:
         pub, notes = _published_tables(pd.read_csv(per_rep_base, dtype={"key": str}), start, end)
@@ -1008,6 +1010,9 @@ def write_report(folder: Path, html: bool = True, xlsx: bool = True,
     """
     folder = Path(folder)
     report = build_report(folder, hours_per_fte)
+    if not owned(folder, "results"):  # report.html could be a file of someone else's
+        raise OutputError(f"{folder}: not a results folder this tool made (no marker file); "
+                          "the report is written only into the tool's own folders")
     written = []
     if html:
         p = folder / "report.html"
