@@ -55,6 +55,7 @@ from sim.experiments.replications import (
 )
 from sim.model.arrivals import hourly_rate
 from sim.model.calendar import closed_days
+from sim.planning.decoupling import reuse_reasons
 from sim.results.proportions import is_proportion
 from sim.theory.exact import erlang_b
 
@@ -544,10 +545,27 @@ class OptimiseResult:
     final: RunResult | None = None  # confirmation run of the chosen schedule
     ceiling: float = float("nan")  # KPI with ceiling_lines extra lines in every block
     ceiling_lines: int = 0
+    reuse: bool = False  # candidates' gains reused across provinces (decoupled scenario)
+    reuse_reasons: list[str] = field(default_factory=list)  # why not, when not
+
+    @property
+    def reused(self) -> int:
+        """Candidate evaluations taken from an earlier step instead of simulated."""
+        e = self.evaluations
+        return int((e["simulated_at_step"] != e["step"]).sum()) if len(e) else 0
 
     @property
     def success(self) -> bool:
         return self.status == "target reached"
+
+
+def better(value: float, best: float, rel: float = 1e-9) -> bool:
+    """Whether gain per euro ``value`` beats ``best`` by more than rounding: candidates
+    within ``rel`` (relative) of each other are ties, and the earlier candidate keeps
+    its place. Gains are counts of callers over a fixed number of callers, so two
+    candidates differ by far more than this or not at all; the tolerance makes a reused
+    gain (the same number, computed from other floats) decide as a re-simulated one."""
+    return value > best + rel * abs(best)
 
 
 def _mean(df: pd.DataFrame, kpi: str) -> float:
@@ -567,6 +585,7 @@ def optimise(
     log: Callable[[str], None] | None = None,
     ceiling_lines: int = 20,
     cache: Evaluations | None = None,
+    reuse: bool | None = None,
 ) -> OptimiseResult:
     """Greedy marginal analysis (see the module docstring). ``budget`` in euro over the
     horizon; ``reps`` replications per candidate evaluation, ``confirm_reps`` for the
@@ -582,7 +601,16 @@ def optimise(
     replication simulated, so none is simulated twice; pass one to reuse the
     confirmation replications afterwards. The search simulates only the target's
     channel (phone KPIs and costs are bit-identical without chat and e-mail);
-    confirmations simulate every channel, for the final comparison."""
+    confirmations simulate every channel, for the final comparison.
+
+    ``reuse`` (default: when :func:`sim.planning.decoupling.reuse_reasons` finds none):
+    a candidate in province Q keeps the gain and cost simulated at an earlier step as
+    long as the schedule changed only in other provinces since; only the candidates of
+    the province that changed, and the new schedule itself when its candidate was
+    reused, are simulated. With decoupled provinces and a separable target KPI this
+    gives the search of ``reuse=False`` (the same choices, trace and confirmations; the
+    reused gains equal the re-simulated ones up to floating-point rounding). ``False``
+    simulates every candidate at every step; ``True`` on a coupled scenario is an error."""
     if target.value is None and budget is None:
         raise ScenarioError("--target", target.text, "give a threshold (KPI>=VALUE) or a --budget")
     log = log or (lambda _msg: None)
@@ -593,6 +621,13 @@ def optimise(
     search = ("phone",) if target.channel == "phone" else ("phone", target.channel)
     cands = candidates if candidates is not None else candidate_increments(scn, (target.channel,))
     kpi = target.kpi
+    why_not = reuse_reasons(scn, kpi, {c.channel for c in cands})
+    if reuse and why_not:
+        raise ValueError(f"cannot reuse gains across provinces: {'; '.join(why_not)}")
+    reuse = not why_not if reuse is None else reuse
+    # Candidate -> (step simulated, trial KPIs' mean, gain, cost, hours) for reuse.
+    known: dict[Increment, tuple[int, float, float, float, float]] = {}
+    changed: str | None = None  # province of the increment added last
     schedule: Schedule = {}
     unlimited = with_schedule(scn, {c: ceiling_lines for c in cands})
     cur, top = evaluate([scn, unlimited], reps, seed, executor, cache=cache, channels=search)
@@ -638,26 +673,33 @@ def optimise(
             message = f"stopped after max_steps={max_steps} increments"
             break
         step += 1
-        trials = [with_schedule(scn, add(schedule, c)) for c in cands]
-        outs = evaluate(trials, reps, seed, executor, cache=cache, channels=search)
+        fresh = [c for c in cands if not reuse or c not in known or c.province == changed]
+        trials = [with_schedule(scn, add(schedule, c)) for c in fresh]
+        outs = dict(zip(fresh, evaluate(trials, reps, seed, executor, cache=cache,
+                                        channels=search), strict=True))
         spent = trace[-1]["extra_cost"]
         best = None
         improving_unaffordable = False
-        for c, out in zip(cands, outs, strict=True):
-            d_cost = float((out["cost_total"] - cur["cost_total"]).mean())
-            d_hours = float((out["staffed_hours_total"] - cur["staffed_hours_total"]).mean())
-            gain = target.gain(_mean(out, kpi), _mean(cur, kpi))
+        for c in cands:
+            if c in outs:
+                out = outs[c]
+                known[c] = (step, _mean(out, kpi), target.gain(_mean(out, kpi), _mean(cur, kpi)),
+                            float((out["cost_total"] - cur["cost_total"]).mean()),
+                            float((out["staffed_hours_total"] - cur["staffed_hours_total"]).mean()))
+            at, value, gain, d_cost, d_hours = known[c]
+            if at != step:  # reused: its KPI on top of the current schedule, by its gain
+                value = _mean(cur, kpi) + target.sign * gain
             affordable = budget is None or spent + d_cost <= budget + 1e-6
             per_keur = gain / d_cost * 1000.0 if d_cost > 0 else float("nan")
-            evals.append({"step": step, "candidate": c.label, "kpi": _mean(out, kpi), "gain": gain,
+            evals.append({"step": step, "candidate": c.label, "kpi": value, "gain": gain,
                           "step_cost": d_cost, "step_hours": d_hours, "gain_per_keur": per_keur,
-                          "affordable": affordable})
+                          "affordable": affordable, "simulated_at_step": at})
             if d_cost <= 0 or gain <= 0:
                 continue
             if not affordable:
                 improving_unaffordable = True
-            elif best is None or per_keur > best[0]:
-                best = (per_keur, c, out, d_cost, d_hours, gain)
+            elif best is None or better(per_keur, best[0]):
+                best = (per_keur, c, outs.get(c), d_cost, d_hours, gain)
         if best is None:
             if improving_unaffordable:
                 status = "budget spent"
@@ -670,6 +712,19 @@ def optimise(
             break
         per_keur, c, out, d_cost, d_hours, gain = best
         schedule = add(schedule, c)
+        changed = c.province
+        if out is None:  # a reused candidate: simulate the new schedule itself, and take
+            # its step figures from that run, as without reuse (the same numbers, from
+            # the same floats, so the trace and schedule table are bit-identical)
+            out = evaluate([with_schedule(scn, schedule)], reps, seed, executor, cache=cache,
+                           channels=search)[0]
+            d_cost = float((out["cost_total"] - cur["cost_total"]).mean())
+            d_hours = float((out["staffed_hours_total"] - cur["staffed_hours_total"]).mean())
+            gain = target.gain(_mean(out, kpi), _mean(cur, kpi))
+            per_keur = gain / d_cost * 1000.0
+            row = next(r for r in reversed(evals) if r["candidate"] == c.label)
+            row.update(kpi=_mean(out, kpi), gain=gain, step_cost=d_cost, step_hours=d_hours,
+                       gain_per_keur=per_keur, simulated_at_step=step)
         steps_of.append((c, d_cost, d_hours))
         cur = out
         trace.append({"step": step, "added": c.label, "kpi": _mean(cur, kpi),
@@ -694,10 +749,22 @@ def optimise(
                    f"{confirmations[-1]['kpi']:.4g}")
     return OptimiseResult(target, budget, schedule, status, message, pd.DataFrame(trace),
                           pd.DataFrame(evals), increments_table(steps_of), confirmations, final,
-                          ceiling, ceiling_lines)
+                          ceiling, ceiling_lines, reuse, why_not)
 
 
 NOT_SHOWN = "not shown at 95%"
+
+
+def search_note(result: OptimiseResult) -> str:
+    """One line for the summary: were candidates' gains reused across provinces, and why not."""
+    if result.reuse:
+        return (f"Provinces do not interact in this scenario: {result.reused} candidate "
+                "evaluations were taken from the step that last simulated them (the schedule "
+                "had changed only in other provinces since), the rest simulated.")
+    if result.reuse_reasons:
+        return ("Every candidate simulated at every step (provinces interact: "
+                + "; ".join(result.reuse_reasons) + ").")
+    return "Every candidate simulated at every step."
 
 
 def replications_to_settle(values, threshold: float, level: float = 0.95,
