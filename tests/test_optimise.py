@@ -508,3 +508,31 @@ def test_no_reuse_when_the_provinces_interact(week):
     assert any("overflow" in r for r in res.reuse_reasons)
     with pytest.raises(ValueError, match="overflow"):
         _search(scn, True)
+
+
+def test_chat_only_changes_share_the_phone_simulation_exactly(small):
+    from sim.experiments.replications import run_replication
+    from sim.planning.optimise import Evaluations
+
+    week = load_scenario(None, {**small.model_dump(by_alias=True),
+                                "horizon.end": small.horizon.start + dt.timedelta(6)})
+    more_chat = load_scenario(None, {**week.model_dump(by_alias=True), "name": "more_chat",
+                                     "chat.staffing.lines": 3, "email.staffing.handlers": 2,
+                                     "costs.chat_line_hour": 71.0})
+    ex = CountingSerial()
+    cache = Evaluations(ex, channels=("phone",))
+    a, b = cache.replications([week, more_chat], 2, 5, overall_only=True)
+    assert ex.tasks == 2 and cache.restaffed == 2, "one phone simulation per replication"
+    for got, r in zip(b, range(2), strict=True):
+        direct = run_replication(more_chat, 5, r, channels=("phone",), overall_only=True).kpis
+        pd.testing.assert_frame_equal(got.kpis, direct, check_exact=True,
+                                      obj=f"restaffed vs simulated, replication {r}")
+    base = {k: v for k, v in zip(a[0].kpis["kpi"], a[0].kpis["value"], strict=True)}
+    new = {k: v for k, v in zip(b[0].kpis["kpi"], b[0].kpis["value"], strict=True)}
+    assert new["chat_staffed_hours"] > base["chat_staffed_hours"], "the chat hours are the option's"
+    assert new["answer_rate_caller"] == base["answer_rate_caller"]
+    # A phone change is another simulation.
+    more_phone = load_scenario(None, {**week.model_dump(by_alias=True),
+                                      "phone.staffing.lines.Limburg": 2})
+    cache.replications([more_phone], 2, 5, overall_only=True)
+    assert ex.tasks == 4

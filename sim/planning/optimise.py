@@ -50,6 +50,8 @@ from sim.experiments.replications import (
     CHANNELS,
     Replication,
     RunResult,
+    phone_only_reusable,
+    restaffed,
     run_replication,
     t_interval,
 )
@@ -347,6 +349,16 @@ def scenario_key(scn: Scenario) -> str:
     return scn.model_dump_json(exclude={"name"})
 
 
+def phone_key(scn: Scenario) -> str:
+    """What decides a phone-only, overall-only replication's phone results when
+    :func:`sim.experiments.replications.phone_only_reusable`: the scenario without its
+    name, its chat and e-mail settings and demand, and its costs (the staffed hours and
+    costs they decide are recomputed, :func:`sim.experiments.replications.restaffed`).
+    Scenarios differing only there (a chat-only subsidy option) share one simulation."""
+    return scn.model_dump_json(exclude={"name": True, "chat": True, "email": True, "costs": True,
+                                        "demand": {"chat", "email"}})
+
+
 class Evaluations:
     """Replications simulated so far, reused whenever the same one is asked for again.
 
@@ -364,9 +376,10 @@ class Evaluations:
     def __init__(self, executor, channels: Sequence[str] | None = None):
         self.executor = executor
         self.channels = _channels(channels)
-        self._done: dict[tuple, Replication] = {}
+        self._done: dict[tuple, tuple[str, Replication]] = {}  # key -> (scenario_key, rep)
         self.simulated = 0
         self.requested = 0
+        self.restaffed = 0  # replications shared with a scenario differing only in chat/e-mail
 
     def replications(self, scenarios: Sequence[Scenario], reps: int | Sequence[int], seed: int,
                      progress: Callable[[int], None] | None = None,
@@ -377,7 +390,12 @@ class Evaluations:
         the constructor (default: the constructor's)."""
         reps = list(range(reps)) if isinstance(reps, int) else list(reps)
         ch = self.channels if channels is None else _channels(channels)
-        keys = [(scenario_key(s), ch, overall_only) for s in scenarios]
+        full = [scenario_key(s) for s in scenarios]
+        # Phone-only overall KPIs do not depend on chat and e-mail settings: scenarios
+        # that differ only there share one simulation, restaffed for each (exact).
+        shared = ch == ("phone",) and overall_only
+        keys = [((phone_key(s) if shared and phone_only_reusable(s) else f), ch, overall_only)
+                for s, f in zip(scenarios, full, strict=True)]
         todo: dict[tuple, tuple] = {}
         for s, k in zip(scenarios, keys, strict=True):
             for r in reps:
@@ -387,11 +405,21 @@ class Evaluations:
         if progress is not None and len(scenarios) * len(reps) > len(todo):
             progress(len(scenarios) * len(reps) - len(todo))
         for key, out in zip(todo, self.executor.map(_replication, list(todo.values())), strict=True):
-            self._done[key] = out
+            self._done[key] = (scenario_key(todo[key][0]), out)
             self.simulated += 1
             if progress is not None:
                 progress(1)
-        return [[self._done[(k, seed, r)] for r in reps] for k in keys]
+        return [[self._stored(k, seed, r, s, f) for r in reps]
+                for k, s, f in zip(keys, scenarios, full, strict=True)]
+
+    def _stored(self, key: tuple, seed: int, r: int, scn: Scenario, full: str) -> Replication:
+        """The stored replication for ``scn``: as simulated, or restaffed when it was
+        simulated for a scenario that differs only in chat, e-mail or costs."""
+        made_for, rep = self._done[(key, seed, r)]
+        if made_for == full:
+            return rep
+        self.restaffed += 1
+        return restaffed(rep, scn, seed)
 
     def run(self, scn: Scenario, reps: int, seed: int,
             channels: Sequence[str] | None = None) -> RunResult:
