@@ -628,8 +628,10 @@ def optimise(
     ``cache`` (an :class:`Evaluations` on ``executor``; a new one by default) holds every
     replication simulated, so none is simulated twice; pass one to reuse the
     confirmation replications afterwards. The search simulates only the target's
-    channel (phone KPIs and costs are bit-identical without chat and e-mail);
-    confirmations simulate every channel, for the final comparison.
+    channel (phone KPIs and costs are bit-identical without chat and e-mail), and so do
+    the confirmations (the target KPI is the same value as a full run's; the search's
+    replications of the schedule are reused); only the schedule finally chosen is
+    simulated with every channel and full tables, for the final comparison.
 
     ``reuse`` (default: when :func:`sim.planning.decoupling.reuse_reasons` finds none):
     a candidate in province Q keeps the gain and cost simulated at an earlier step as
@@ -670,13 +672,16 @@ def optimise(
     evals: list[dict] = []
     steps_of: list[tuple[Increment, float, float]] = []  # increment, step cost, step hours
     confirmations: list[dict] = []
-    final: RunResult | None = None
+    final: np.ndarray | None = None  # confirmed values of the target KPI, then the full run
     status, message = "", ""
 
-    def confirm(sched: Schedule) -> tuple[bool, RunResult]:
-        res = cache.run(with_schedule(scn, sched, name=f"{scn.name}_optimised"), confirm_reps, seed,
-                        channels=CHANNELS)
-        m, lo, hi = t_interval(res.values(kpi), proportion=is_proportion(kpi))
+    def confirm(sched: Schedule) -> tuple[bool, np.ndarray]:
+        # Decided on the search's kind of replication (the target KPI is the same as a
+        # full run's, value for value, and the search replications of the schedule are
+        # reused); only the schedule finally chosen is simulated in full, below.
+        values = evaluate([with_schedule(scn, sched)], confirm_reps, seed, executor, cache=cache,
+                          channels=search)[0][kpi].to_numpy()
+        m, lo, hi = t_interval(values, proportion=is_proportion(kpi))
         ok = target.met(m)
         confirmations.append({"step": len(trace) - 1, "replications": confirm_reps, "kpi": m,
                               "ci_low": lo, "ci_high": hi, "met": ok,
@@ -684,7 +689,7 @@ def optimise(
         log(f"  confirmation on {confirm_reps} replications: {kpi} {m:.4g} [{lo:.4g}, {hi:.4g}] "
             f"-> {'met' if ok else 'not met'}"
             + (f" ({'' if target.shown(lo, hi) else 'not '}shown at 95%)" if ok else ""))
-        return ok, res
+        return ok, values
 
     if target.value is not None and not target.met(ceiling):
         status = "target not reachable"
@@ -767,6 +772,8 @@ def optimise(
                 status, message = "target reached", f"confirmed on {confirm_reps} replications"
     if final is None or confirmations and confirmations[-1]["step"] != len(trace) - 1:
         _, final = confirm(schedule)
+    final = cache.run(with_schedule(scn, schedule, name=f"{scn.name}_optimised"), confirm_reps,
+                      seed, channels=CHANNELS)  # every channel, the full tables
     if target.value is None:
         message += f"; best {kpi} for the budget {confirmations[-1]['kpi']:.4g}"
     if status == "target reached" and not confirmations[-1]["shown"]:
