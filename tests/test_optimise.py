@@ -517,6 +517,7 @@ def test_chat_only_changes_share_the_phone_simulation_exactly(small):
     week = load_scenario(None, {**small.model_dump(by_alias=True),
                                 "horizon.end": small.horizon.start + dt.timedelta(6)})
     more_chat = load_scenario(None, {**week.model_dump(by_alias=True), "name": "more_chat",
+                                     "description": "two more chat lines",
                                      "chat.staffing.lines": 3, "email.staffing.handlers": 2,
                                      "costs.chat_line_hour": 71.0})
     ex = CountingSerial()

@@ -341,22 +341,23 @@ def _replication(task: tuple) -> Replication:
 
 
 def scenario_key(scn: Scenario) -> str:
-    """What decides a replication's results: the resolved scenario without its name.
+    """What decides a replication's results: the resolved scenario without its name and
+    description.
 
-    The name only labels results (the model never reads it), so the optimiser's
+    They only label results (the model never reads them), so the optimiser's
     "optimised" scenario and the search's identical schedule share their replications.
     """
-    return scn.model_dump_json(exclude={"name"})
+    return scn.model_dump_json(exclude={"name", "description"})
 
 
 def phone_key(scn: Scenario) -> str:
     """What decides a phone-only, overall-only replication's phone results when
     :func:`sim.experiments.replications.phone_only_reusable`: the scenario without its
-    name, its chat and e-mail settings and demand, and its costs (the staffed hours and
+    name and description, its chat and e-mail settings and demand, and its costs (the staffed hours and
     costs they decide are recomputed, :func:`sim.experiments.replications.restaffed`).
     Scenarios differing only there (a chat-only subsidy option) share one simulation."""
-    return scn.model_dump_json(exclude={"name": True, "chat": True, "email": True, "costs": True,
-                                        "demand": {"chat", "email"}})
+    return scn.model_dump_json(exclude={"name": True, "description": True, "chat": True,
+                                        "email": True, "costs": True, "demand": {"chat", "email"}})
 
 
 class Evaluations:
