@@ -435,3 +435,105 @@ def test_no_replication_is_simulated_twice_and_reuse_is_exact(small):
         assert set(frame.columns) < set(full.columns)
         assert "chat_answered" not in frame and "cost_total" in frame
         pd.testing.assert_frame_equal(frame, full[frame.columns], check_exact=True)
+
+
+# ------------------------------------------- reuse of gains across decoupled provinces
+
+
+@pytest.mark.parametrize("override, reason", [
+    ({"phone.overflow.policy": "any_free"}, "overflow"),
+    ({"phone.option0.routing.policy": "least_busy"}, "option0"),
+    ({"phone.answering_machine.mailbox": "central"}, "mailbox"),
+    ({"phone.answering_machine.callbacks.idle_min": {"dist": "exponential", "mean": 30}},
+     "idle_min"),
+    ({"email.blending": True}, "blending"),
+])
+def test_couplings_are_found_from_the_config(small, override, reason):
+    from sim.planning.decoupling import province_couplings, reuse_reasons
+
+    assert province_couplings(small) == [], "the small scenario's provinces do not interact"
+    assert reuse_reasons(small, "answer_rate_caller", {"phone"}) == []
+    coupled = load_scenario(None, {**small.model_dump(by_alias=True), **override})
+    why = province_couplings(coupled)
+    assert len(why) == 1 and reason in why[0], f"{override}: {why}"
+    # Option 0 routed by load does not couple when nobody chooses option 0.
+    nobody = load_scenario(None, {**small.model_dump(by_alias=True),
+                                  "phone.option0.routing.policy": "least_busy",
+                                  "phone.option0.probability": 0.0})
+    assert province_couplings(nobody) == []
+
+
+def test_reuse_needs_a_separable_kpi_and_phone_candidates(small):
+    from sim.planning.decoupling import reuse_reasons
+
+    assert any("answer_rate_attempt" in r
+               for r in reuse_reasons(small, "answer_rate_attempt", {"phone"})), \
+        "answered / attempts: attempts change with every province's lines"
+    assert any("chat" in r for r in reuse_reasons(small, "answer_rate_caller", {"phone", "chat"}))
+
+
+def _search(scn, reuse):
+    ex = CountingSerial()
+    res = optimise(scn, parse_target("answer_rate_caller>=0.62"), ex, reps=1, confirm_reps=2,
+                   seed=3, candidates=candidate_increments(scn, ("phone",)), reuse=reuse,
+                   ceiling_lines=6)
+    return res, ex.tasks
+
+
+def test_reused_gains_give_the_search_of_full_re_evaluation(week):
+    scn = load_scenario(week)
+    fast, fast_runs = _search(scn, None)
+    slow, slow_runs = _search(scn, False)
+    assert fast.reuse and not slow.reuse and slow.reused == 0
+    assert len(fast.trace) > 3, f"a search of several steps: {fast.trace}"
+    assert fast.reused > 0 and fast_runs < slow_runs, (fast.reused, fast_runs, slow_runs)
+    # Choices, KPIs along the path and confirmations: bit-identical.
+    pd.testing.assert_frame_equal(fast.trace, slow.trace, check_exact=True)
+    pd.testing.assert_frame_equal(fast.increments, slow.increments, check_exact=True)
+    assert fast.confirmations == slow.confirmations and fast.status == slow.status
+    pd.testing.assert_frame_equal(fast.final.kpis(), slow.final.kpis(), check_exact=True)
+    # Every reused gain equals the gain simulated afresh on the current schedule.
+    cols = ["step", "candidate", "kpi", "gain", "step_cost", "step_hours", "gain_per_keur"]
+    f, s = fast.evaluations[cols], slow.evaluations[cols]
+    pd.testing.assert_frame_equal(f[["step", "candidate"]], s[["step", "candidate"]])
+    for c in cols[2:]:
+        np.testing.assert_allclose(f[c], s[c], rtol=0, atol=1e-9,
+                                   err_msg=f"{c}: reused vs re-simulated")
+
+
+def test_no_reuse_when_the_provinces_interact(week):
+    scn = load_scenario(week, {"phone.overflow.policy": "any_free"})
+    res, _ = _search(scn, None)
+    assert not res.reuse and res.reused == 0, "overflow couples the provinces: simulate all"
+    assert any("overflow" in r for r in res.reuse_reasons)
+    with pytest.raises(ValueError, match="overflow"):
+        _search(scn, True)
+
+
+def test_chat_only_changes_share_the_phone_simulation_exactly(small):
+    from sim.experiments.replications import run_replication
+    from sim.planning.optimise import Evaluations
+
+    week = load_scenario(None, {**small.model_dump(by_alias=True),
+                                "horizon.end": small.horizon.start + dt.timedelta(6)})
+    more_chat = load_scenario(None, {**week.model_dump(by_alias=True), "name": "more_chat",
+                                     "description": "two more chat lines",
+                                     "chat.staffing.lines": 3, "email.staffing.handlers": 2,
+                                     "costs.chat_line_hour": 71.0})
+    ex = CountingSerial()
+    cache = Evaluations(ex, channels=("phone",))
+    a, b = cache.replications([week, more_chat], 2, 5, overall_only=True)
+    assert ex.tasks == 2 and cache.restaffed == 2, "one phone simulation per replication"
+    for got, r in zip(b, range(2), strict=True):
+        direct = run_replication(more_chat, 5, r, channels=("phone",), overall_only=True).kpis
+        pd.testing.assert_frame_equal(got.kpis, direct, check_exact=True,
+                                      obj=f"restaffed vs simulated, replication {r}")
+    base = {k: v for k, v in zip(a[0].kpis["kpi"], a[0].kpis["value"], strict=True)}
+    new = {k: v for k, v in zip(b[0].kpis["kpi"], b[0].kpis["value"], strict=True)}
+    assert new["chat_staffed_hours"] > base["chat_staffed_hours"], "the chat hours are the option's"
+    assert new["answer_rate_caller"] == base["answer_rate_caller"]
+    # A phone change is another simulation.
+    more_phone = load_scenario(None, {**week.model_dump(by_alias=True),
+                                      "phone.staffing.lines.Limburg": 2})
+    cache.replications([more_phone], 2, 5, overall_only=True)
+    assert ex.tasks == 4

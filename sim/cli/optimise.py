@@ -52,6 +52,7 @@ from sim.planning.optimise import (
     parse_target,
     parse_weekday_groups,
     plot_path,
+    search_note,
     with_schedule,
 )
 from sim.results.folders import fresh_out, safe_name, write_atomic
@@ -205,6 +206,7 @@ def main(args) -> int:
              f"Method: greedy marginal analysis on common random numbers (seed {seed}): "
              f"{len(cands)} candidate increments per step, {reps} replication(s) per evaluation; "
              f"a schedule that meets the target is confirmed on {confirm_reps} replications.",
+             search_note(result),
              f"Result: {result.status} - {result.message}",
              f"Ceiling: with {result.ceiling_lines} extra lines in every candidate block "
              f"{LABELS.get(kpi, kpi)} is {result.ceiling:.4g} (search replications): no "
@@ -261,6 +263,7 @@ def main(args) -> int:
             "python": platform.python_version(), "wall_time_s": round(wall, 2),
             "search_time_s": round(t_search, 2), "jobs": args.jobs,
             "model_runs": cache.simulated, "model_runs_reused": cache.requested - cache.simulated,
+            "gains_reused": result.reused, "reuse_off_because": result.reuse_reasons,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "command": " ".join(sys.argv), **provenance()}
 

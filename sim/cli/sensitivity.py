@@ -253,6 +253,7 @@ def main(args) -> int:
             "options": [o.name for o in options], "skipped_options": skipped, "overrides": args.set,
             "parameters": [s.parameter for s in sets if s.level == "low"], "seed": seed,
             "replications": reps, "runs": len(runs), "model_runs": cache.simulated,
+            "replications_shared": cache.restaffed,
             "channels_simulated": ["phone"], "version": __version__,
             "python": platform.python_version(), "wall_time_s": round(wall, 2), "jobs": args.jobs,
             "finding": finding, "robustness": verdicts,

@@ -160,6 +160,52 @@ def callback_option_kpis(scn: Scenario, model: Helpline, messages: pd.DataFrame,
     return pd.DataFrame(kpi_rows("all", "all", values), columns=["by", "key", "kpi", "value"])
 
 
+def phone_only_reusable(scn: Scenario) -> bool:
+    """Whether a phone-only, overall-only replication of ``scn`` (``channels=("phone",)``,
+    ``overall_only=True``) reads nothing of the chat and e-mail settings but their staffed
+    hours: e-mail not blended onto phone lines, nobody switching channel, no per-number
+    KPIs. Then scenarios that differ only in chat, e-mail and cost settings have the same
+    phone results (:func:`restaffed`)."""
+    behaviour = scn.phone.callers
+    return not (scn.email.blending or behaviour.switch.enabled or behaviour.chat_switch.enabled
+                or behaviour.number_kpis)
+
+
+def restaffed(rep: Replication, scn: Scenario, seed: int) -> Replication:
+    """A phone-only, overall-only replication of another scenario turned into that of
+    ``scn``, which differs from it only in chat, e-mail or cost settings
+    (:func:`phone_only_reusable` of both): the phone KPIs kept, the chat and e-mail staffed
+    hours and the costs those of ``scn``, each computed as :func:`run_replication` computes
+    it (the channels built, not run), so the table equals a run of ``scn`` value for value.
+    """
+    import simpy
+
+    from sim.model.chats import ChatChannel, ChatLog
+    from sim.model.emails import EmailChannel, EmailLog
+
+    env, streams = simpy.Environment(), Streams(seed, rep.replication)
+    start, days = scn.horizon.start, scn.horizon.days
+    chat = ChatChannel(env, scn.horizon, scn.calendar, scn.chat, scn.demand.chat, streams)
+    email = EmailChannel(env, scn.horizon, scn.calendar, scn.email, scn.demand.email, streams)
+    hours = {
+        "chat_staffed_hours": chat_kpis(ChatLog().table(), chat.lines, start, days,
+                                        scn.chat.wait_target_min, scn.chat.wait_target_share),
+        "email_staff_staffed_hours": email_kpis(EmailLog().table(), start, days,
+                                                scn.email.response_targets_working_days,
+                                                handlers=email.handlers),
+    }
+    table = rep.kpis[~rep.kpis["kpi"].isin(COST_KPIS)].copy()
+    for kpi, t in hours.items():
+        value = t.loc[(t["kpi"] == kpi) & (t["by"] == "all"), "value"]
+        table.loc[(table["kpi"] == kpi) & (table["by"] == "all"), "value"] = value.iloc[0]
+    table = table.reset_index(drop=True)
+    return Replication(rep.replication, pd.concat([table, cost_kpis(table, scn)], ignore_index=True))
+
+
+COST_KPIS = ("cost_phone", "cost_chat", "cost_email", "cost_callbacks", "cost_total",
+             "staffed_hours_total")
+
+
 def cost_kpis(table: pd.DataFrame, scn: Scenario) -> pd.DataFrame:
     """Staffed hours x cost per hour, per channel and in total (``by=all``); dedicated
     callback lines (``cost_callbacks``) only when the scenario has them."""

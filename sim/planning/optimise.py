@@ -50,11 +50,14 @@ from sim.experiments.replications import (
     CHANNELS,
     Replication,
     RunResult,
+    phone_only_reusable,
+    restaffed,
     run_replication,
     t_interval,
 )
 from sim.model.arrivals import hourly_rate
 from sim.model.calendar import closed_days
+from sim.planning.decoupling import reuse_reasons
 from sim.results.proportions import is_proportion
 from sim.theory.exact import erlang_b
 
@@ -338,12 +341,23 @@ def _replication(task: tuple) -> Replication:
 
 
 def scenario_key(scn: Scenario) -> str:
-    """What decides a replication's results: the resolved scenario without its name.
+    """What decides a replication's results: the resolved scenario without its name and
+    description.
 
-    The name only labels results (the model never reads it), so the optimiser's
+    They only label results (the model never reads them), so the optimiser's
     "optimised" scenario and the search's identical schedule share their replications.
     """
-    return scn.model_dump_json(exclude={"name"})
+    return scn.model_dump_json(exclude={"name", "description"})
+
+
+def phone_key(scn: Scenario) -> str:
+    """What decides a phone-only, overall-only replication's phone results when
+    :func:`sim.experiments.replications.phone_only_reusable`: the scenario without its
+    name and description, its chat and e-mail settings and demand, and its costs (the staffed hours and
+    costs they decide are recomputed, :func:`sim.experiments.replications.restaffed`).
+    Scenarios differing only there (a chat-only subsidy option) share one simulation."""
+    return scn.model_dump_json(exclude={"name": True, "description": True, "chat": True,
+                                        "email": True, "costs": True, "demand": {"chat", "email"}})
 
 
 class Evaluations:
@@ -363,9 +377,10 @@ class Evaluations:
     def __init__(self, executor, channels: Sequence[str] | None = None):
         self.executor = executor
         self.channels = _channels(channels)
-        self._done: dict[tuple, Replication] = {}
+        self._done: dict[tuple, tuple[str, Replication]] = {}  # key -> (scenario_key, rep)
         self.simulated = 0
         self.requested = 0
+        self.restaffed = 0  # replications shared with a scenario differing only in chat/e-mail
 
     def replications(self, scenarios: Sequence[Scenario], reps: int | Sequence[int], seed: int,
                      progress: Callable[[int], None] | None = None,
@@ -376,7 +391,12 @@ class Evaluations:
         the constructor (default: the constructor's)."""
         reps = list(range(reps)) if isinstance(reps, int) else list(reps)
         ch = self.channels if channels is None else _channels(channels)
-        keys = [(scenario_key(s), ch, overall_only) for s in scenarios]
+        full = [scenario_key(s) for s in scenarios]
+        # Phone-only overall KPIs do not depend on chat and e-mail settings: scenarios
+        # that differ only there share one simulation, restaffed for each (exact).
+        shared = ch == ("phone",) and overall_only
+        keys = [((phone_key(s) if shared and phone_only_reusable(s) else f), ch, overall_only)
+                for s, f in zip(scenarios, full, strict=True)]
         todo: dict[tuple, tuple] = {}
         for s, k in zip(scenarios, keys, strict=True):
             for r in reps:
@@ -386,11 +406,21 @@ class Evaluations:
         if progress is not None and len(scenarios) * len(reps) > len(todo):
             progress(len(scenarios) * len(reps) - len(todo))
         for key, out in zip(todo, self.executor.map(_replication, list(todo.values())), strict=True):
-            self._done[key] = out
+            self._done[key] = (scenario_key(todo[key][0]), out)
             self.simulated += 1
             if progress is not None:
                 progress(1)
-        return [[self._done[(k, seed, r)] for r in reps] for k in keys]
+        return [[self._stored(k, seed, r, s, f) for r in reps]
+                for k, s, f in zip(keys, scenarios, full, strict=True)]
+
+    def _stored(self, key: tuple, seed: int, r: int, scn: Scenario, full: str) -> Replication:
+        """The stored replication for ``scn``: as simulated, or restaffed when it was
+        simulated for a scenario that differs only in chat, e-mail or costs."""
+        made_for, rep = self._done[(key, seed, r)]
+        if made_for == full:
+            return rep
+        self.restaffed += 1
+        return restaffed(rep, scn, seed)
 
     def run(self, scn: Scenario, reps: int, seed: int,
             channels: Sequence[str] | None = None) -> RunResult:
@@ -544,10 +574,27 @@ class OptimiseResult:
     final: RunResult | None = None  # confirmation run of the chosen schedule
     ceiling: float = float("nan")  # KPI with ceiling_lines extra lines in every block
     ceiling_lines: int = 0
+    reuse: bool = False  # candidates' gains reused across provinces (decoupled scenario)
+    reuse_reasons: list[str] = field(default_factory=list)  # why not, when not
+
+    @property
+    def reused(self) -> int:
+        """Candidate evaluations taken from an earlier step instead of simulated."""
+        e = self.evaluations
+        return int((e["simulated_at_step"] != e["step"]).sum()) if len(e) else 0
 
     @property
     def success(self) -> bool:
         return self.status == "target reached"
+
+
+def better(value: float, best: float, rel: float = 1e-9) -> bool:
+    """Whether gain per euro ``value`` beats ``best`` by more than rounding: candidates
+    within ``rel`` (relative) of each other are ties, and the earlier candidate keeps
+    its place. Gains are counts of callers over a fixed number of callers, so two
+    candidates differ by far more than this or not at all; the tolerance makes a reused
+    gain (the same number, computed from other floats) decide as a re-simulated one."""
+    return value > best + rel * abs(best)
 
 
 def _mean(df: pd.DataFrame, kpi: str) -> float:
@@ -567,6 +614,7 @@ def optimise(
     log: Callable[[str], None] | None = None,
     ceiling_lines: int = 20,
     cache: Evaluations | None = None,
+    reuse: bool | None = None,
 ) -> OptimiseResult:
     """Greedy marginal analysis (see the module docstring). ``budget`` in euro over the
     horizon; ``reps`` replications per candidate evaluation, ``confirm_reps`` for the
@@ -581,8 +629,19 @@ def optimise(
     ``cache`` (an :class:`Evaluations` on ``executor``; a new one by default) holds every
     replication simulated, so none is simulated twice; pass one to reuse the
     confirmation replications afterwards. The search simulates only the target's
-    channel (phone KPIs and costs are bit-identical without chat and e-mail);
-    confirmations simulate every channel, for the final comparison."""
+    channel (phone KPIs and costs are bit-identical without chat and e-mail), and so do
+    the confirmations (the target KPI is the same value as a full run's; the search's
+    replications of the schedule are reused); only the schedule finally chosen is
+    simulated with every channel and full tables, for the final comparison.
+
+    ``reuse`` (default: when :func:`sim.planning.decoupling.reuse_reasons` finds none):
+    a candidate in province Q keeps the gain and cost simulated at an earlier step as
+    long as the schedule changed only in other provinces since; only the candidates of
+    the province that changed, and the new schedule itself when its candidate was
+    reused, are simulated. With decoupled provinces and a separable target KPI this
+    gives the search of ``reuse=False`` (the same choices, trace and confirmations; the
+    reused gains equal the re-simulated ones up to floating-point rounding). ``False``
+    simulates every candidate at every step; ``True`` on a coupled scenario is an error."""
     if target.value is None and budget is None:
         raise ScenarioError("--target", target.text, "give a threshold (KPI>=VALUE) or a --budget")
     log = log or (lambda _msg: None)
@@ -593,6 +652,13 @@ def optimise(
     search = ("phone",) if target.channel == "phone" else ("phone", target.channel)
     cands = candidates if candidates is not None else candidate_increments(scn, (target.channel,))
     kpi = target.kpi
+    why_not = reuse_reasons(scn, kpi, {c.channel for c in cands})
+    if reuse and why_not:
+        raise ValueError(f"cannot reuse gains across provinces: {'; '.join(why_not)}")
+    reuse = not why_not if reuse is None else reuse
+    # Candidate -> (step simulated, trial KPIs' mean, gain, cost, hours) for reuse.
+    known: dict[Increment, tuple[int, float, float, float, float]] = {}
+    changed: str | None = None  # province of the increment added last
     schedule: Schedule = {}
     unlimited = with_schedule(scn, {c: ceiling_lines for c in cands})
     cur, top = evaluate([scn, unlimited], reps, seed, executor, cache=cache, channels=search)
@@ -607,13 +673,16 @@ def optimise(
     evals: list[dict] = []
     steps_of: list[tuple[Increment, float, float]] = []  # increment, step cost, step hours
     confirmations: list[dict] = []
-    final: RunResult | None = None
+    final: np.ndarray | None = None  # confirmed values of the target KPI, then the full run
     status, message = "", ""
 
-    def confirm(sched: Schedule) -> tuple[bool, RunResult]:
-        res = cache.run(with_schedule(scn, sched, name=f"{scn.name}_optimised"), confirm_reps, seed,
-                        channels=CHANNELS)
-        m, lo, hi = t_interval(res.values(kpi), proportion=is_proportion(kpi))
+    def confirm(sched: Schedule) -> tuple[bool, np.ndarray]:
+        # Decided on the search's kind of replication (the target KPI is the same as a
+        # full run's, value for value, and the search replications of the schedule are
+        # reused); only the schedule finally chosen is simulated in full, below.
+        values = evaluate([with_schedule(scn, sched)], confirm_reps, seed, executor, cache=cache,
+                          channels=search)[0][kpi].to_numpy()
+        m, lo, hi = t_interval(values, proportion=is_proportion(kpi))
         ok = target.met(m)
         confirmations.append({"step": len(trace) - 1, "replications": confirm_reps, "kpi": m,
                               "ci_low": lo, "ci_high": hi, "met": ok,
@@ -621,7 +690,7 @@ def optimise(
         log(f"  confirmation on {confirm_reps} replications: {kpi} {m:.4g} [{lo:.4g}, {hi:.4g}] "
             f"-> {'met' if ok else 'not met'}"
             + (f" ({'' if target.shown(lo, hi) else 'not '}shown at 95%)" if ok else ""))
-        return ok, res
+        return ok, values
 
     if target.value is not None and not target.met(ceiling):
         status = "target not reachable"
@@ -638,26 +707,33 @@ def optimise(
             message = f"stopped after max_steps={max_steps} increments"
             break
         step += 1
-        trials = [with_schedule(scn, add(schedule, c)) for c in cands]
-        outs = evaluate(trials, reps, seed, executor, cache=cache, channels=search)
+        fresh = [c for c in cands if not reuse or c not in known or c.province == changed]
+        trials = [with_schedule(scn, add(schedule, c)) for c in fresh]
+        outs = dict(zip(fresh, evaluate(trials, reps, seed, executor, cache=cache,
+                                        channels=search), strict=True))
         spent = trace[-1]["extra_cost"]
         best = None
         improving_unaffordable = False
-        for c, out in zip(cands, outs, strict=True):
-            d_cost = float((out["cost_total"] - cur["cost_total"]).mean())
-            d_hours = float((out["staffed_hours_total"] - cur["staffed_hours_total"]).mean())
-            gain = target.gain(_mean(out, kpi), _mean(cur, kpi))
+        for c in cands:
+            if c in outs:
+                out = outs[c]
+                known[c] = (step, _mean(out, kpi), target.gain(_mean(out, kpi), _mean(cur, kpi)),
+                            float((out["cost_total"] - cur["cost_total"]).mean()),
+                            float((out["staffed_hours_total"] - cur["staffed_hours_total"]).mean()))
+            at, value, gain, d_cost, d_hours = known[c]
+            if at != step:  # reused: its KPI on top of the current schedule, by its gain
+                value = _mean(cur, kpi) + target.sign * gain
             affordable = budget is None or spent + d_cost <= budget + 1e-6
             per_keur = gain / d_cost * 1000.0 if d_cost > 0 else float("nan")
-            evals.append({"step": step, "candidate": c.label, "kpi": _mean(out, kpi), "gain": gain,
+            evals.append({"step": step, "candidate": c.label, "kpi": value, "gain": gain,
                           "step_cost": d_cost, "step_hours": d_hours, "gain_per_keur": per_keur,
-                          "affordable": affordable})
+                          "affordable": affordable, "simulated_at_step": at})
             if d_cost <= 0 or gain <= 0:
                 continue
             if not affordable:
                 improving_unaffordable = True
-            elif best is None or per_keur > best[0]:
-                best = (per_keur, c, out, d_cost, d_hours, gain)
+            elif best is None or better(per_keur, best[0]):
+                best = (per_keur, c, outs.get(c), d_cost, d_hours, gain)
         if best is None:
             if improving_unaffordable:
                 status = "budget spent"
@@ -670,6 +746,19 @@ def optimise(
             break
         per_keur, c, out, d_cost, d_hours, gain = best
         schedule = add(schedule, c)
+        changed = c.province
+        if out is None:  # a reused candidate: simulate the new schedule itself, and take
+            # its step figures from that run, as without reuse (the same numbers, from
+            # the same floats, so the trace and schedule table are bit-identical)
+            out = evaluate([with_schedule(scn, schedule)], reps, seed, executor, cache=cache,
+                           channels=search)[0]
+            d_cost = float((out["cost_total"] - cur["cost_total"]).mean())
+            d_hours = float((out["staffed_hours_total"] - cur["staffed_hours_total"]).mean())
+            gain = target.gain(_mean(out, kpi), _mean(cur, kpi))
+            per_keur = gain / d_cost * 1000.0
+            row = next(r for r in reversed(evals) if r["candidate"] == c.label)
+            row.update(kpi=_mean(out, kpi), gain=gain, step_cost=d_cost, step_hours=d_hours,
+                       gain_per_keur=per_keur, simulated_at_step=step)
         steps_of.append((c, d_cost, d_hours))
         cur = out
         trace.append({"step": step, "added": c.label, "kpi": _mean(cur, kpi),
@@ -684,6 +773,8 @@ def optimise(
                 status, message = "target reached", f"confirmed on {confirm_reps} replications"
     if final is None or confirmations and confirmations[-1]["step"] != len(trace) - 1:
         _, final = confirm(schedule)
+    final = cache.run(with_schedule(scn, schedule, name=f"{scn.name}_optimised"), confirm_reps,
+                      seed, channels=CHANNELS)  # every channel, the full tables
     if target.value is None:
         message += f"; best {kpi} for the budget {confirmations[-1]['kpi']:.4g}"
     if status == "target reached" and not confirmations[-1]["shown"]:
@@ -694,10 +785,22 @@ def optimise(
                    f"{confirmations[-1]['kpi']:.4g}")
     return OptimiseResult(target, budget, schedule, status, message, pd.DataFrame(trace),
                           pd.DataFrame(evals), increments_table(steps_of), confirmations, final,
-                          ceiling, ceiling_lines)
+                          ceiling, ceiling_lines, reuse, why_not)
 
 
 NOT_SHOWN = "not shown at 95%"
+
+
+def search_note(result: OptimiseResult) -> str:
+    """One line for the summary: were candidates' gains reused across provinces, and why not."""
+    if result.reuse:
+        return (f"Provinces do not interact in this scenario: {result.reused} candidate "
+                "evaluations were taken from the step that last simulated them (the schedule "
+                "had changed only in other provinces since), the rest simulated.")
+    if result.reuse_reasons:
+        return ("Every candidate simulated at every step (provinces interact: "
+                + "; ".join(result.reuse_reasons) + ").")
+    return "Every candidate simulated at every step."
 
 
 def replications_to_settle(values, threshold: float, level: float = 0.95,
