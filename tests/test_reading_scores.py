@@ -140,3 +140,21 @@ def test_readings_command_scores_a_quick_fit_end_to_end(quick_fit, capsys):
     bt = pd.read_csv(out / "backtests.csv")
     assert row["backtest_error_pct"] == pytest.approx(backtest_scores(bt)["backtest_error_pct"])
     assert json.loads((out / "meta.json").read_text())["best"] == "per_caller"
+
+
+def test_in_sample_by_simulation_counts_answered_contacts_per_month_as_the_fit_does():
+    """Without a fit report the in-sample scores come from simulating the fitted scenario:
+    its monthly sums must be those of the fit's own counter on the same seeds."""
+    from sim.planning.fit_run import answered_by_day
+    from sim.planning.reading_scores import in_sample_by_simulation, published_monthly
+
+    scn = load_scenario(FITTED, {"horizon.start": "2020-10-01", "horizon.end": "2020-11-30"})
+    s = in_sample_by_simulation(scn, 2, 1, 1, "caller")
+    by_day = answered_by_day(scn, 2, 1, 1)
+    pub = published_monthly().set_index(["channel", "month"])["observed"]
+    for c in ("phone", "chat", "email"):
+        sims = [by_day[c][:, :31].sum(axis=1).mean(), by_day[c][:, 31:].sum(axis=1).mean()]
+        obs = [pub[(c, "2020-10")], pub[(c, "2020-11")]]
+        expected = np.mean([abs(a - b) / b * 100 for a, b in zip(sims, obs, strict=True)])
+        assert s[f"insample_{c}_pct"] == pytest.approx(expected), f"{c}: simulated months vs the fit's counter"
+    assert 0 < s["sepdec_rate"] < 1 and s["sepdec_attempts"] >= 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import numpy as np
@@ -286,3 +287,26 @@ def test_optimise_and_sensitivity_verdicts_say_what_survives_every_reading():
     assert "widest factor: NOT the same in every reading (r1 handling_time, r2 redial_probability)" in lines
     assert "top 2 factors: the same set in every reading" in lines
     assert "ranking of the options by gain: the same in every reading" in lines
+
+
+def test_optimise_with_readings_runs_each_reading_into_its_subfolder(tmp_path, capsys):
+    from sim.cli import main
+
+    _fake_fit(tmp_path / "fitted", "per_attempt", {"phone.redial.probability": [0.8]})
+    out = tmp_path / "opt"
+    rc = main(["optimise", str(FITTED), "--target", "answer_rate_per_caller>=0.99", "--quick", "--max-steps", "1",
+               "--set", "horizon.start=2020-10-01", "--set", "horizon.end=2020-10-14", "--readings",
+               "per_caller,per_attempt", "--fitted", str(tmp_path / "fitted"), "--jobs", "1", "--no-report",
+               "--out", str(out)])
+    assert rc == 1  # 99% is out of reach in one step: the worst reading's status
+    rob = pd.read_csv(out / "robustness.csv")
+    assert list(rob["reading"]) == ["per_caller", "per_attempt"]
+    for r in ("per_caller", "per_attempt"):
+        meta = json.loads((out / r / "meta.json").read_text())
+        assert meta["kind"] == "optimise" and rob.set_index("reading").loc[r, "status"] == meta["status"]
+    ran = load_scenario(out / "per_attempt" / "scenario_fitted_2020.yaml")
+    assert ran.phone.redial.probability == [0.8] and ran.horizon.end == dt.date(2020, 10, 14)
+    text = (out / "robustness.txt").read_text()
+    assert "per_attempt: base = its fitted scenario" in text and "chosen staffing:" in text
+    assert "chosen staffing:" in capsys.readouterr().out
+    assert not list(tmp_path.glob(".opt.readings-*")), "the staging folder is left behind"

@@ -70,7 +70,7 @@ def run_under_readings(args: argparse.Namespace, main: Callable[[argparse.Namesp
             where = staging / "scenarios" / safe_name(r.name)
             sub = argparse.Namespace(**{**vars(args), "readings": None, "set": [],
                                         "scenario": _write(scn, where), "out": staging / safe_name(r.name)})
-            uses = [used]
+            uses, kept = [used], [Path(args.scenario)]
             if option_files is not None:
                 opts = []
                 for f in option_files:
@@ -80,15 +80,15 @@ def run_under_readings(args: argparse.Namespace, main: Callable[[argparse.Namesp
                         continue
                     opts.append(_write(o, where))
                     uses.append(u)
+                    kept.append(Path(f))
                 if not opts:
                     from sim.errors import ScenarioError
 
                     raise ScenarioError("--options", ", ".join(map(str, option_files)),
                                         f"no option shares the scenario's horizon under reading {r.name}")
                 sub.options = opts
-            bases.append(base_text(r.name, uses, [args.scenario] + list(option_files or [])[: len(uses) - 1],
-                                   fitted_dir))
-            files[r.name] = {"base": uses[0]}
+            bases.append(base_text(r.name, uses, kept, fitted_dir))
+            files[r.name] = {str(f): u for f, u in zip(kept, uses, strict=True)}
             if not args.quiet:
                 print(f"\n=== reading {r.name}: {bases[-1].split(': ', 1)[1]}", flush=True)
             status = max(status, main(sub))
