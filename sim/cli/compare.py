@@ -58,6 +58,8 @@ def main(args) -> int:
         return fail("compare needs a base scenario and at least one option to compare with it "
                     f"(got {len(args.scenarios)}); for one scenario use: run {args.scenarios[0]}", 2)
     overrides = parse_overrides(args.set)
+    if args.fitted is not None and not args.readings:
+        return fail("--fitted only applies with --readings (the readings' own fits)", 2)
     if args.readings:
         return _with_readings(args, overrides)
     scns = [load_scenario(p, overrides) for p in args.scenarios]

@@ -188,10 +188,25 @@ def find_fitted(readings: list[Reading], fitted_dir: Path, reports_dir: Path) ->
     return found, missing
 
 
+def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A fit report table with the columns the scores need; a problem is one line."""
+    from sim.errors import ScenarioError
+
+    try:
+        df = pd.read_csv(path)
+    except (OSError, ValueError) as e:
+        raise ScenarioError(path, "", f"cannot be read as a table ({e})") from None
+    missing = [c for c in columns if c not in df.columns]
+    if missing or df.empty:
+        raise ScenarioError(path, ", ".join(missing) or "", "missing column(s)" if missing else "no rows")
+    return df
+
+
 def in_sample_from_report(folder: Path, fit_target: str) -> tuple[dict, str]:
     """In-sample scores from a fit report folder, and notes (quick fit, not converged)."""
-    monthly = pd.read_csv(folder / "monthly.csv")
-    sepdec = pd.read_csv(folder / "sep_dec.csv").iloc[0].to_dict()  # the fitted scenario's check run
+    monthly = _read(folder / "monthly.csv", ("channel", "month", "observed", "simulated"))
+    sepdec = _read(folder / "sep_dec.csv", ("answer_rate_caller", "answer_rate_attempt", "mean_attempts"))
+    sepdec = sepdec.iloc[0].to_dict()  # the first row: the fitted scenario's check run
     notes = []
     meta = folder / "meta.json"
     if meta.is_file():
