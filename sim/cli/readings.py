@@ -48,6 +48,7 @@ def main(args) -> int:
         RULE,
         choose,
         find_fitted,
+        in_sample_from_report,
         score_readings,
         scores_text,
     )
@@ -61,8 +62,10 @@ def main(args) -> int:
     if not fitted:
         return fail(f"no reading has a fitted scenario in {fitted_dir} (expected NAME/fitted_2020.yaml, "
                     "written by: fit --reading NAME)", 2)
-    for f in fitted:
-        load_scenario(f.scenario)  # a bad fitted file is one line before any simulation
+    for f in fitted:  # a bad fitted file or fit report is one line before any simulation
+        load_scenario(f.scenario)
+        if f.report is not None:
+            in_sample_from_report(f.report, f.reading.fit_target)
     if args.capacity_2024 is not None:
         load_scenario(args.capacity_2024)
     fresh_out(args.out, announce=False)
