@@ -202,8 +202,9 @@ def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     return df
 
 
-def in_sample_from_report(folder: Path, fit_target: str) -> tuple[dict, str]:
-    """In-sample scores from a fit report folder, and notes (quick fit, not converged)."""
+def in_sample_from_report(folder: Path, fit_target: str, scenario: Path | None = None) -> tuple[dict, str]:
+    """In-sample scores from a fit report folder, and notes (quick fit, not converged, or a
+    report whose ``meta.json`` does not list ``scenario`` among the files its fit wrote)."""
     monthly = _read(folder / "monthly.csv", ("channel", "month", "observed", "simulated"))
     sepdec = _read(folder / "sep_dec.csv", ("answer_rate_caller", "answer_rate_attempt", "mean_attempts"))
     sepdec = sepdec.iloc[0].to_dict()  # the first row: the fitted scenario's check run
@@ -215,6 +216,9 @@ def in_sample_from_report(folder: Path, fit_target: str) -> tuple[dict, str]:
             notes.append("QUICK fit (not a real fit)")
         if m.get("converged") is False:
             notes.append("fit not converged")
+        wrote = {Path(f).resolve() for f in m.get("scenarios", [])}
+        if scenario is not None and wrote and Path(scenario).resolve() not in wrote:
+            notes.append(f"fit report {folder} was written by a fit of other files than {scenario}")
     return in_sample(monthly, sepdec, fit_target), "; ".join(notes)
 
 
@@ -257,7 +261,7 @@ def score_one(f: Fitted, reps: int, seed: int, jobs: int, carry: str = "trend",
     scn = load_scenario(f.scenario)
     say = log or (lambda _m: None)
     if f.report is not None:
-        ins, notes = in_sample_from_report(f.report, f.reading.fit_target)
+        ins, notes = in_sample_from_report(f.report, f.reading.fit_target, f.scenario)
         source = str(f.report)
     else:
         say(f"{f.reading.name}: no fit report; simulating 2020 ({reps} replications)")
