@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import numpy as np
@@ -179,3 +180,133 @@ def test_fit_reading_writes_its_base_and_fits_under_it(tmp_path, monkeypatch):
             assert base.demand.phone.hour_profile == reading.set["demand.phone.hour_profile"]
         else:  # per_attempt's overlay is the calibration's result: the re-fit does not impose it
             assert base.phone.talk_min == load_scenario("scenarios/baseline_2020.yaml").phone.talk_min
+
+
+def _fake_fit(folder: Path, reading_name: str, over: dict) -> Path:
+    """A stand-in for ``fit --reading NAME``: scenarios/fitted_2020.yaml with ``over``,
+    written fully resolved to ``folder/NAME/fitted_2020.yaml``."""
+    (folder / reading_name).mkdir(parents=True)
+    f = folder / reading_name / "fitted_2020.yaml"
+    f.write_text(load_scenario(FITTED, over).to_yaml(), encoding="utf-8")
+    return f
+
+
+def test_a_fitted_reading_is_the_base_of_every_option_resting_on_fitted_2020(tmp_path):
+    from sim.experiments.readings import own_settings, reading_scenario
+
+    cap = load_reading("scenarios/readings/capacity_raised_h2_2020.yaml")
+    # the fit took the reading's capacity as input and found other behaviour (redial 0.5)
+    _fake_fit(tmp_path, cap.name, {**overlay(cap, FITTED), "phone.redial.probability": [0.5]})
+    horizon = {"horizon.start": "2020-09-01", "horizon.end": "2020-12-31"}
+    base, used = reading_scenario(cap, FITTED, horizon, tmp_path)
+    assert used == "fitted" and base.name == "fitted_2020" and base.phone.redial.probability == [0.5]
+    assert [e.name for e in base.phone.staffing.extra].count(cap.append["phone.staffing.extra"][0]["name"]) == 1
+    # an option with its own extra lines keeps them, gets the reading's line again, and the fit's behaviour
+    peak, used = reading_scenario(cap, PEAK, horizon, tmp_path)
+    own = load_scenario(PEAK).phone.staffing.extra
+    assert used == "fitted" and peak.name == "extra_line_peak_days" and peak.phone.redial.probability == [0.5]
+    assert peak.phone.staffing.extra[: len(own)] == own and len(peak.phone.staffing.extra) == len(own) + 1
+    # an option that does not touch the lines: its own routing on the fit, the fit's lines
+    ov, _ = reading_scenario(cap, Path("scenarios/subsidy/option0_overflow.yaml"), horizon, tmp_path)
+    assert ov.phone.option0 == load_scenario("scenarios/subsidy/option0_overflow.yaml").phone.option0
+    assert ov.phone.staffing.extra == base.phone.staffing.extra
+    # no fit, or a file not resting on fitted_2020.yaml: the overlay as before
+    assert own_settings(Path("scenarios/baseline_2020.yaml")) is None
+    s, used = reading_scenario(cap, Path("scenarios/baseline_2020.yaml"), horizon, tmp_path)
+    assert used == "overlay" and s == load_scenario("scenarios/baseline_2020.yaml",
+                                                    overlay(cap, Path("scenarios/baseline_2020.yaml"), horizon))
+    low = load_reading("scenarios/readings/low_out_of_hours.yaml")
+    s, used = reading_scenario(low, PEAK, horizon, tmp_path)
+    assert used == "overlay" and s == load_scenario(PEAK, overlay(low, PEAK, horizon))
+
+
+def test_a_readings_overlay_that_is_a_fit_result_is_replaced_by_its_fit(tmp_path):
+    from sim.experiments.readings import reading_scenario
+
+    att = load_reading("scenarios/readings/per_attempt.yaml")
+    assert not att.fit_uses_overlay
+    fit = {"phone.talk_min": {"dist": "lognormal", "mean": 25.0, "sd": 18.0}, "phone.redial.probability": [0.8]}
+    _fake_fit(tmp_path, att.name, fit)
+    s, used = reading_scenario(att, PEAK, None, tmp_path)
+    assert used == "fitted" and s.phone.talk_min.mean == 25.0 and s.phone.redial.probability == [0.8]
+    assert s.demand.phone.annual == load_scenario(FITTED).demand.phone.annual  # not the overlay's 6199
+
+
+def test_compare_with_readings_says_which_base_each_reading_used(tmp_path, capsys):
+    from sim.cli import main
+
+    _fake_fit(tmp_path / "fitted", "per_attempt", {"phone.redial.probability": [0.8]})
+    out = tmp_path / "rob"
+    assert main(["compare", str(FITTED), "scenarios/subsidy/option0_overflow.yaml", "--readings",
+                 "per_caller,per_attempt", "--fitted", str(tmp_path / "fitted"), "--reps", "2", "--jobs", "1",
+                 "--set", "horizon.start=2020-10-01", "--set", "horizon.end=2020-10-15", "--out", str(out)]) == 0
+    text = (out / "robustness.txt").read_text()
+    assert "per_attempt: base = its fitted scenario" in text
+    assert "per_caller: base = the reading's overlay on the scenarios as given (no fitted scenario)" in text
+    assert "per_attempt: base = its fitted scenario" in capsys.readouterr().out
+    ran = load_scenario(out / "per_attempt" / "scenario_option0_overflow.yaml")
+    assert ran.phone.redial.probability == [0.8] and ran.phone.talk_min == load_scenario(FITTED).phone.talk_min
+
+
+def test_optimise_and_sensitivity_verdicts_say_what_survives_every_reading():
+    from sim.planning.reading_runs import (
+        optimise_table,
+        optimise_verdicts,
+        schedule_text,
+        sensitivity_table,
+        sensitivity_verdicts,
+    )
+
+    def sched(*rows):
+        return pd.DataFrame([{"channel": "phone", "province": p, "hours": "09:00-13:00", "weekdays": "mon-fri",
+                              "lines": n} for p, n in rows])
+
+    assert schedule_text(sched(("Limburg", 1), ("Antwerpen", 2))) == schedule_text(sched(("Antwerpen", 2), ("Limburg", 1)))
+    meta = {"status": "target reached", "target": "answer_rate_caller>=0.5", "kpi_confirmed": 0.52,
+            "kpi_ci": [0.51, 0.53], "extra_cost": 1000.0, "extra_line_hours": 20.0}
+    same = optimise_table({"r1": (meta, sched(("Limburg", 1))), "r2": (meta, sched(("Limburg", 1)))})
+    lines = optimise_verdicts(same)
+    assert lines[-1] == "chosen staffing: the same in every reading"
+    assert "shown at 95% in 2 of 2" in lines[-2]
+    differ = optimise_table({"r1": (meta, sched(("Limburg", 1))),
+                             "r2": ({**meta, "status": "not shown at 95%", "extra_cost": 3000.0}, sched(("Limburg", 2)))})
+    lines = optimise_verdicts(differ)
+    assert "NOT the same in every reading (2 different schedules" in lines[-1]
+    assert "EUR 1,000 to 3,000" in lines[-2] and "shown at 95% in 1 of 2" in lines[-2]
+
+    def tornado(*widths):
+        return pd.DataFrame([{"parameter": p, "low_setting": "lo", "low": 0.4, "base": 0.45, "high_setting": "hi",
+                              "high": 0.45 + w, "width": w} for p, w in widths])
+
+    t = sensitivity_table({"r1": tornado(("handling_time", 0.10), ("redial_probability", 0.05)),
+                           "r2": tornado(("redial_probability", 0.08), ("handling_time", 0.07))})
+    assert list(t.columns) == ["reading", "rank", "parameter", "low_setting", "low", "base", "high_setting",
+                               "high", "width"]
+    lines = sensitivity_verdicts(t, {"r1": "a > b", "r2": "a > b"}, top=2)
+    assert lines[0] == "r1: top factors handling_time (10.0 pt), redial_probability (5.0 pt); options by gain: a > b"
+    assert "widest factor: NOT the same in every reading (r1 handling_time, r2 redial_probability)" in lines
+    assert "top 2 factors: the same set in every reading" in lines
+    assert "ranking of the options by gain: the same in every reading" in lines
+
+
+def test_optimise_with_readings_runs_each_reading_into_its_subfolder(tmp_path, capsys):
+    from sim.cli import main
+
+    _fake_fit(tmp_path / "fitted", "per_attempt", {"phone.redial.probability": [0.8]})
+    out = tmp_path / "opt"
+    rc = main(["optimise", str(FITTED), "--target", "answer_rate_per_caller>=0.99", "--quick", "--max-steps", "1",
+               "--set", "horizon.start=2020-10-01", "--set", "horizon.end=2020-10-14", "--readings",
+               "per_caller,per_attempt", "--fitted", str(tmp_path / "fitted"), "--jobs", "1", "--no-report",
+               "--out", str(out)])
+    assert rc == 1  # 99% is out of reach in one step: the worst reading's status
+    rob = pd.read_csv(out / "robustness.csv")
+    assert list(rob["reading"]) == ["per_caller", "per_attempt"]
+    for r in ("per_caller", "per_attempt"):
+        meta = json.loads((out / r / "meta.json").read_text())
+        assert meta["kind"] == "optimise" and rob.set_index("reading").loc[r, "status"] == meta["status"]
+    ran = load_scenario(out / "per_attempt" / "scenario_fitted_2020.yaml")
+    assert ran.phone.redial.probability == [0.8] and ran.horizon.end == dt.date(2020, 10, 14)
+    text = (out / "robustness.txt").read_text()
+    assert "per_attempt: base = its fitted scenario" in text and "chosen staffing:" in text
+    assert "chosen staffing:" in capsys.readouterr().out
+    assert not list(tmp_path.glob(".opt.readings-*")), "the staging folder is left behind"

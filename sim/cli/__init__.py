@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "sensitivity": "one-at-a-time sensitivity: tornado and ranking",
     "report": "write the planner's report (report.html, report.xlsx) of a results folder",
     "backtest": "run a fitted scenario in other years (2017-2019, Feb 2019, 2024) against published counts",
+    "readings": "score the fitted readings (in-sample, backtest, plausibility) and pick the best",
 }
 
 

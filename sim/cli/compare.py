@@ -25,6 +25,10 @@ def add_arguments(p) -> None:
                    help="run the comparison under each reading (a folder of reading files, e.g. "
                         "scenarios/readings, or a comma-separated list of names or files) and write "
                         "robustness.csv with one verdict per option")
+    p.add_argument("--fitted", type=Path, metavar="DIR",
+                   help="with --readings: where fit --reading NAME wrote each reading's fit "
+                        "(default scenarios/fitted); a reading with DIR/NAME/fitted_2020.yaml "
+                        "runs on it, the others as an overlay on the scenarios as given")
     p.add_argument("--resume", action="store_true",
                    help="reuse the replications an interrupted comparison finished")
     add_executor_arguments(p)
@@ -54,6 +58,8 @@ def main(args) -> int:
         return fail("compare needs a base scenario and at least one option to compare with it "
                     f"(got {len(args.scenarios)}); for one scenario use: run {args.scenarios[0]}", 2)
     overrides = parse_overrides(args.set)
+    if args.fitted is not None and not args.readings:
+        return fail("--fitted only applies with --readings (the readings' own fits)", 2)
     if args.readings:
         return _with_readings(args, overrides)
     scns = [load_scenario(p, overrides) for p in args.scenarios]
@@ -151,7 +157,15 @@ def _with_readings(args, overrides: dict) -> int:
     from sim.experiments.compare import cost_effectiveness, frontier, frontier_text, paired
     from sim.experiments.executors import executor_from_args
     from sim.experiments.guard import check_work
-    from sim.experiments.readings import find_readings, overlay, ranks, robustness, verdicts
+    from sim.experiments.readings import (
+        FITTED_DIR,
+        base_text,
+        find_readings,
+        ranks,
+        reading_scenario,
+        robustness,
+        verdicts,
+    )
     from sim.experiments.replications import run
     from sim.results.folders import (
         fresh_out,
@@ -164,7 +178,14 @@ def _with_readings(args, overrides: dict) -> int:
     from sim.results.provenance import provenance
 
     readings = find_readings(args.readings)
-    plan = {r.name: [load_scenario(p, overlay(r, p, overrides)) for p in args.scenarios] for r in readings}
+    fitted_dir = args.fitted or FITTED_DIR
+    for p in args.scenarios:
+        load_scenario(p, overrides)  # a bad file is reported as itself, before any reading
+    plan, used = {}, {}
+    for r in readings:
+        pairs = [reading_scenario(r, p, overrides, fitted_dir) for p in args.scenarios]
+        plan[r.name], used[r.name] = [s for s, _ in pairs], [u for _, u in pairs]
+    bases = [base_text(r, used[r], args.scenarios, fitted_dir) for r in plan]
     first = next(iter(plan.values()))
     names = [s.name for s in first]
     if len(set(names)) != len(names):
@@ -193,10 +214,13 @@ def _with_readings(args, overrides: dict) -> int:
         rob = robustness(per_reading, fronts)
         rk = ranks(per_reading)
         lines = verdicts(rob, rk)
-        text = "\n".join(lines) + "\n\nrank by answer rate per caller (1 = highest)\n" + rk.to_string() + \
+        text = "\n".join(lines) + "\n\nbase of each reading:\n" + "\n".join(bases) + \
+            "\n\nrank by answer rate per caller (1 = highest)\n" + rk.to_string() + \
             "".join(f"\n\n[{r}]\n" + frontier_text(fronts[r]) for r in plan)
         meta = {"kind": "compare_readings", "scenarios": names, "files": [str(p) for p in args.scenarios],
-                "readings": {r.name: r.file for r in readings}, "overrides": args.set, "seed": seed,
+                "readings": {r.name: r.file for r in readings}, "fitted_dir": str(fitted_dir),
+                "bases": {r: dict(zip(map(str, args.scenarios), used[r], strict=True)) for r in plan},
+                "overrides": args.set, "seed": seed,
                 "replications": reps, "version": __version__, "wall_time_s": round(wall, 3),
                 "command": " ".join(sys.argv), "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 **provenance()}
@@ -220,6 +244,7 @@ def _with_readings(args, overrides: dict) -> int:
     if not args.quiet:
         print(f"\n{len(names)} scenarios under {len(plan)} readings, {reps} replications each, seed {seed}; "
               "gains are paired differences with the base (95% CI) within a reading\n")
+        print("base of each reading:\n  " + "\n  ".join(bases) + "\n")
         print("\n".join(lines[:-1]) + "\n")
     print(f"{lines[-1]} -> {out}")
     return 0

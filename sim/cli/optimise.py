@@ -101,6 +101,13 @@ def add_arguments(p) -> None:
     add_output_arguments(p)
     add_executor_arguments(p)
     add_report_argument(p)
+    p.add_argument("--readings", metavar="DIR_OR_LIST",
+                   help="run under each reading of the evidence (a folder of reading files, e.g. "
+                        "scenarios/readings, or a comma-separated list of names or files), one subfolder "
+                        "each, with robustness.csv and verdict lines (docs/readings.md)")
+    p.add_argument("--fitted", type=Path, metavar="DIR",
+                   help="with --readings: where fit --reading NAME wrote the fits (default "
+                        "scenarios/fitted)")
 
 
 def _table(df: pd.DataFrame, formats: dict[str, str]) -> str:
@@ -134,6 +141,11 @@ def main(args) -> int:
     from sim.experiments.compare import compare_table, cost_effectiveness, cost_table, paired
     from sim.results.figures import save_figure
 
+    if getattr(args, "readings", None):
+        from sim.planning.reading_runs import run_under_readings
+
+        parse_target(args.target)  # a bad target is one line before any reading runs
+        return run_under_readings(args, main, "optimise")
     target = parse_target(args.target)
     if target.value is None and args.budget is None:
         raise ScenarioError("--target", args.target or "", "give a threshold, e.g. "

@@ -81,6 +81,13 @@ def add_arguments(p) -> None:
     add_output_arguments(p)
     add_executor_arguments(p)
     add_report_argument(p)
+    p.add_argument("--readings", metavar="DIR_OR_LIST",
+                   help="run under each reading of the evidence (a folder of reading files, e.g. "
+                        "scenarios/readings, or a comma-separated list of names or files), one subfolder "
+                        "each, with robustness.csv and verdict lines (docs/readings.md)")
+    p.add_argument("--fitted", type=Path, metavar="DIR",
+                   help="with --readings: where fit --reading NAME wrote the fits (default "
+                        "scenarios/fitted)")
 
 
 def default_options(scn, overrides: dict) -> tuple[list, list[str]]:
@@ -143,6 +150,11 @@ def main(args) -> int:
 
     from sim.results.figures import save_figure
 
+    if getattr(args, "readings", None):
+        from sim.planning.reading_runs import run_under_readings
+
+        files = args.options or [PROJECT_ROOT / "scenarios" / "subsidy" / f"{n}.yaml" for n in DEFAULT_OPTIONS]
+        return run_under_readings(args, main, "sensitivity", files)
     overrides = parse_overrides(args.set)
     scn = load_scenario(args.scenario, overrides)
     seed = scn.experiment.seed if args.seed is None else args.seed

@@ -75,6 +75,23 @@ def _clip(item: Any, start: dt.date, end: dt.date) -> Any | None:
     return {**item, "from": max(a, start).isoformat(), "to": min(b, end).isoformat()}
 
 
+def _appended(reading: Reading, paths: list[str], scn) -> dict:
+    """Overrides adding the reading's ``append`` items of ``paths`` to the lists ``scn``
+    already has (dated items clipped to its horizon; items wholly outside left out)."""
+    dump = scn.model_dump(mode="json", by_alias=True)
+    out = {}
+    for path in paths:
+        try:
+            current = _get(dump, path)
+        except KeyError:
+            raise ScenarioError(reading.file, f"append.{path}", "no such setting") from None
+        if not isinstance(current, list):
+            raise ScenarioError(reading.file, f"append.{path}", "is not a list setting")
+        items = (_clip(i, scn.horizon.start, scn.horizon.end) for i in reading.append[path])
+        out[path] = current + [c for c in items if c is not None]
+    return out
+
+
 def overlay(reading: Reading, scenario_file: Path, overrides: dict | None = None) -> dict:
     """Overrides that lay ``reading`` over ``scenario_file`` (with ``overrides`` applied
     after it, e.g. a comparison's ``--set horizon...``): the reading's ``set`` as is, its
@@ -83,17 +100,104 @@ def overlay(reading: Reading, scenario_file: Path, overrides: dict | None = None
     over = dict(reading.set)
     if reading.append:
         scn = load_scenario(scenario_file, {**over, **(overrides or {})})
-        dump = scn.model_dump(mode="json", by_alias=True)
-        for path, items in reading.append.items():
-            try:
-                current = _get(dump, path)
-            except KeyError:
-                raise ScenarioError(reading.file, f"append.{path}", "no such setting") from None
-            if not isinstance(current, list):
-                raise ScenarioError(reading.file, f"append.{path}", "is not a list setting")
-            added = [c for c in (_clip(i, scn.horizon.start, scn.horizon.end) for i in items) if c is not None]
-            over[path] = current + added
+        over.update(_appended(reading, list(reading.append), scn))
     return {**over, **(overrides or {})}
+
+
+# ---------------------------------------------------------------------------------------
+# A reading's own fitted scenario as the base (``fit --reading NAME``)
+# ---------------------------------------------------------------------------------------
+
+FITTED_DIR = PROJECT_ROOT / "scenarios" / "fitted"  # fit --reading NAME writes NAME/ here
+DEFAULT_FITTED = PROJECT_ROOT / "scenarios" / "fitted_2020.yaml"  # what the options rest on
+
+
+def fitted_file(reading: Reading, fitted_dir: Path = FITTED_DIR) -> Path | None:
+    """``fitted_dir/NAME/fitted_2020.yaml`` of the reading, or None when it was not fitted."""
+    f = Path(fitted_dir) / reading.name / "fitted_2020.yaml"
+    return f if f.is_file() else None
+
+
+def _flatten(data: dict, prefix: str = "") -> dict:
+    """Nested settings -> dotted overrides of their leaves (a mapping merges key by key,
+    anything else replaces: the rule of ``base:`` files)."""
+    out = {}
+    for k, v in data.items():
+        path = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.update(_flatten(v, path + "."))
+        else:
+            out[path] = v
+    return out
+
+
+def own_settings(scenario_file: Path, base: Path = DEFAULT_FITTED) -> dict | None:
+    """What ``scenario_file`` sets on top of ``base`` (through its chain of ``base:``
+    files), as dotted overrides; ``{}`` for ``base`` itself, None when the file does not
+    rest on ``base``. The file must load (:func:`sim.config.load_scenario`) first."""
+    from sim.config.loading import _merge, _read_yaml
+
+    target = Path(base).resolve()
+    chain, p = [], Path(scenario_file).resolve()
+    while p != target:
+        if len(chain) > 50:  # a cycle; load_scenario reports it properly
+            return None
+        data, _ = _read_yaml(p)
+        chain.append({k: v for k, v in data.items() if k != "base"})
+        if "base" not in data:
+            return None
+        p = (p.parent / data["base"]).resolve()
+    merged: dict = {}
+    for data in reversed(chain):  # the deepest base first, the file itself last
+        merged = _merge(merged, data)
+    return _flatten(merged)
+
+
+def _touches(path: str, paths) -> bool:
+    """Whether a setting in ``paths`` is ``path``, inside it, or contains it."""
+    return any(p == path or p.startswith(path + ".") or path.startswith(p + ".") for p in paths)
+
+
+def reading_scenario(reading: Reading, scenario_file: Path, overrides: dict | None = None,
+                     fitted_dir: Path | None = FITTED_DIR) -> tuple[Any, str]:
+    """``scenario_file`` under ``reading``, and which base it used.
+
+    When the reading has a fitted scenario (``fitted_dir/NAME/fitted_2020.yaml``) and the
+    file rests on ``scenarios/fitted_2020.yaml`` (as the subsidy options do), the file's
+    own settings are laid on the reading's fit instead (``"fitted"``). The reading's
+    overlay is then not laid again: its fit either took it as input (``fit_uses_overlay``)
+    or replaced it (the overlay was itself a fit result) -- except where the file's own
+    settings would undo it: a ``set`` path the file sets too is set again, and ``append``
+    items are added again to a list the file replaces. Otherwise the reading is laid over
+    the file as it is (``"overlay"``, :func:`overlay`). ``overrides`` (``--set``) come last.
+    The scenario keeps the file's name, so names match across readings.
+    """
+    name = load_scenario(scenario_file).name  # a bad file is reported as itself first
+    fitted = fitted_file(reading, fitted_dir) if fitted_dir is not None else None
+    own = own_settings(scenario_file) if fitted is not None else None
+    if fitted is None or own is None:
+        return load_scenario(scenario_file, overlay(reading, scenario_file, overrides)), "overlay"
+    over = {**own, "name": name}
+    if reading.fit_uses_overlay:
+        over.update({p: v for p, v in reading.set.items() if _touches(p, own)})
+        again = [p for p in reading.append if _touches(p, own)]
+        if again:
+            scn = load_scenario(fitted, {**over, **(overrides or {})})
+            over.update(_appended(reading, again, scn))
+    return load_scenario(fitted, {**over, **(overrides or {})}), "fitted"
+
+
+def base_text(reading: str, used: list[str], files: list, fitted_dir: Path | None = FITTED_DIR) -> str:
+    """One line: which base each scenario of a reading used (fitted or overlay)."""
+    if set(used) == {"fitted"}:
+        return f"{reading}: base = its fitted scenario {Path(fitted_dir) / reading / 'fitted_2020.yaml'}"
+    if set(used) == {"overlay"}:
+        why = ("no fitted scenario" if fitted_dir is None
+               or not (Path(fitted_dir) / reading / "fitted_2020.yaml").is_file()
+               else "the scenarios do not rest on scenarios/fitted_2020.yaml")
+        return f"{reading}: base = the reading's overlay on the scenarios as given ({why})"
+    parts = ", ".join(f"{Path(f).name} {u}" for f, u in zip(files, used, strict=True))
+    return f"{reading}: base mixed ({parts}); 'overlay' files do not rest on scenarios/fitted_2020.yaml"
 
 
 def robustness(per_reading: dict[str, tuple[pd.DataFrame, pd.DataFrame]],
