@@ -310,3 +310,21 @@ def test_optimise_with_readings_runs_each_reading_into_its_subfolder(tmp_path, c
     assert "per_attempt: base = its fitted scenario" in text and "chosen staffing:" in text
     assert "chosen staffing:" in capsys.readouterr().out
     assert not list(tmp_path.glob(".opt.readings-*")), "the staging folder is left behind"
+
+
+def test_an_option_that_switches_on_an_optional_section_is_rebased_on_a_fitted_reading():
+    """faster_callbacks sets callbacks.dedicated (None by default): its own settings, as
+    dotted paths, must still load on a reading's fit (they failed with 'no such setting')."""
+    from sim.config.reading import load_reading
+    from sim.experiments.readings import reading_scenario
+
+    root = Path(__file__).resolve().parents[1]
+    reading = load_reading(root / "scenarios" / "readings" / "per_caller.yaml")
+    scn, kind = reading_scenario(reading, root / "scenarios" / "subsidy" / "faster_callbacks.yaml",
+                                 None, root / "scenarios" / "fitted")
+    assert kind == "fitted", f"faster_callbacks under per_caller used {kind}, expected its fit"
+    cb = scn.phone.answering_machine.callbacks
+    assert cb.dedicated is not None and cb.dedicated.lines == 1, \
+        f"dedicated callback lines after re-basing: {cb.dedicated}, expected the option's 1 line"
+    assert scn.phone.availability.enabled is False, \
+        "per_caller's fit has counsellors always at the line; the re-based option must too"

@@ -203,6 +203,10 @@ def _set_path(data: dict, dotted: str, value: Any, known: dict) -> None:
     node, ref = data, known
     for i, key in enumerate(keys):
         here = ".".join(keys[: i + 1])
+        if ref is None:
+            # An optional section that is off (None, e.g. callbacks.dedicated): a path into
+            # it switches it on; validation then checks its keys and required fields.
+            ref = {key: None}
         if not isinstance(ref, dict) or key not in ref:
             raise ScenarioError("--set", dotted, f"no such setting ({here!r} does not exist)")
         if i == len(keys) - 1:
