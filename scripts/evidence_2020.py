@@ -61,15 +61,16 @@ def working_days():
     return wd.groupby(wd.index.to_period("M")).sum()
 
 
-def per_working_day():
+def per_working_day(folders=(("fitted_2020", "year_fitted"), ("fitted_2020_availability", "year_avail"))):
+    """Published vs simulated phone contacts per working day; ``folders``: (label, run
+    folder under OUT) pairs."""
     pub = monthly_2020()
     pub = pub[pub["channel"] == "phone"].set_index("month")["contacts"]
     wd = working_days()
-    runs = {name: month_wide(OUT / d / "kpis_per_rep.csv")
-            for name, d in [("fitted_2020", "year_fitted"), ("fitted_2020_availability", "year_avail")]}
-    print("| month | working days | published phone contacts | published per working day "
-          "| fitted_2020 per working day | fitted_2020_availability per working day |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    runs = {name: month_wide(OUT / d / "kpis_per_rep.csv") for name, d in folders}
+    print("| month | working days | published phone contacts | published per working day | "
+          + " | ".join(f"{name} per working day" for name in runs) + " |")
+    print("| --- | ---: | ---: | ---: |" + " ---: |" * len(runs))
     for p in pub.index:
         key, n = str(p), int(wd[p])
         cells = []

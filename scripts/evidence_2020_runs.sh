@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Runs behind docs/evidence_2020.md (issues 14 and 15). 4 replications, seed 1, 2 jobs.
+# Measured before fitted_2020.yaml was promoted to the availability_half fit: reproduces
+# docs/evidence_2020.md sections (a)-(c) and issue 15 at commit dba78d7 (git worktree add
+# /tmp/ev_old dba78d7). For the refit, scripts/evidence_refit.sh.
 # Usage: bash scripts/evidence_2020_runs.sh OUTDIR   (then python scripts/evidence_2020.py OUTDIR)
 set -euo pipefail
 OUT=${1:-/tmp/ev}
