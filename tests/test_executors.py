@@ -32,3 +32,25 @@ def test_dask_local_cluster_and_scheduler_address_equal_serial(small, serial_kpi
         finally:
             remote.close()
     pd.testing.assert_frame_equal(serial_kpis, res.kpis())
+
+
+def _pid(_task) -> int:
+    import os
+
+    return os.getpid()
+
+
+def test_kept_pool_serves_every_map_and_gives_serial_results(small, serial_kpis):
+    """``Processes(2, keep=True)``: one pool for several maps (its workers' process ids
+    repeat across maps), KPIs bit-identical to a serial run, and closed afterwards."""
+    import os
+
+    with Processes(2, keep=True) as ex:
+        first = set(ex.map(_pid, list(range(8))))
+        kp = run(small, 4, seed=12, progress=False, executor=ex).kpis()
+        second = set(ex.map(_pid, list(range(8))))
+        assert os.getpid() not in first | second, "tasks ran in the main process, not the pool"
+        assert first & second, f"no worker served both maps: {first} vs {second}"
+        pool = ex._pool
+    assert ex._pool is None and pool is not None, "the kept pool was not closed by the with block"
+    pd.testing.assert_frame_equal(serial_kpis, kp)

@@ -361,3 +361,96 @@ def test_fit_quick_writes_a_loadable_scenario_that_matches_the_totals(tmp_path):
         r = tot.loc[c]
         tol = r["sim_hw"] + abs(r["fit_error"]) + step * r["observed"]
         assert abs(r["simulated"] - r["observed"]) <= tol, (c, r.to_dict(), tol)
+
+
+# ---------------------------------------------------------------------------------------
+# The calibration's search (issue 16: Broyden updates instead of differences per step)
+# ---------------------------------------------------------------------------------------
+
+
+def test_residual_map_is_the_derivative_of_the_residuals():
+    """residuals(s1) - residuals(s0) == M (stat_vector(s1) - stat_vector(s0)) exactly
+    for both readings (the residuals are affine in the statistics)."""
+    s0 = {"answered": 1700.0, "answer_rate_caller": 0.39, "answer_rate_attempt": 0.12,
+          "mean_attempts": 3.8}
+    s1 = {"answered": 1900.0, "answer_rate_caller": 0.44, "answer_rate_attempt": 0.15,
+          "mean_attempts": 3.3}
+    for reading in cal.READINGS:
+        d_res = cal.residuals(s1, reading, 1824.0) - cal.residuals(s0, reading, 1824.0)
+        d_y = cal.stat_vector(s1) - cal.stat_vector(s0)
+        np.testing.assert_allclose(cal.residual_map(reading) @ d_y, d_res, rtol=1e-12,
+                                   err_msg=f"{reading}: mapped statistics vs residual change")
+
+
+def test_broyden_update_meets_the_secant_and_keeps_other_directions():
+    rng = np.random.default_rng(5)
+    J = rng.normal(size=(4, 3))
+    scale = np.array([0.05, 0.1, 0.05])
+    dx, dy = np.array([0.1, -0.05, 0.02]), rng.normal(size=4)
+    J1 = cal.broyden_update(J, dx, dy, scale)
+    np.testing.assert_allclose(J1 @ dx, dy, rtol=1e-12, err_msg="secant equation J' dx = dy")
+    # A direction orthogonal to dx in the scaled inner product is left alone.
+    w = dx / scale**2
+    v = np.array([w[1], -w[0], 0.0])
+    assert abs(v @ w) < 1e-12
+    np.testing.assert_allclose(J1 @ v, J @ v, rtol=1e-12, err_msg="J changed off the step")
+
+
+def _fake_response(monkeypatch):
+    """Replace the simulation by a smooth, deterministic response of the statistics to
+    (handling, persistence, demand), counting the simulations asked for."""
+    calls = []
+
+    def fake_scenario(base_path, base, phone_demand, b, s):
+        return (b.handling_scale, b.persistence, s)
+
+    class _Result:
+        def __init__(self, x):
+            self.x = x
+
+        def kpis(self):
+            return self.x
+
+    def fake_run(x, reps, seed, **kw):
+        calls.append(x)
+        return _Result(x)
+
+    def fake_stats(x):
+        h, p, s = x
+        lh, ls = np.log(h), np.log(s)
+        # Curved in every direction, so that one Newton step does not suffice.
+        return {"answered": 1824.0 * np.exp(0.55 * ls - 0.45 * lh + 0.8 * (p - 0.85) - 0.3 * lh**2),
+                "answer_rate_caller": 0.40 - 0.09 * lh - 0.12 * ls + 0.9 * (p - 0.85) + 0.1 * ls**2,
+                "answer_rate_attempt": 0.13 - 0.05 * lh - 0.04 * ls - 0.3 * (p - 0.85),
+                "mean_attempts": 3.3 + 0.35 * lh + 0.3 * ls + 6.0 * (p - 0.85) + 0.2 * lh * ls
+                + 40 * (p - 0.85) ** 2}
+
+    monkeypatch.setattr(cal, "calibration_scenario", fake_scenario)
+    monkeypatch.setattr(cal, "load_scenario", lambda path: None)
+    monkeypatch.setattr(cal, "run", fake_run)
+    monkeypatch.setattr(cal, "period_stats", lambda x: x)
+    monkeypatch.setattr(cal, "summarise_stats", fake_stats)
+    return calls
+
+
+def test_broyden_calibration_reaches_the_targets_with_fewer_simulations(monkeypatch):
+    """On a smooth response with a known solution, the search with Broyden updates
+    meets the same stopping rule (every residual within 0.4) as forward differences at
+    every step, with fewer simulations; a Jacobian handed on (``jac0``) saves the first
+    differences of the next calibration too."""
+    calls = _fake_response(monkeypatch)
+    start = cal.Behaviour(0.5, 0.95, 5.0)
+    n, out = {}, {}
+    for broyden in (False, True):
+        calls.clear()
+        out[broyden] = cal.calibrate(Path("x"), None, 1824.0, "caller", start, 2, 1,
+                                     max_evals=12, broyden=broyden)
+        n[broyden] = len(calls)
+        assert np.all(np.abs(out[broyden].residuals) <= 0.4), (
+            f"broyden={broyden}: residuals {out[broyden].residuals} not within 0.4")
+    assert n[True] < n[False], f"simulations: Broyden {n[True]} vs differences {n[False]}"
+    calls.clear()
+    again = cal.calibrate(Path("x"), None, 1824.0, "caller", cal.Behaviour(1.1, 0.86, 5.0), 2, 1,
+                          max_evals=12, jac0=out[True].jacobian)
+    assert np.all(np.abs(again.residuals) <= 0.4), f"with jac0: residuals {again.residuals}"
+    assert len(calls) < n[False], f"with jac0: {len(calls)} simulations vs {n[False]}"

@@ -62,7 +62,6 @@ def _run(args, scn, reps, seed, out, which, checkpoint, partial) -> int:
     from sim.cli.common import fail
     from sim.experiments.executors import executor_from_args
     from sim.experiments.replications import run, run_to_precision, summarise
-    from sim.results.figures import run_figures
     from sim.results.folders import remove_partial, summary_table, write_run
     from sim.results.provenance import provenance
 
@@ -108,7 +107,12 @@ def _run(args, scn, reps, seed, out, which, checkpoint, partial) -> int:
         "command": " ".join(sys.argv),
         **provenance(),
     }
-    out = write_run(out, result, summary, meta, None if args.no_figures else lambda d: run_figures(summary, d))
+    def figures(folder):
+        from sim.results.figures import run_figures  # here: matplotlib only when drawing
+
+        run_figures(summary, folder)
+
+    out = write_run(out, result, summary, meta, None if args.no_figures else figures)
     if args.rep is None:
         remove_partial(partial_root)
     else:

@@ -73,7 +73,13 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 
 
 class Processes:
-    """A process pool on this machine (``jobs`` processes), created per map.
+    """A process pool on this machine (``jobs`` processes).
+
+    By default a pool is created per ``map`` and shut down after it. ``keep=True``
+    keeps one pool for every ``map`` until :meth:`close` (or the end of a ``with``
+    block): a command that maps many small batches (the fit: about 80) then forks its
+    workers once instead of once per batch. Results are the same either way (every
+    replication seeds its own streams).
 
     Interrupted (Ctrl-C, SIGTERM, an error while collecting), the pool's workers are
     terminated at once instead of finishing their replications; a killed main process
@@ -82,16 +88,33 @@ class Processes:
 
     name = "processes"
 
-    def __init__(self, jobs: int):
+    def __init__(self, jobs: int, keep: bool = False):
         self.jobs = jobs
+        self.keep = keep
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self, workers: int) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+                                   initargs=(os.getpid(),))
+        _LIVE.add(pool)
+        return pool
 
     def map(self, fn: Callable, tasks: list) -> Iterator:
         if self.jobs <= 1 or len(tasks) <= 1:
             yield from map(fn, tasks)
             return
-        pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(tasks)),
-                                   initializer=_worker_init, initargs=(os.getpid(),))
-        _LIVE.add(pool)
+        if self.keep:
+            if self._pool is None:
+                self._pool = self._new_pool(self.jobs)
+            try:
+                yield from self._pool.map(fn, tasks)
+            except BaseException:
+                _stop(self._pool)
+                _LIVE.discard(self._pool)
+                self._pool = None
+                raise
+            return
+        pool = self._new_pool(min(self.jobs, len(tasks)))
         try:
             yield from pool.map(fn, tasks)
         except BaseException:
@@ -102,7 +125,17 @@ class Processes:
             pool.shutdown(wait=True)
 
     def close(self) -> None:
-        pass
+        """Shut the kept pool down (its workers finish their task first)."""
+        if self._pool is not None:
+            _LIVE.discard(self._pool)
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def __enter__(self) -> Processes:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 # Pools still running, stopped by :func:`stop_all` when the command is interrupted

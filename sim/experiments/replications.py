@@ -11,7 +11,7 @@ import hashlib
 import os
 import pickle
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +49,8 @@ class Replication:
     callers: pd.DataFrame | None = None
     # Interval staffing table (sim.results.intervals), only when the run asked for it.
     intervals: pd.DataFrame | None = None
+    # What the run's ``reducer`` made of the replication's model and event log, if any.
+    extra: object = None
 
 
 @dataclass
@@ -83,7 +85,9 @@ CHANNELS = ("phone", "chat", "email")
 
 def run_replication(scn: Scenario, seed: int, replication: int, keep_events: bool = False,
                     channels: Sequence[str] | None = None, overall_only: bool = False,
-                    interval_tables: bool = False) -> Replication:
+                    interval_tables: bool = False,
+                    reducer: Callable[[Scenario, Helpline, object], object] | None = None,
+                    ) -> Replication:
     """Simulate one replication and reduce it to KPIs (plus tables if ``keep_events``).
 
     ``channels`` (default: all of :data:`CHANNELS`) names the channels whose results are
@@ -95,6 +99,9 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
     ``interval_tables``: also compute the interval staffing table
     (:func:`sim.results.intervals.interval_table`; for ``run``, not for search loops that
     need only the KPIs).
+    ``reducer(scn, model, log)``: something more a command needs from the same
+    simulation (e.g. answered contacts per day), kept as ``Replication.extra``; a
+    module-level function, so that it reaches pool workers.
     """
     try:
         model = Helpline(scn, Streams(seed, replication), channels=channels)
@@ -138,11 +145,12 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
                               ignore_index=True)
         intervals = (interval_table(attempts, model.cal.phone_lines, start, days, callbacks, emails)
                      if interval_tables else None)
+        extra = reducer(scn, model, log) if reducer is not None else None
     except Exception as e:  # keep the context a planner needs to rerun it
         raise ReplicationError(scn.name, replication, seed, e) from e
     if keep_events:
-        return Replication(replication, table, attempts, callers, intervals)
-    return Replication(replication, table, intervals=intervals)
+        return Replication(replication, table, attempts, callers, intervals, extra)
+    return Replication(replication, table, intervals=intervals, extra=extra)
 
 
 def callback_option_kpis(scn: Scenario, model: Helpline, messages: pd.DataFrame,
@@ -317,6 +325,8 @@ def run(
     checkpoint: Path | None = None,
     executor=None,
     interval_tables: bool = False,
+    channels: Sequence[str] | None = None,
+    reducer: Callable | None = None,
 ) -> RunResult:
     """Run replications ``0..replications-1`` (or the listed ones); keep event tables of
     the first ``keep_events``.
@@ -330,7 +340,9 @@ def run(
     partial result attached as ``.result``. ``progress``: True shows a bar, False none,
     None (default) only when stderr is a terminal (:func:`tqdm_disable`).
     ``interval_tables``: each replication also carries its interval staffing table
-    (:meth:`RunResult.interval_table`).
+    (:meth:`RunResult.interval_table`). ``channels`` and ``reducer``: as in
+    :func:`run_replication` (a command that needs only the phone, or something more
+    from each simulation).
     """
     store = Checkpoint(checkpoint, scn, seed) if checkpoint is not None else None
     reps = list(range(replications)) if isinstance(replications, int) else list(replications)
@@ -339,10 +351,11 @@ def run(
     for r in reps:
         done = store.load(r) if store is not None else None
         if (done is not None and (r >= keep_events or done.attempts is not None)
-                and (not interval_tables or getattr(done, "intervals", None) is not None)):
+                and (not interval_tables or getattr(done, "intervals", None) is not None)
+                and (reducer is None or getattr(done, "extra", None) is not None)):
             results.append(done)
         else:
-            todo.append((scn, seed, r, r < keep_events, None, False, interval_tables))
+            todo.append((scn, seed, r, r < keep_events, channels, False, interval_tables, reducer))
     from tqdm import (
         tqdm,  # here (workers never need it); not tqdm.auto: no widget warning in notebooks
     )

@@ -83,8 +83,11 @@ class Counsellors:
         if len(self.blocks.times):
             env.process(self._block_changes())
 
-    def away(self, t: float) -> int:
-        n = self.lines(t)
+    def away(self, t: float, n: int | None = None) -> int:
+        """Counsellors away at ``t``; ``n``: the staffed lines at ``t`` when the caller
+        has looked them up already (``lines(t)``)."""
+        if n is None:
+            n = self.lines(t)
         if n == 0:
             return 0
         random = (self.mask & ((1 << n) - 1)).bit_count()

@@ -402,7 +402,9 @@ class Helpline:
         when the target has no free line (see ``sim.config.Overflow``).
         """
         phone, groups = self.scn.phone, self.groups
-        u = self.draws.route_u(i, attempt)
+        # The routing draw ``u`` is read only where a decision uses it: the draws are
+        # fixed per (caller, attempt) in advance or by stream position, so leaving it
+        # unread shifts nothing (issue 16: one look-up less per attempt by default).
         if self._option0[i]:
             dialled = len(PROVINCES)
             policy = phone.option0.routing.policy
@@ -412,7 +414,7 @@ class Helpline:
                 free = self._free("option0")
                 committed = [g.committed_today for g in groups]
                 target, self._rr_next = routing.route_option0(
-                    policy, self._fixed, free, committed, self._rr_next, u)
+                    policy, self._fixed, free, committed, self._rr_next, self.draws.route_u(i, attempt))
                 if self._cap["option0"] < 1.0 and free[target] == 0:
                     target = self._fixed  # no free line under the cap: the default province
         else:
@@ -424,7 +426,8 @@ class Helpline:
                                      self._ov_span):
             free = self._free("overflow")
             committed = [g.committed_today for g in groups]
-            other = routing.overflow_target(target, ov.policy, free, self._neighbours[target], committed, u)
+            other = routing.overflow_target(target, ov.policy, free, self._neighbours[target], committed,
+                                            self.draws.route_u(i, attempt))
             if other is not None:
                 target = other
         return dialled, target

@@ -151,9 +151,10 @@ class Simulator:
     """
 
     def __init__(self, settings: Settings, base: Scenario, spec: F.DemandSpec,
-                 model: F.DemandModel, behaviour: cal.Behaviour):
+                 model: F.DemandModel, behaviour: cal.Behaviour, executor=None):
         self.settings, self.base, self.spec, self.model = settings, base, spec, model
         self.behaviour = behaviour
+        self.executor = executor  # where replications run (default: a pool per run)
         self.months = spec.months()
         self.last_kpis: pd.DataFrame | None = None
         self.runs = 0
@@ -164,7 +165,7 @@ class Simulator:
     def __call__(self, params: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
         s = self.settings
         result = run(self.scenario(params), s.reps, s.seed, jobs=s.jobs, progress=False,
-                     keep_events=s.reps)
+                     keep_events=s.reps, executor=self.executor)
         self.runs += 1
         kp = result.kpis()
         self.last_kpis = kp
@@ -194,14 +195,22 @@ def window_seconds(spec: F.DemandSpec) -> tuple[float, float]:
 
 def _answered_by_day(args: tuple) -> dict[str, np.ndarray]:
     """One replication: answered contacts per channel and day of the horizon."""
-    from sim.model.chats import ANSWERED as CHAT_ANSWERED
     from sim.model.helpline import Helpline
     from sim.model.streams import Streams
 
     scn, seed, rep, *rest = args
     channels = rest[0] if rest else None
     model = Helpline(scn, Streams(seed, rep), channels=channels)
-    log = model.run()
+    return answered_by_day_of(scn, model, model.run())
+
+
+def answered_by_day_of(scn: Scenario, model, log) -> dict[str, np.ndarray]:
+    """Answered contacts per channel and day of the horizon of one simulated replication
+    (``model`` after its run, ``log`` its event log); a ``reducer`` for
+    :func:`sim.experiments.replications.run`, so that the check run gives its KPIs and
+    these counts from the same simulation."""
+    from sim.model.chats import ANSWERED as CHAT_ANSWERED
+
     n = scn.horizon.days
     a, cb = log.attempts_table(), log.callbacks_table()
 
@@ -222,11 +231,18 @@ def _answered_by_day(args: tuple) -> dict[str, np.ndarray]:
 
 
 def answered_by_day(scn: Scenario, reps: int, seed: int, jobs: int,
-                    channels: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+                    channels: tuple[str, ...] | None = None, executor=None) -> dict[str, np.ndarray]:
     """Answered contacts per channel: array replications x days (common random numbers).
 
-    ``channels`` (default all) are the channels simulated; the others count 0."""
-    outs = list(Processes(jobs).map(_answered_by_day, [(scn, seed, r, channels) for r in range(reps)]))
+    ``channels`` (default all) are the channels simulated; the others count 0.
+    ``executor``: where the replications run (default a pool of ``jobs`` processes)."""
+    ex = executor or Processes(jobs)
+    outs = list(ex.map(_answered_by_day, [(scn, seed, r, channels) for r in range(reps)]))
+    return stack_by_day(outs)
+
+
+def stack_by_day(outs: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Per-replication day counts (:func:`answered_by_day_of`) as replications x days."""
     return {c: np.vstack([o[c] for o in outs]) for c in F.CHANNELS}
 
 
@@ -273,6 +289,14 @@ class Outcome:
 
 def fit_all(s: Settings, log) -> Outcome:
     """Run the whole procedure (module docstring) and collect the results."""
+    # One process pool for the whole fit (about 80 batches of replications): its workers
+    # are forked once, not once per batch.
+    with Processes(s.jobs, keep=True) as ex:
+        return _fit_all(s, log, ex)
+
+
+def _fit_all(s: Settings, log, ex) -> Outcome:
+    """:func:`fit_all` with its replications on executor ``ex``."""
     t0 = time.perf_counter()
     base = load_scenario(s.base)
     # One lag given: use it; several: profile them in round 1.
@@ -292,11 +316,14 @@ def fit_all(s: Settings, log) -> Outcome:
     lag_prof = pd.DataFrame()
     fp = None
     eps = None
+    jac = None  # Jacobian of the Sep-Dec statistics, handed from calibration to calibration
     for rnd in range(1, s.rounds + 1):
         log(f"round {rnd}: calibrating behaviour to Sep-Dec 2020 ({s.reading} reading)")
         phone = F.to_channel_demand(params, spec, "phone")
         c = cal.calibrate(s.base, phone, sepdec_obs, s.reading, behaviour, s.cal_reps, s.seed,
-                          s.jobs, max_evals=s.cal_evals, grid=s.cal_grid and rnd == 1, log=log)
+                          s.jobs, max_evals=s.cal_evals, grid=s.cal_grid and rnd == 1, log=log,
+                          executor=ex, jac0=jac)
+        jac = c.jacobian
         sims += c.evaluations
         traces.append(pd.DataFrame(c.trace).assign(round=rnd, reading=s.reading))
         behaviour = c.behaviour
@@ -304,7 +331,7 @@ def fit_all(s: Settings, log) -> Outcome:
         # Carry the Sep-Dec level found by the calibration into the whole year (start).
         params = {**params, "phone.annual": params["phone.annual"] * c.demand_scale}
         log(f"round {rnd}: demand fit (simulate 2020 <-> maximum likelihood)")
-        sim = Simulator(s, base, spec, model, behaviour)
+        sim = Simulator(s, base, spec, model, behaviour, executor=ex)
         if rnd == 1 and len(s.lags) > 1:
             fp = F.fixed_point(sim, model, obs, params, max_iter=2, tol=0.01, eps=eps,
                                family=s.family, log=log)
@@ -339,7 +366,7 @@ def fit_all(s: Settings, log) -> Outcome:
     c = cal.calibrate(s.base, F.to_channel_demand(params, spec, "phone"), sepdec_obs, other,
                       cal.Behaviour(behaviour.handling_scale, behaviour.persistence, delay),
                       s.cal_reps, s.seed, s.jobs, max_evals=s.other_cal_evals,
-                      grid=s.cal_grid and s.other_cal_evals > 0, log=log)
+                      grid=s.cal_grid and s.other_cal_evals > 0, log=log, executor=ex, jac0=jac)
     sims += c.evaluations
     traces.append(pd.DataFrame(c.trace).assign(round=0, reading=other))
     calibs[other] = c
@@ -352,20 +379,26 @@ def fit_all(s: Settings, log) -> Outcome:
 
     log(f"check run: {s.check_reps} replications of the fitted scenario and counterfactuals")
     scn = build_scenario(s.base, spec, params, behaviour, base)
-    check = run(scn, s.check_reps, s.seed, jobs=s.jobs, progress=False).kpis()
+    # One simulation per replication gives the check's KPIs and its answered per day
+    # (the fitted scenario's row of the counterfactual tables).
+    checked = run(scn, s.check_reps, s.seed, jobs=s.jobs, progress=False, executor=ex,
+                  reducer=answered_by_day_of)
+    check = checked.kpis()
+    fitted_by_day = stack_by_day([r.extra for r in checked.replications])
     per = monthly_answered(check, spec.months())
     monthly, totals = monthly_table(obs, best, resp, per, spec, F.DemandModel(spec))
     sepdec = sepdec_table(check, calibs, base)
-    window, counter = counterfactual_tables(s, base, spec, params, behaviour, obs, scn)
-    sims += 4
+    window, counter = counterfactual_tables(s, base, spec, params, behaviour, obs, scn,
+                                            fitted_by_day, executor=ex)
+    sims += 3
 
     hour_sens = pd.DataFrame()
     delay_sens = pd.DataFrame()
     if s.sensitivity:
-        hour_sens = hour_sensitivity(s, base, spec, best, behaviour, obs, eps, check, log)
-        sims += len(s.hour_profiles) * (s.sens_iterations + 1)
+        hour_sens = hour_sensitivity(s, base, spec, best, behaviour, obs, eps, check, log, ex)
+        sims += int(hour_sens["simulations"].sum())
         delay_sens, n = delay_sensitivity(s, spec, params, behaviour, calibs[s.reading],
-                                          sepdec_obs, base, log)
+                                          sepdec_obs, base, log, ex)
         sims += n
     return Outcome(settings=s, base=base, spec=spec, obs=obs, best=best, response=resp,
                    trace=pd.concat(fp_traces, ignore_index=True), converged=fp.converged,
@@ -479,9 +512,12 @@ def sepdec_table(check: pd.DataFrame, calibs: dict[str, cal.Calibration],
     return pd.DataFrame(rows)
 
 
-def counterfactual_tables(s: Settings, base, spec, params, behaviour, obs, scn):
+def counterfactual_tables(s: Settings, base, spec, params, behaviour, obs, scn,
+                          fitted_by_day=None, executor=None):
     """Window counts (10-27 Feb) and 2020 totals of the fitted scenario, without
-    campaigns and without lockdowns (same seeds)."""
+    campaigns and without lockdowns (same seeds). ``fitted_by_day``: the fitted
+    scenario's answered per day (:func:`answered_by_day` of ``scn``) when the caller
+    already simulated it (the check run)."""
     lo, hi = (int(x // 86400) for x in window_seconds(spec))
     feb = pd.Period(spec.months()[1], freq="M")
     f_lo = (feb.start_time.date() - spec.start).days
@@ -493,7 +529,9 @@ def counterfactual_tables(s: Settings, base, spec, params, behaviour, obs, scn):
         f"{SCENARIO_NAME}_no_lockdown": build_scenario(
             s.base, spec, params, behaviour, base, f"{SCENARIO_NAME}_no_lockdown", lockdowns=False),
     }
-    by_day = {k: answered_by_day(v, s.check_reps, s.seed, s.jobs) for k, v in variants.items()}
+    by_day = {k: (fitted_by_day if k == SCENARIO_NAME and fitted_by_day is not None
+                  else answered_by_day(v, s.check_reps, s.seed, s.jobs, executor=executor))
+              for k, v in variants.items()}
     w_rows, c_rows = [], []
     for name, d in by_day.items():
         win = sum(d[c][:, lo:hi].sum(axis=1) for c in F.CHANNELS)
@@ -519,21 +557,22 @@ def counterfactual_tables(s: Settings, base, spec, params, behaviour, obs, scn):
     return window, pd.DataFrame(c_rows)
 
 
-def hour_sensitivity(s, base, spec, best, behaviour, obs, eps, check, log) -> pd.DataFrame:
+def hour_sensitivity(s, base, spec, best, behaviour, obs, eps, check, log,
+                     executor=None) -> pd.DataFrame:
     """Refit demand with other phone hour profiles (behaviour held fixed)."""
     st = cal.summarise_stats(cal.period_stats(check))
-    rows = [{"hour_profile": "default", "iterations": 0,
+    rows = [{"hour_profile": "default", "iterations": 0, "simulations": 0,
              **_sens_row(best, F.DemandModel(spec), st)}]
     for name in s.hour_profiles:
         log(f"hour-profile sensitivity: {name}")
         sp = F.with_params(spec, hour_profiles={**spec.hour_profiles,
                                                 "phone": tuple(HOUR_PROFILES[name])})
         m = F.DemandModel(sp)
-        sim = Simulator(s, base, sp, m, behaviour)
+        sim = Simulator(s, base, sp, m, behaviour, executor=executor)
         fp = F.fixed_point(sim, m, obs, best.params, max_iter=s.sens_iterations, tol=0.01,
                            eps=eps, family=s.family)
         st = cal.summarise_stats(cal.period_stats(sim.last_kpis))
-        rows.append({"hour_profile": name, "iterations": len(fp.trace),
+        rows.append({"hour_profile": name, "iterations": len(fp.trace), "simulations": sim.runs,
                      **_sens_row(fp.fit, m, st)})
     out = pd.DataFrame(rows)
     ref = out.iloc[0]
@@ -551,7 +590,8 @@ def _sens_row(f: F.FitResult, model: F.DemandModel, st: dict) -> dict:
             "sepdec_mean_attempts": st["mean_attempts"], "sepdec_utilisation": st["utilisation"]}
 
 
-def delay_sensitivity(s, spec, params, behaviour, main: cal.Calibration, sepdec_obs, base, log):
+def delay_sensitivity(s, spec, params, behaviour, main: cal.Calibration, sepdec_obs, base, log,
+                      executor=None):
     """Calibrate the chosen reading again with other fixed redial delays."""
     rows = [main.row(base)]
     n = 0
@@ -560,7 +600,8 @@ def delay_sensitivity(s, spec, params, behaviour, main: cal.Calibration, sepdec_
         c = cal.calibrate(s.base, F.to_channel_demand(params, spec, "phone"), sepdec_obs, s.reading,
                           cal.Behaviour(behaviour.handling_scale, behaviour.persistence, d),
                           s.cal_reps, s.seed, s.jobs, demand_scale=main.demand_scale,
-                          max_evals=s.delay_cal_evals, log=log)
+                          max_evals=s.delay_cal_evals, log=log, executor=executor,
+                          jac0=main.jacobian)
         n += c.evaluations
         rows.append(c.row(base))
     return pd.DataFrame(rows), n
