@@ -22,45 +22,6 @@ import pytest
 from sim.cli import main
 from sim.results.folders import mark
 from sim.results.html_report import build_report, fmt, interval, staffing_table
-from tests.conftest import TEST_SCENARIOS, shared_folder
-
-SMALL = TEST_SCENARIOS / "small.yaml"
-
-
-SIMULATED = ("run", "compare", "sweep", "optimise", "sensitivity", "noreport")
-
-
-@pytest.fixture(scope="session")
-def folders(tmp_path_factory):
-    """Results folders of every kind that simulates quickly, made through the CLI once
-    per test session (shared by the pytest-xdist workers; read-only: a test that writes
-    copies its folder first)."""
-    root = shared_folder(tmp_path_factory, "report-folders", _simulate_every_kind)
-    return {k: root / k for k in SIMULATED}
-
-
-def _simulate_every_kind(root):
-    week = root / "week.yaml"
-    week.write_text(f"base: {SMALL}\nname: week\nhorizon: {{start: 2020-02-10, end: 2020-02-16}}\n")
-    two = root / "two.yaml"
-    two.write_text(f"base: {week}\nname: two_lines\nphone: {{staffing: {{lines: 2}}}}\n")
-    free = root / "free.yaml"
-    free.write_text(f"base: {week}\nname: overflow\nphone: {{overflow: {{policy: any_free}}}}\n")
-    sweep = root / "sweep.yaml"
-    sweep.write_text(f"base: {week}\nname: lines\nreplications: 2\nseed: 1\n"
-                     "grid:\n  phone.staffing.lines: [1, 2]\n")
-    common = ["--jobs", "1", "--quiet"]
-    out = {k: root / k for k in SIMULATED}
-    assert main([str(week), "--reps", "2", "--out", str(out["run"]), *common]) == 0
-    assert main(["compare", str(week), str(two), str(free), "--reps", "2",
-                 "--out", str(out["compare"]), *common]) == 0
-    assert main(["sweep", str(sweep), "--out", str(out["sweep"]), *common]) == 0
-    main(["optimise", str(week), "--target", "answer_rate_per_caller>=0.6", "--quick",
-          "--max-steps", "1", "--out", str(out["optimise"]), *common])
-    assert main(["sensitivity", str(week), "--options", str(two), "--params", "handling_time",
-                 "--quick", "--out", str(out["sensitivity"]), *common]) == 0
-    assert main([str(week), "--reps", "2", "--no-report", "--out", str(out["noreport"]),
-                 *common]) == 0
 
 
 def _validation_folder(folder):
