@@ -11,7 +11,7 @@ from sim.theory import validation as validate
 from sim.theory.validation import CASES
 
 # Simulated days per replication (default 120). The three slowest cases keep their power
-# at 60 days: with 12 replications (seed 101) every measure's interval is within 9.2% of
+# at 60 days: with 12 replications (seed 101) every interval half-width is at most 9.1% of
 # its theory value, so a theory value 10% off is rejected (measured half-widths, relative
 # to theory: availability 2.6-6.5%, answering machine with redials 1.4-7.2%, time-varying
 # 4.3-9.1%). The others keep 120 days (Erlang C's waits need them).
