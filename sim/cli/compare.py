@@ -7,19 +7,17 @@ import sys
 import time
 from pathlib import Path
 
-from sim.cli.common import add_output_arguments, progress
+from sim.cli.common import add_output_arguments, add_run_arguments, progress
 from sim.cli.report import add_report_argument, report_after
-from sim.experiments.executors import add_executor_arguments, default_jobs
+from sim.experiments.executors import add_executor_arguments
 
 
 def add_arguments(p) -> None:
     p.add_argument("scenarios", type=Path, nargs="+", help="base scenario, then the options")
-    p.add_argument("--reps", type=int, help="replications (default: the base scenario's)")
-    p.add_argument("--seed", type=int, help="base seed (default: the base scenario's)")
-    p.add_argument("--out", type=Path, default=Path("results/compare"), help="results folder")
-    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
-                   help="override a setting in every scenario (repeatable)")
-    p.add_argument("--jobs", type=int, default=default_jobs(), help="parallel processes")
+    add_run_arguments(p, reps="replications (default: the base scenario's)",
+                      seed="base seed (default: the base scenario's)", out="results folder",
+                      out_default=Path("results/compare"),
+                      set_="override a setting in every scenario (repeatable)")
     add_output_arguments(p)
     p.add_argument("--readings", metavar="DIR_OR_LIST",
                    help="run the comparison under each reading (a folder of reading files, e.g. "

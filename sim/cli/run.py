@@ -7,20 +7,19 @@ import sys
 import time
 from pathlib import Path
 
-from sim.cli.common import add_output_arguments, progress
+from sim.cli.common import add_output_arguments, add_run_arguments, progress
 from sim.cli.report import add_report_argument, report_after
-from sim.experiments.executors import add_executor_arguments, default_jobs
+from sim.experiments.executors import add_executor_arguments
 
 
 def add_arguments(p) -> None:
     p.add_argument("scenario", type=Path, help="scenario YAML file")
-    p.add_argument("--reps", type=int, help="replications (default: the scenario's experiment.replications)")
-    p.add_argument("--seed", type=int, help="base seed (default: the scenario's experiment.seed)")
-    p.add_argument("--out", type=Path, help="results folder (default: results/<scenario name>)")
-    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
-                   help="override a scenario setting, e.g. --set phone.queue.capacity=2 (repeatable)")
-    p.add_argument("--jobs", type=int, default=default_jobs(),
-                   help="parallel processes (default: all cores)")
+    add_run_arguments(p, reps="replications (default: the scenario's experiment.replications)",
+                      seed="base seed (default: the scenario's experiment.seed)",
+                      out="results folder (default: results/<scenario name>)",
+                      set_="override a scenario setting, e.g. --set phone.queue.capacity=2 "
+                           "(repeatable)",
+                      jobs="parallel processes (default: all cores)")
     p.add_argument("--keep-events", type=int, nargs="?", const=1, default=0, metavar="N",
                    help="also save the attempts and callers tables of the first N replications")
     p.add_argument("--no-figures", action="store_true", help="skip drawing figures")
