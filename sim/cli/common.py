@@ -45,6 +45,25 @@ def add_run_arguments(p, *, reps: str, seed: str, out: str, set_: str, out_defau
     p.add_argument("--jobs", type=int, default=default_jobs(), help=jobs)
 
 
+def base_meta(kind: str, **fields) -> dict:
+    """The ``meta.json`` of a results folder: ``kind``, the command's own ``fields``, then
+    what every folder records unless the command gave it: package version, Python
+    version, command line, creation time (UTC) and provenance (git commit, libraries)."""
+    import datetime as dt
+    import platform
+
+    from sim import __version__
+    from sim.results.provenance import provenance
+
+    meta = {"kind": kind, **fields}
+    defaults = {"version": __version__, "python": platform.python_version(),
+                "command": " ".join(sys.argv),
+                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **provenance()}
+    for key, value in defaults.items():
+        meta.setdefault(key, value)
+    return meta
+
+
 def progress(args) -> bool | None:
     """Progress setting for :func:`sim.experiments.replications.run`: False when quiet,
     True when verbose (always shown), None otherwise (shown on a terminal only)."""

@@ -3,11 +3,10 @@ differences with the first and cost-effectiveness."""
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
-from sim.cli.common import add_output_arguments, add_run_arguments, progress
+from sim.cli.common import add_output_arguments, add_run_arguments, base_meta, progress
 from sim.cli.report import add_report_argument, report_after
 from sim.experiments.executors import add_executor_arguments
 
@@ -30,9 +29,6 @@ def add_arguments(p) -> None:
 
 
 def main(args) -> int:
-    import datetime as dt
-
-    from sim import __version__
     from sim.cli.common import check_flags, fail
     from sim.config import load_scenario, parse_overrides
     from sim.experiments.guard import check_work
@@ -44,7 +40,6 @@ def main(args) -> int:
         safe_name,
         write_atomic,
     )
-    from sim.results.provenance import provenance
 
     check_flags(args)
 
@@ -98,11 +93,8 @@ def main(args) -> int:
     ce = cost_effectiveness(results)
     front = frontier(results)
     text = compare_table(table) + "\n\n" + cost_table(ce) + "\n\n" + frontier_text(front)
-    meta = {"kind": "compare", "scenarios": names, "files": [str(p) for p in args.scenarios],
-            "overrides": args.set, "seed": seed, "replications": reps, "version": __version__,
-            "wall_time_s": round(wall, 3), "command": " ".join(sys.argv),
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            **provenance()}
+    meta = base_meta("compare", scenarios=names, files=[str(p) for p in args.scenarios],
+                     overrides=args.set, seed=seed, replications=reps, wall_time_s=round(wall, 3))
 
     def fill(tmp: Path) -> None:
         import json
@@ -140,10 +132,8 @@ def main(args) -> int:
 def _with_readings(args, overrides: dict) -> int:
     """``compare --readings``: the same comparison under each reading (an overlay of every
     scenario, :mod:`sim.experiments.readings`); common random numbers within a reading."""
-    import datetime as dt
     import json
 
-    from sim import __version__
     from sim.cli.common import fail
     from sim.config import load_scenario
     from sim.experiments.compare import cost_effectiveness, frontier, frontier_text, paired
@@ -159,7 +149,6 @@ def _with_readings(args, overrides: dict) -> int:
         safe_name,
         write_atomic,
     )
-    from sim.results.provenance import provenance
 
     readings = find_readings(args.readings)
     plan = {r.name: [load_scenario(p, overlay(r, p, overrides)) for p in args.scenarios] for r in readings}
@@ -193,11 +182,9 @@ def _with_readings(args, overrides: dict) -> int:
         lines = verdicts(rob, rk)
         text = "\n".join(lines) + "\n\nrank by answer rate per caller (1 = highest)\n" + rk.to_string() + \
             "".join(f"\n\n[{r}]\n" + frontier_text(fronts[r]) for r in plan)
-        meta = {"kind": "compare_readings", "scenarios": names, "files": [str(p) for p in args.scenarios],
-                "readings": {r.name: r.file for r in readings}, "overrides": args.set, "seed": seed,
-                "replications": reps, "version": __version__, "wall_time_s": round(wall, 3),
-                "command": " ".join(sys.argv), "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                **provenance()}
+        meta = base_meta("compare_readings", scenarios=names, files=[str(p) for p in args.scenarios],
+                         readings={r.name: r.file for r in readings}, overrides=args.set, seed=seed,
+                         replications=reps, wall_time_s=round(wall, 3))
 
         def fill(tmp: Path) -> None:
             rob.to_csv(tmp / "robustness.csv", index=False)

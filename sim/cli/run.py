@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from sim.cli.common import add_output_arguments, add_run_arguments, progress
+from sim.cli.common import add_output_arguments, add_run_arguments, base_meta, progress
 from sim.cli.report import add_report_argument, report_after
 from sim.experiments.executors import add_executor_arguments
 
@@ -54,16 +54,11 @@ def main(args) -> int:
 
 
 def _run(args, scn, reps, seed, out, which, checkpoint, partial) -> int:
-    import datetime as dt
-    import platform
-
-    from sim import __version__
     from sim.cli.common import fail
     from sim.experiments.executors import executor_from_args
     from sim.experiments.replications import run, run_to_precision, summarise
     from sim.results.figures import run_figures
     from sim.results.folders import remove_partial, summary_table, write_run
-    from sim.results.provenance import provenance
 
     partial_root = partial
     partial = checkpoint
@@ -92,21 +87,10 @@ def _run(args, scn, reps, seed, out, which, checkpoint, partial) -> int:
         executor.close()
     wall = time.perf_counter() - t0
     summary = summarise(result.kpis())
-    meta = {
-        "kind": "run",
-        "scenario": scn.name,
-        "scenario_file": str(args.scenario),
-        "overrides": args.set,
-        "seed": seed,
-        "replications": reps if args.rep is None else [args.rep],
-        "version": __version__,
-        "python": platform.python_version(),
-        "wall_time_s": round(wall, 3),
-        "jobs": args.jobs,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": " ".join(sys.argv),
-        **provenance(),
-    }
+    meta = base_meta("run", scenario=scn.name, scenario_file=str(args.scenario),
+                     overrides=args.set, seed=seed,
+                     replications=reps if args.rep is None else [args.rep],
+                     wall_time_s=round(wall, 3), jobs=args.jobs)
     out = write_run(out, result, summary, meta, None if args.no_figures else lambda d: run_figures(summary, d))
     if args.rep is None:
         remove_partial(partial_root)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import sys
 import time
 from pathlib import Path
 
-from sim import __version__
-from sim.cli.common import add_output_arguments, add_run_arguments, progress
+from sim.cli.common import add_output_arguments, add_run_arguments, base_meta, progress
 from sim.cli.report import add_report_argument, report_after
 from sim.config import parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
@@ -23,7 +20,6 @@ from sim.results.folders import (
     safe_name,
     write_atomic,
 )
-from sim.results.provenance import provenance
 
 
 def add_arguments(p) -> None:
@@ -70,11 +66,8 @@ def _sweep(args, sweep, points, reps, seed, out) -> int:
     params = list(dict.fromkeys(k for p, _ in points for k in p))
     table = tidy([p for p, _ in points], results)
     summ = summary(table, params)
-    meta = {"kind": "sweep", "sweep": sweep.name, "file": str(args.sweep), "params": params,
-            "points": len(points), "seed": seed, "replications": reps, "version": __version__,
-            "wall_time_s": round(wall, 3), "command": " ".join(sys.argv),
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            **provenance()}
+    meta = base_meta("sweep", sweep=sweep.name, file=str(args.sweep), params=params,
+                     points=len(points), seed=seed, replications=reps, wall_time_s=round(wall, 3))
 
     def fill(tmp: Path) -> None:
         table.to_csv(tmp / "sweep.csv", index=False)
