@@ -17,7 +17,7 @@ SMALL = str(TEST_SCENARIOS / "small.yaml")
 def test_run_writes_a_self_describing_folder(tmp_path, capsys):
     out = tmp_path / "res"
     assert main([SMALL, "--reps", "2", "--seed", "4", "--out", str(out), "--jobs", "1",
-                 "--keep-events", "--quiet"]) == 0
+                 "--keep-events", "--quiet", "--no-report"]) == 0  # the report: test_report
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert line.startswith("small: answer rate per caller") and str(out) in line
     meta = json.loads((out / "meta.json").read_text())
@@ -36,7 +36,8 @@ def test_run_writes_a_self_describing_folder(tmp_path, capsys):
 
 def test_plot_redraws_from_saved_results(tmp_path):
     out = tmp_path / "res"
-    assert main([SMALL, "--reps", "2", "--out", str(out), "--jobs", "1", "--no-figures", "--quiet"]) == 0
+    assert main([SMALL, "--reps", "2", "--out", str(out), "--jobs", "1", "--no-figures", "--no-report",
+                 "--set", "horizon.end=2020-02-06", "--quiet"]) == 0
     assert not (out / "figures").exists()
     assert main(["plot", str(out)]) == 0
     # 4 standard figures and, for a horizon in 2020, answered phone, chat and e-mail
@@ -48,7 +49,8 @@ def test_compare_gives_paired_differences(tmp_path, capsys):
     option = tmp_path / "two.yaml"
     option.write_text(f"base: {SMALL}\nname: two_lines\nphone: {{staffing: {{lines: 2}}}}\n")
     out = tmp_path / "cmp"
-    assert main(["compare", SMALL, str(option), "--reps", "3", "--out", str(out), "--jobs", "1", "--quiet"]) == 0
+    assert main(["compare", SMALL, str(option), "--reps", "3", "--out", str(out), "--jobs", "1", "--quiet",
+                 "--no-report"]) == 0
     t = pd.read_csv(out / "compare.csv")
     row = t[(t["scenario"] == "two_lines") & (t["kpi"] == "answer_rate_caller") & (t["by"] == "all")].iloc[0]
     assert row["diff_low"] > 0, f"two lines answer more callers: paired CI [{row['diff_low']}, {row['diff_high']}]"
@@ -76,7 +78,9 @@ def test_bad_set_path_exit_2(capsys):
 
 @pytest.mark.slow
 def test_validate_command_writes_table_and_figure(tmp_path, capsys):
-    rc = main(["validate", "--quick", "--out", str(tmp_path / "v"), "--jobs", "2", "--quiet"])
+    # The command, not the agreement (tests/test_theory_vs_sim.py): 3 replications of 10 days.
+    rc = main(["validate", "--reps", "3", "--days", "10", "--out", str(tmp_path / "v"), "--jobs", "1",
+               "--quiet"])
     line = capsys.readouterr().out.strip().splitlines()[-1]
     t = pd.read_csv(tmp_path / "v" / "validation.csv")
     assert rc == (0 if t["agrees"].all() else 1), "exit status follows the agreement"
@@ -116,7 +120,8 @@ def test_compare_redirected_prints_the_headline_and_no_progress(tmp_path):
     option.write_text(f"base: {SMALL}\nname: two_lines\nphone: {{staffing: {{lines: 2}}}}\n")
     out = tmp_path / "cmp"
     p = subprocess.run([sys.executable, str(ROOT / "run_sim.py"), "compare", SMALL, str(option),
-                        "--reps", "2", "--jobs", "1", "--out", str(out)],
+                        "--reps", "2", "--jobs", "1", "--set", "horizon.end=2020-02-06",
+                        "--no-report", "--out", str(out)],
                        capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 0, p.stderr
     assert p.stderr == "", f"progress bars written to a redirected stderr: {p.stderr[:200]!r}"

@@ -51,7 +51,7 @@ def test_compare_writes_frontier_beside_cost_effectiveness(tmp_path):
     out = tmp_path / "cmp"
     args = ["compare", "scenarios/fitted_2020.yaml", "scenarios/subsidy/option0_overflow.yaml",
             "--reps", "2", "--jobs", "1", "--set", "horizon.start=2020-09-01", "--set",
-            "horizon.end=2020-09-30", "--out", str(out), "-q"]
+            "horizon.end=2020-09-30", "--out", str(out), "-q", "--no-report"]
     assert main(args) == 0
     f = pd.read_csv(out / "frontier.csv")
     assert (out / "cost_effectiveness.csv").exists()

@@ -74,19 +74,13 @@ def test_average_intervals_mean_and_half_width():
     assert r9["replications"] == 2
 
 
-def test_run_folder_has_interval_table(tmp_path):
+def test_run_folder_has_interval_table(folders):
     """A 1-week run of 2 replications writes interval_table.csv; its attempts (per day
     of the weekday x days) add up to the attempts made inside the horizon (the sum of
     the by=month ``attempts`` KPI, mean of the replications; closed attempts included),
-    and its staffed lines to the staffed line hours."""
-    from sim.cli import main
-    from tests.conftest import TEST_SCENARIOS
-
-    out = tmp_path / "run"
-    rc = main([str(TEST_SCENARIOS / "small.yaml"), "--reps", "2", "--seed", "1", "--jobs", "1",
-               "--set", "horizon.end=2020-02-09", "--out", str(out), "--quiet", "--no-figures",
-               "--no-report"])
-    assert rc == 0
+    and its staffed lines to the staffed line hours. (The run folder shared with the
+    report tests: tests/conftest.py, ``folders``.)"""
+    out = folders["run"]
     t = pd.read_csv(out / "interval_table.csv")
     k = pd.read_csv(out / "kpis_per_rep.csv", dtype={"key": str})
     assert len(t) == len(PROVINCES) * 7 * 24 and set(t["days"]) == {1}
@@ -100,7 +94,7 @@ def test_run_folder_has_interval_table(tmp_path):
     assert t["occupancy"].dropna().between(0, 1).all()
     assert (t["replications"] == 2).all()
     # The report shows it as a heat table (province x weekday rows), the workbook in full.
-    from sim.results.html_report import build_report, fmt, write_report
+    from sim.results.html_report import build_report, fmt
 
     heat = next(t for t in build_report(out).tables if t.name == "intervals")
     assert len(heat.rows) == len(PROVINCES) * 7 and len(heat.frame) == len(t)
@@ -108,6 +102,6 @@ def test_run_folder_has_interval_table(tmp_path):
     row = next(r for r in heat.rows if r[0] == f"{staffed['province']} {staffed['weekday']}")
     cell = row[heat.columns.index(f"{staffed['hour']:02d}")]
     assert cell == fmt(staffed["busy_tone_share"], "pct"), f"page {cell} vs csv {staffed['busy_tone_share']}"
-    write_report(out)
+    # The run wrote its report (report.html, report.xlsx) with the same build.
     assert 'id="table-intervals"' in (out / "report.html").read_text(encoding="utf-8")
     assert len(pd.read_excel(out / "report.xlsx", sheet_name="intervals")) == len(t)

@@ -324,7 +324,7 @@ def week(tmp_path):
 def test_optimise_quick_end_to_end(tmp_path, week, capsys):
     out = tmp_path / "opt"
     rc = main(["optimise", str(week), "--target", "answer_rate_per_caller>=0.6", "--quick",
-               "--jobs", "1", "--out", str(out), "--quiet"])
+               "--jobs", "1", "--out", str(out), "--quiet", "--no-report"])  # report: test_report
     meta = json.loads((out / "meta.json").read_text())
     assert rc == (0 if meta["status"] == "target reached" else 1), "exit status follows the result"
     for name in ["summary.txt", "schedule.csv", "trace.csv", "candidates.csv", "confirmations.csv",
@@ -358,7 +358,7 @@ def test_optimise_quick_end_to_end(tmp_path, week, capsys):
 def test_optimise_reports_failure_when_the_budget_is_too_small(tmp_path, week):
     out = tmp_path / "opt"
     rc = main(["optimise", str(week), "--target", "answer_rate_per_caller>=0.7", "--budget", "100",
-               "--quick", "--jobs", "1", "--out", str(out), "--quiet"])
+               "--quick", "--jobs", "1", "--out", str(out), "--quiet", "--no-report"])
     meta = json.loads((out / "meta.json").read_text())
     assert rc == 1 and meta["status"] == "target not reached", meta["status"]
     assert "budget" in meta["message"] and meta["extra_cost"] == 0, meta["message"]

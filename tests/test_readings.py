@@ -105,7 +105,7 @@ def test_compare_with_readings_writes_robustness(tmp_path, capsys):
     out = tmp_path / "rob"
     args = ["compare", str(FITTED), "scenarios/subsidy/option0_overflow.yaml", "--readings",
             "per_caller,per_attempt", "--reps", "2", "--jobs", "1", "--set", "horizon.start=2020-10-01",
-            "--set", "horizon.end=2020-10-31", "--out", str(out)]
+            "--set", "horizon.end=2020-10-31", "--out", str(out), "--no-report"]
     assert main(args) == 0
     rob = pd.read_csv(out / "robustness.csv")
     assert set(rob["reading"]) == {"per_caller", "per_attempt"} and set(rob["option"]) == {"option0_overflow"}

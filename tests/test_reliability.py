@@ -65,8 +65,10 @@ def test_failed_replication_is_named_and_the_others_kept(small, tmp_path, monkey
 
 def test_killed_run_leaves_no_results_folder_and_resumes(tmp_path):
     out = tmp_path / "res"
-    cmd = [sys.executable, str(ROOT / "run_sim.py"), SMALL, "--reps", "8", "--seed", "3", "--jobs", "1",
-           "--out", str(out), "--no-figures", "--quiet"]
+    # One week (about 0.2 s a replication): the kill lands mid-way; no report (not the claim).
+    args = [SMALL, "--reps", "8", "--seed", "3", "--jobs", "1", "--set", "horizon.end=2020-02-09",
+            "--no-figures", "--no-report", "--quiet"]
+    cmd = [sys.executable, str(ROOT / "run_sim.py"), *args, "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([*cmd], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     partial = tmp_path / ".res.partial" / "small"
@@ -78,11 +80,11 @@ def test_killed_run_leaves_no_results_folder_and_resumes(tmp_path):
     done = len(list(partial.glob("rep*.pkl")))
     assert 2 <= done < 8, f"the run should be killed mid-way ({done} replications saved)"
     assert not out.exists(), "a killed run leaves no results folder"
-    assert subprocess.run([*cmd, "--resume"], cwd=tmp_path, env=env).returncode == 0
+    # The resumed and the fresh run in this process: only the kill needs a process of its own.
+    assert main([*args, "--out", str(out), "--resume"]) == 0
     resumed = pd.read_csv(out / "kpis_per_rep.csv")
     fresh = tmp_path / "fresh"
-    cmd_fresh = [*cmd[:-4], "--out", str(fresh), "--no-figures", "--quiet"]
-    assert subprocess.run(cmd_fresh, cwd=tmp_path, env=env).returncode == 0
+    assert main([*args, "--out", str(fresh)]) == 0
     pd.testing.assert_frame_equal(resumed, pd.read_csv(fresh / "kpis_per_rep.csv"))
     assert not partial.parent.exists(), "the checkpoint folder is removed once the results are written"
 
@@ -96,7 +98,11 @@ from pathlib import Path  # noqa: E402
 from sim.cli import main  # noqa: E402
 from sim.results import folders  # noqa: E402
 
-RUN = [SMALL, "--reps", "2", "--seed", "2", "--jobs", "1", "--quiet", "--no-figures"]
+# Four days and no report: these tests are about folders, not about the simulation.
+RUN = [SMALL, "--reps", "2", "--seed", "2", "--jobs", "1", "--quiet", "--no-figures", "--no-report",
+       "--set", "horizon.end=2020-02-06"]
+# The full-disk test keeps the two weeks and the report: enough output to fill its 96 kB.
+RUN_FULL = [SMALL, "--reps", "2", "--seed", "2", "--jobs", "1", "--quiet", "--no-figures"]
 
 
 def children(pid: int) -> list[int]:
@@ -255,7 +261,7 @@ def test_full_disk_gives_one_line_and_nothing_half_written(tmp_path, capsys):
     disk = tmp_path / "disk"
     _mount_tmpfs(disk, "size=96k")
     try:
-        rc = main([*RUN, "--out", str(disk / "res")])
+        rc = main([*RUN_FULL, "--out", str(disk / "res")])
         err = capsys.readouterr().err.strip().splitlines()
         assert rc == 1 and len(err) == 1 and "No space left on device" in err[0], (rc, err)
         assert not (disk / "res").exists(), "no results folder from a failed write"
@@ -329,11 +335,11 @@ def test_rerunning_one_replication_keeps_the_others(tmp_path, capsys):
     small = load_scenario(SMALL, {"experiment.replications": 3})
     run(small, [0, 2], seed=1, progress=False, checkpoint=part / "small")  # rep 1 "failed"
     assert main([SMALL, "--reps", "3", "--seed", "1", "--rep", "1", "--out", str(out), "--jobs", "1",
-                 "--quiet", "--no-figures"]) == 0
+                 "--quiet", "--no-figures", "--no-report"]) == 0
     assert sorted(p.name for p in (part / "small").glob("rep*.pkl")) == [
         "rep00000.pkl", "rep00001.pkl", "rep00002.pkl"], "--rep adds to the saved replications"
     assert main([SMALL, "--reps", "3", "--seed", "1", "--resume", "--out", str(out), "--overwrite",
-                 "--jobs", "1", "--quiet", "--no-figures"]) == 0
+                 "--jobs", "1", "--quiet", "--no-figures", "--no-report"]) == 0
     assert sorted(pd.read_csv(out / "kpis_per_rep.csv")["replication"].unique()) == [0, 1, 2]
     assert not part.exists(), "the checkpoint goes once the complete results are written"
 

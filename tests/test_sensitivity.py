@@ -227,7 +227,8 @@ def test_sensitivity_quick_end_to_end(tmp_path, capsys):
     out = tmp_path / "sens"
     # Two parameters keep it fast; every parameter's change is tested above without simulating.
     assert main(["sensitivity", str(week), "--options", *opts, "--params", "handling_time",
-                 "message_share", "--quick", "--jobs", "1", "--out", str(out), "--quiet"]) == 0
+                 "message_share", "--quick", "--jobs", "1", "--out", str(out), "--quiet",
+                 "--no-report"]) == 0  # the report: test_report
     for name in ["summary.txt", "meta.json", "settings.csv", "per_rep.csv", "values.csv",
                  "tornado.csv", "gains.csv", "ranking.csv", "figures/tornado.png",
                  "figures/tornado.svg", "figures/ranking.png", "figures/ranking.svg"]:

@@ -38,7 +38,8 @@ def test_sweep_runs_and_plots_from_saved_results(tmp_path, capsys):
     f = sweep_file(tmp_path, "name: tiny\nreplications: 2\ngrid: {phone.staffing.lines: [1, 2]}\n"
                              "points: [{phone.overflow.policy: any_free}]\n")
     out = tmp_path / "res"
-    assert main(["sweep", str(f), "--out", str(out), "--jobs", "1", "--quiet", "--no-figures"]) == 0
+    assert main(["sweep", str(f), "--out", str(out), "--jobs", "1", "--quiet", "--no-figures",
+                 "--no-report"]) == 0
     assert "tiny: 3 points x 2 reps" in capsys.readouterr().out
     t = pd.read_csv(out / "sweep.csv")
     assert len(t) == 3 * 2 and set(t["point"]) == {0, 1, 2}, "one row per point and replication"
@@ -55,7 +56,7 @@ def test_compare_folder_replots(tmp_path):
     option.write_text(f"base: {TEST_SCENARIOS / 'small.yaml'}\nname: opt\nphone: {{staffing: {{lines: 2}}}}\n")
     out = tmp_path / "cmp"
     assert main(["compare", str(TEST_SCENARIOS / "small.yaml"), str(option), "--reps", "2", "--out", str(out),
-                 "--jobs", "1", "--quiet"]) == 0
+                 "--jobs", "1", "--quiet", "--no-report"]) == 0
     ce = pd.read_csv(out / "cost_effectiveness.csv")
     assert ce.loc[0, "extra_hours"] > 0 and ce.loc[0, "extra_callers"] > 0
     first = sorted(p.name for p in (out / "figures").iterdir())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.cli.common import add_output_arguments
+from sim.cli.common import add_output_arguments, base_meta
 from sim.experiments.executors import default_jobs
 
 
@@ -26,17 +26,14 @@ def add_arguments(p) -> None:
 
 
 def main(args) -> int:
-    import datetime as dt
     import json
     import sys
     import time
 
-    from sim import __version__
     from sim.cli.common import check_flags
     from sim.config import load_scenario
     from sim.planning.backtest import backtest, table_text
     from sim.results.folders import fresh_out, output_lock, safe_name, write_atomic
-    from sim.results.provenance import provenance
 
     check_flags(args)
     scn = load_scenario(args.scenario)
@@ -49,10 +46,9 @@ def main(args) -> int:
         table, scns = backtest(args.scenario, args.reps, seed, args.jobs, args.capacity_2024,
                                args.carry, log)
         wall = time.perf_counter() - t0
-        meta = {"kind": "backtest", "scenario": str(args.scenario), "carry": args.carry,
-                "capacity_2024": str(args.capacity_2024), "seed": seed, "replications": args.reps,
-                "version": __version__, "wall_time_s": round(wall, 3), "command": " ".join(sys.argv),
-                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **provenance()}
+        meta = base_meta("backtest", scenario=str(args.scenario), carry=args.carry,
+                         capacity_2024=str(args.capacity_2024), seed=seed, replications=args.reps,
+                         wall_time_s=round(wall, 3))
         text = table_text(table)
 
         def fill(tmp: Path) -> None:

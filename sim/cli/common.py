@@ -29,6 +29,41 @@ def add_output_arguments(p) -> None:
                    help="also show progress when output is redirected, and more detail")
 
 
+def add_run_arguments(p, *, reps: str, seed: str, out: str, set_: str, out_default=None,
+                      jobs: str = "parallel processes") -> None:
+    """``--reps --seed --out --set --jobs`` of the commands that simulate scenarios (run,
+    compare, sweep), in this order, with each command's help texts (``out_default``: a
+    Path, or None when the command names the folder after its scenario or sweep)."""
+    from pathlib import Path
+
+    from sim.experiments.executors import default_jobs  # light: no pandas, no plotting
+
+    p.add_argument("--reps", type=int, help=reps)
+    p.add_argument("--seed", type=int, help=seed)
+    p.add_argument("--out", type=Path, default=out_default, help=out)
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", help=set_)
+    p.add_argument("--jobs", type=int, default=default_jobs(), help=jobs)
+
+
+def base_meta(kind: str, **fields) -> dict:
+    """The ``meta.json`` of a results folder: ``kind``, the command's own ``fields``, then
+    what every folder records unless the command gave it: package version, Python
+    version, command line, creation time (UTC) and provenance (git commit, libraries)."""
+    import datetime as dt
+    import platform
+
+    from sim import __version__
+    from sim.results.provenance import provenance
+
+    meta = {"kind": kind, **fields}
+    defaults = {"version": __version__, "python": platform.python_version(),
+                "command": " ".join(sys.argv),
+                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **provenance()}
+    for key, value in defaults.items():
+        meta.setdefault(key, value)
+    return meta
+
+
 def progress(args) -> bool | None:
     """Progress setting for :func:`sim.experiments.replications.run`: False when quiet,
     True when verbose (always shown), None otherwise (shown on a terminal only)."""

@@ -3,23 +3,20 @@ differences with the first and cost-effectiveness."""
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
-from sim.cli.common import add_output_arguments, progress
+from sim.cli.common import add_output_arguments, add_run_arguments, base_meta, progress
 from sim.cli.report import add_report_argument, report_after
-from sim.experiments.executors import add_executor_arguments, default_jobs
+from sim.experiments.executors import add_executor_arguments
 
 
 def add_arguments(p) -> None:
     p.add_argument("scenarios", type=Path, nargs="+", help="base scenario, then the options")
-    p.add_argument("--reps", type=int, help="replications (default: the base scenario's)")
-    p.add_argument("--seed", type=int, help="base seed (default: the base scenario's)")
-    p.add_argument("--out", type=Path, default=Path("results/compare"), help="results folder")
-    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
-                   help="override a setting in every scenario (repeatable)")
-    p.add_argument("--jobs", type=int, default=default_jobs(), help="parallel processes")
+    add_run_arguments(p, reps="replications (default: the base scenario's)",
+                      seed="base seed (default: the base scenario's)", out="results folder",
+                      out_default=Path("results/compare"),
+                      set_="override a setting in every scenario (repeatable)")
     add_output_arguments(p)
     p.add_argument("--readings", metavar="DIR_OR_LIST",
                    help="run the comparison under each reading (a folder of reading files, e.g. "
@@ -36,9 +33,6 @@ def add_arguments(p) -> None:
 
 
 def main(args) -> int:
-    import datetime as dt
-
-    from sim import __version__
     from sim.cli.common import check_flags, fail
     from sim.config import load_scenario, parse_overrides
     from sim.experiments.guard import check_work
@@ -50,7 +44,6 @@ def main(args) -> int:
         safe_name,
         write_atomic,
     )
-    from sim.results.provenance import provenance
 
     check_flags(args)
 
@@ -106,11 +99,8 @@ def main(args) -> int:
     ce = cost_effectiveness(results)
     front = frontier(results)
     text = compare_table(table) + "\n\n" + cost_table(ce) + "\n\n" + frontier_text(front)
-    meta = {"kind": "compare", "scenarios": names, "files": [str(p) for p in args.scenarios],
-            "overrides": args.set, "seed": seed, "replications": reps, "version": __version__,
-            "wall_time_s": round(wall, 3), "command": " ".join(sys.argv),
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            **provenance()}
+    meta = base_meta("compare", scenarios=names, files=[str(p) for p in args.scenarios],
+                     overrides=args.set, seed=seed, replications=reps, wall_time_s=round(wall, 3))
 
     def fill(tmp: Path) -> None:
         import json
@@ -148,10 +138,8 @@ def main(args) -> int:
 def _with_readings(args, overrides: dict) -> int:
     """``compare --readings``: the same comparison under each reading (an overlay of every
     scenario, :mod:`sim.experiments.readings`); common random numbers within a reading."""
-    import datetime as dt
     import json
 
-    from sim import __version__
     from sim.cli.common import fail
     from sim.config import load_scenario
     from sim.experiments.compare import cost_effectiveness, frontier, frontier_text, paired
@@ -175,7 +163,6 @@ def _with_readings(args, overrides: dict) -> int:
         safe_name,
         write_atomic,
     )
-    from sim.results.provenance import provenance
 
     readings = find_readings(args.readings)
     fitted_dir = args.fitted or FITTED_DIR
@@ -217,13 +204,11 @@ def _with_readings(args, overrides: dict) -> int:
         text = "\n".join(lines) + "\n\nbase of each reading:\n" + "\n".join(bases) + \
             "\n\nrank by answer rate per caller (1 = highest)\n" + rk.to_string() + \
             "".join(f"\n\n[{r}]\n" + frontier_text(fronts[r]) for r in plan)
-        meta = {"kind": "compare_readings", "scenarios": names, "files": [str(p) for p in args.scenarios],
-                "readings": {r.name: r.file for r in readings}, "fitted_dir": str(fitted_dir),
-                "bases": {r: dict(zip(map(str, args.scenarios), used[r], strict=True)) for r in plan},
-                "overrides": args.set, "seed": seed,
-                "replications": reps, "version": __version__, "wall_time_s": round(wall, 3),
-                "command": " ".join(sys.argv), "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                **provenance()}
+        meta = base_meta("compare_readings", scenarios=names, files=[str(p) for p in args.scenarios],
+                         readings={r.name: r.file for r in readings}, fitted_dir=str(fitted_dir),
+                         bases={r: dict(zip(map(str, args.scenarios), used[r], strict=True)) for r in plan},
+                         overrides=args.set, seed=seed,
+                         replications=reps, wall_time_s=round(wall, 3))
 
         def fill(tmp: Path) -> None:
             rob.to_csv(tmp / "robustness.csv", index=False)

@@ -23,20 +23,16 @@ and a self-describing report folder to ``--out`` (written atomically).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import platform
 import sys
 import time
 from pathlib import Path
 
-from sim import __version__
-from sim.cli.common import add_output_arguments
+from sim.cli.common import add_output_arguments, base_meta
 from sim.config import PROJECT_ROOT
 from sim.experiments.replications import default_jobs
 from sim.planning import fit as F
 from sim.planning.fit_report import write_report
 from sim.planning.fit_run import DEFAULT_BASE, Settings, fit_all, write_scenarios
-from sim.results.provenance import provenance
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -96,16 +92,11 @@ def main(args) -> int:
             print(msg, flush=True)
 
     o = fit_all(s, log)
-    o.meta = {
-        "kind": "fit", "reading": s.reading, "seed": s.seed, "reps": s.reps,
-        "cal_reps": s.cal_reps, "check_reps": s.check_reps, "iterations": s.iterations,
-        "boot": s.boot, "family": s.family, "quick": s.quick, "jobs": s.jobs,
-        "base": str(s.base), "version": __version__, "python": platform.python_version(),
-        "simulations": o.simulations, "converged": o.converged,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": "python run_sim.py " + " ".join(sys.argv[1:]),
-        **provenance(),
-    }
+    o.meta = base_meta(
+        "fit", reading=s.reading, seed=s.seed, reps=s.reps, cal_reps=s.cal_reps,
+        check_reps=s.check_reps, iterations=s.iterations, boot=s.boot, family=s.family,
+        quick=s.quick, jobs=s.jobs, base=str(s.base), simulations=o.simulations,
+        converged=o.converged, command="python run_sim.py " + " ".join(sys.argv[1:]))
     o.wall_s = time.perf_counter() - t0
     o.meta["wall_time_s"] = round(o.wall_s, 1)
     files = write_scenarios(o)

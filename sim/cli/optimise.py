@@ -26,17 +26,13 @@ budget-only search ends), 1 otherwise (not reached, or not shown at 95%).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import platform
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from sim import __version__
-from sim.cli.common import add_output_arguments
+from sim.cli.common import add_output_arguments, base_meta
 from sim.cli.report import add_report_argument, report_after
 from sim.config import ScenarioError, load_scenario, parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
@@ -57,7 +53,6 @@ from sim.planning.optimise import (
 )
 from sim.results.folders import fresh_out, safe_name, write_atomic
 from sim.results.proportions import is_proportion
-from sim.results.provenance import provenance
 
 ERLANG_KPIS = {"answer_rate_caller", "answer_rate_attempt"}
 PHONE_SHOWN = ["answer_rate_caller", "answer_rate_attempt", "callers_answered", "mean_attempts",
@@ -263,21 +258,19 @@ def main(args) -> int:
         lines += ["", f"Erlang quick estimate: not applicable to {target.text} (only answer-rate "
                       "targets with a threshold)"]
     text = "\n".join(lines)
-    meta = {"kind": "optimise", "scenario": scn.name, "scenario_file": str(args.scenario),
-            "overrides": args.set, "target": target.text, "target_kpi": kpi,
-            "target_value": target.value, "budget": args.budget, "status": result.status,
-            "message": result.message, "seed": seed, "search_replications": reps,
-            "confirm_replications": confirm_reps, "ceiling": result.ceiling,
-            "ceiling_lines": result.ceiling_lines, "candidates": [c.label for c in cands],
-            "steps": int(len(result.trace) - 1), "extra_cost": total_cost,
-            "extra_line_hours": total_hours, "kpi_confirmed": m_opt,
-            "kpi_ci": [lo_opt, hi_opt], "version": __version__,
-            "python": platform.python_version(), "wall_time_s": round(wall, 2),
-            "search_time_s": round(t_search, 2), "jobs": args.jobs,
-            "model_runs": cache.simulated, "model_runs_reused": cache.requested - cache.simulated,
-            "gains_reused": result.reused, "reuse_off_because": result.reuse_reasons,
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "command": " ".join(sys.argv), **provenance()}
+    meta = base_meta("optimise", scenario=scn.name, scenario_file=str(args.scenario),
+                     overrides=args.set, target=target.text, target_kpi=kpi,
+                     target_value=target.value, budget=args.budget, status=result.status,
+                     message=result.message, seed=seed, search_replications=reps,
+                     confirm_replications=confirm_reps, ceiling=result.ceiling,
+                     ceiling_lines=result.ceiling_lines, candidates=[c.label for c in cands],
+                     steps=int(len(result.trace) - 1), extra_cost=total_cost,
+                     extra_line_hours=total_hours, kpi_confirmed=m_opt,
+                     kpi_ci=[lo_opt, hi_opt], wall_time_s=round(wall, 2),
+                     search_time_s=round(t_search, 2), jobs=args.jobs,
+                     model_runs=cache.simulated,
+                     model_runs_reused=cache.requested - cache.simulated,
+                     gains_reused=result.reused, reuse_off_because=result.reuse_reasons)
 
     def fill(tmp: Path) -> None:
         result.increments.to_csv(tmp / "schedule.csv", index=False)

@@ -7,20 +7,19 @@ import sys
 import time
 from pathlib import Path
 
-from sim.cli.common import add_output_arguments, progress
+from sim.cli.common import add_output_arguments, add_run_arguments, base_meta, progress
 from sim.cli.report import add_report_argument, report_after
-from sim.experiments.executors import add_executor_arguments, default_jobs
+from sim.experiments.executors import add_executor_arguments
 
 
 def add_arguments(p) -> None:
     p.add_argument("scenario", type=Path, help="scenario YAML file")
-    p.add_argument("--reps", type=int, help="replications (default: the scenario's experiment.replications)")
-    p.add_argument("--seed", type=int, help="base seed (default: the scenario's experiment.seed)")
-    p.add_argument("--out", type=Path, help="results folder (default: results/<scenario name>)")
-    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
-                   help="override a scenario setting, e.g. --set phone.queue.capacity=2 (repeatable)")
-    p.add_argument("--jobs", type=int, default=default_jobs(),
-                   help="parallel processes (default: all cores)")
+    add_run_arguments(p, reps="replications (default: the scenario's experiment.replications)",
+                      seed="base seed (default: the scenario's experiment.seed)",
+                      out="results folder (default: results/<scenario name>)",
+                      set_="override a scenario setting, e.g. --set phone.queue.capacity=2 "
+                           "(repeatable)",
+                      jobs="parallel processes (default: all cores)")
     p.add_argument("--keep-events", type=int, nargs="?", const=1, default=0, metavar="N",
                    help="also save the attempts and callers tables of the first N replications")
     p.add_argument("--no-figures", action="store_true", help="skip drawing figures")
@@ -55,15 +54,10 @@ def main(args) -> int:
 
 
 def _run(args, scn, reps, seed, out, which, checkpoint, partial) -> int:
-    import datetime as dt
-    import platform
-
-    from sim import __version__
     from sim.cli.common import fail
     from sim.experiments.executors import executor_from_args
     from sim.experiments.replications import run, run_to_precision, summarise
     from sim.results.folders import remove_partial, summary_table, write_run
-    from sim.results.provenance import provenance
 
     partial_root = partial
     partial = checkpoint
@@ -92,21 +86,11 @@ def _run(args, scn, reps, seed, out, which, checkpoint, partial) -> int:
         executor.close()
     wall = time.perf_counter() - t0
     summary = summarise(result.kpis())
-    meta = {
-        "kind": "run",
-        "scenario": scn.name,
-        "scenario_file": str(args.scenario),
-        "overrides": args.set,
-        "seed": seed,
-        "replications": reps if args.rep is None else [args.rep],
-        "version": __version__,
-        "python": platform.python_version(),
-        "wall_time_s": round(wall, 3),
-        "jobs": args.jobs,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": " ".join(sys.argv),
-        **provenance(),
-    }
+    meta = base_meta("run", scenario=scn.name, scenario_file=str(args.scenario),
+                     overrides=args.set, seed=seed,
+                     replications=reps if args.rep is None else [args.rep],
+                     wall_time_s=round(wall, 3), jobs=args.jobs)
+
     def figures(folder):
         from sim.results.figures import run_figures  # here: matplotlib only when drawing
 

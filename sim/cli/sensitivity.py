@@ -23,17 +23,13 @@ Results folder (written atomically)::
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import platform
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from sim import __version__
-from sim.cli.common import add_output_arguments, progress
+from sim.cli.common import add_output_arguments, base_meta, progress
 from sim.cli.report import add_report_argument, report_after
 from sim.config import PROJECT_ROOT, ScenarioError, load_scenario, parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
@@ -54,7 +50,6 @@ from sim.planning.sensitivity import (
     tornado_table,
 )
 from sim.results.folders import fresh_out, safe_name, write_atomic
-from sim.results.provenance import provenance
 
 DEFAULT_OPTIONS = ["extra_line_peak_days", "option0_overflow", "faster_callbacks",
                    "interprovince_overflow", "chat_three_lines", "all_measures"]
@@ -261,16 +256,14 @@ def main(args) -> int:
                f"{top['high_setting']}: {top['high']:.1%}, base {top['base']:.1%})")
     lines += ["", f"Main finding: {finding}."]
     text = "\n".join(lines)
-    meta = {"kind": "sensitivity", "scenario": scn.name, "scenario_file": str(args.scenario),
-            "options": [o.name for o in options], "skipped_options": skipped, "overrides": args.set,
-            "parameters": [s.parameter for s in sets if s.level == "low"], "seed": seed,
-            "replications": reps, "runs": len(runs), "model_runs": cache.simulated,
-            "replications_shared": cache.restaffed,
-            "channels_simulated": ["phone"], "version": __version__,
-            "python": platform.python_version(), "wall_time_s": round(wall, 2), "jobs": args.jobs,
-            "finding": finding, "robustness": verdicts,
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "command": " ".join(sys.argv), **provenance()}
+    meta = base_meta("sensitivity", scenario=scn.name, scenario_file=str(args.scenario),
+                     options=[o.name for o in options], skipped_options=skipped,
+                     overrides=args.set,
+                     parameters=[s.parameter for s in sets if s.level == "low"], seed=seed,
+                     replications=reps, runs=len(runs), model_runs=cache.simulated,
+                     replications_shared=cache.restaffed,
+                     channels_simulated=["phone"], wall_time_s=round(wall, 2), jobs=args.jobs,
+                     finding=finding, robustness=verdicts)
 
     def fill(tmp: Path) -> None:
         setting_rows.to_csv(tmp / "settings.csv", index=False)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import sys
 import time
 from pathlib import Path
 
-from sim import __version__
-from sim.cli.common import add_output_arguments, progress
+from sim.cli.common import add_output_arguments, add_run_arguments, base_meta, progress
 from sim.cli.report import add_report_argument, report_after
 from sim.config import parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
-from sim.experiments.replications import default_jobs, run
+from sim.experiments.replications import run
 from sim.experiments.sweep import load_sweep, summary, tidy
 from sim.results.folders import (
     fresh_out,
@@ -23,17 +20,14 @@ from sim.results.folders import (
     safe_name,
     write_atomic,
 )
-from sim.results.provenance import provenance
 
 
 def add_arguments(p) -> None:
     p.add_argument("sweep", type=Path, help="sweep file (YAML)")
-    p.add_argument("--reps", type=int, help="replications per point (default: the sweep file's)")
-    p.add_argument("--seed", type=int, help="seed (default: the sweep file's)")
-    p.add_argument("--out", type=Path, help="results folder (default: results/<sweep name>)")
-    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
-                   help="override a setting at every point (repeatable)")
-    p.add_argument("--jobs", type=int, default=default_jobs(), help="parallel processes")
+    add_run_arguments(p, reps="replications per point (default: the sweep file's)",
+                      seed="seed (default: the sweep file's)",
+                      out="results folder (default: results/<sweep name>)",
+                      set_="override a setting at every point (repeatable)")
     p.add_argument("--resume", action="store_true", help="reuse finished replications")
     p.add_argument("--no-figures", action="store_true", help="skip drawing figures")
     add_output_arguments(p)
@@ -72,11 +66,8 @@ def _sweep(args, sweep, points, reps, seed, out) -> int:
     params = list(dict.fromkeys(k for p, _ in points for k in p))
     table = tidy([p for p, _ in points], results)
     summ = summary(table, params)
-    meta = {"kind": "sweep", "sweep": sweep.name, "file": str(args.sweep), "params": params,
-            "points": len(points), "seed": seed, "replications": reps, "version": __version__,
-            "wall_time_s": round(wall, 3), "command": " ".join(sys.argv),
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            **provenance()}
+    meta = base_meta("sweep", sweep=sweep.name, file=str(args.sweep), params=params,
+                     points=len(points), seed=seed, replications=reps, wall_time_s=round(wall, 3))
 
     def fill(tmp: Path) -> None:
         table.to_csv(tmp / "sweep.csv", index=False)

@@ -5,16 +5,13 @@ Exit status 0 when every measure agrees with theory, 1 when one does not.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from pathlib import Path
 
-from sim import __version__
-from sim.cli.common import add_output_arguments
+from sim.cli.common import add_output_arguments, base_meta
 from sim.experiments.replications import default_jobs
 from sim.results.folders import write_atomic
-from sim.results.provenance import provenance
 from sim.theory.validation import validate
 
 
@@ -57,10 +54,8 @@ def main(args) -> int:
     t = validate(reps=reps, seed=args.seed, jobs=args.jobs, days=days, progress=progress)
     wall = time.perf_counter() - t0
     text = table_text(t)
-    meta = {"kind": "validation", "replications": reps, "days": days, "seed": args.seed,
-            "level": float(t["level"].iloc[0]), "version": __version__, "wall_time_s": round(wall, 2),
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            **provenance()}
+    meta = base_meta("validation", replications=reps, days=days, seed=args.seed,
+                     level=float(t["level"].iloc[0]), wall_time_s=round(wall, 2))
 
     def fill(tmp: Path) -> None:
         t.to_csv(tmp / "validation.csv", index=False)

@@ -82,10 +82,12 @@ class Settings:
                 scenario_out=args.scenario_out, sensitivity=not args.no_sensitivity,
                 quick=args.quick)
         if args.quick:
-            # Not a real fit: enough to exercise every step in about a minute.
+            # Not a real fit: enough to exercise every step (one least-squares step of the
+            # calibration, two fixed-point iterations, a check run with 3 replications, the
+            # smallest that gives a usable t interval) in about half a minute.
             s = cls(**{**asdict(s), "reps": min(s.reps, 2), "cal_reps": min(s.cal_reps, 2),
-                       "check_reps": min(s.check_reps, 4), "iterations": min(s.iterations, 3),
-                       "boot": min(s.boot, 20), "cal_evals": 2, "other_cal_evals": 0,
+                       "check_reps": min(s.check_reps, 3), "iterations": min(s.iterations, 2),
+                       "boot": min(s.boot, 10), "cal_evals": 1, "other_cal_evals": 0,
                        "rounds": 1, "sens_iterations": 1, "hour_profiles": ("flat_opening_hours",),
                        "delays": (), "lags": (14,), "cal_grid": False})
         for name in ("reps", "cal_reps", "check_reps", "iterations"):
