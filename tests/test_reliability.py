@@ -138,7 +138,10 @@ def wait_until(cond, limit: float = 60.0) -> bool:
     return cond()
 
 
-def start_parallel_run(tmp_path, reps: int = 40):
+def start_parallel_run(tmp_path, reps: int = 400):
+    # Many replications: the run must still be going when the test signals it after the
+    # first one finished (40 could all finish in between on a fast or busy machine).
+    # Only a run that ignores the signal pays for them.
     out = tmp_path / "res"
     cmd = [sys.executable, str(ROOT / "run_sim.py"), SMALL, "--reps", str(reps), "--seed", "3",
            "--jobs", "2", "--out", str(out), "--no-figures", "--quiet"]

@@ -51,6 +51,9 @@ def compare_table(table: pd.DataFrame) -> str:
             continue
         lines.append(f"\n{label}")
         for n in names:
+            if (n, by, key, kpi) not in idx.index:  # e.g. no callback made in a short run
+                lines.append(f"  {n:<{width}}  {'n/a':<32}")
+                continue
             r = idx.loc[(n, by, key, kpi)]
             val = f"{fmt.format(r['mean'])} [{fmt.format(r['ci_low'])}, {fmt.format(r['ci_high'])}]"
             if n == names[0]:
