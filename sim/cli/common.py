@@ -12,6 +12,7 @@ Output levels, the same for every command:
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 
 def fail(message: str, status: int) -> int:
@@ -99,3 +100,15 @@ def load_with_flags(path, args, overrides: dict | None = None):
     if getattr(args, "seed", None) is not None:
         over["experiment.seed"] = args.seed
     return load_scenario(path, over)
+
+
+def add_readings_arguments(p, what: str = "one subfolder each, with robustness.csv and verdict "
+                           "lines (docs/readings.md)") -> None:
+    """``--readings`` and ``--fitted`` of compare, optimise and sensitivity (issue 17)."""
+    p.add_argument("--readings", metavar="DIR_OR_LIST",
+                   help="run under each reading of the evidence (a folder of reading files, e.g. "
+                        "scenarios/readings, or a comma-separated list of names or files), " + what)
+    p.add_argument("--fitted", type=Path, metavar="DIR",
+                   help="with --readings: where fit --reading NAME wrote each reading's fit "
+                        "(default scenarios/fitted); a reading with DIR/NAME/fitted_2020.yaml "
+                        "runs on it, the others as an overlay on the scenarios as given")

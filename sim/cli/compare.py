@@ -6,7 +6,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sim.cli.common import add_output_arguments, add_run_arguments, base_meta, progress
+from sim.cli.common import (
+    add_output_arguments,
+    add_readings_arguments,
+    add_run_arguments,
+    base_meta,
+    progress,
+)
 from sim.cli.report import add_report_argument, report_after
 from sim.experiments.executors import add_executor_arguments
 
@@ -18,14 +24,7 @@ def add_arguments(p) -> None:
                       out_default=Path("results/compare"),
                       set_="override a setting in every scenario (repeatable)")
     add_output_arguments(p)
-    p.add_argument("--readings", metavar="DIR_OR_LIST",
-                   help="run the comparison under each reading (a folder of reading files, e.g. "
-                        "scenarios/readings, or a comma-separated list of names or files) and write "
-                        "robustness.csv with one verdict per option")
-    p.add_argument("--fitted", type=Path, metavar="DIR",
-                   help="with --readings: where fit --reading NAME wrote each reading's fit "
-                        "(default scenarios/fitted); a reading with DIR/NAME/fitted_2020.yaml "
-                        "runs on it, the others as an overlay on the scenarios as given")
+    add_readings_arguments(p, "and write robustness.csv with one verdict per option")
     p.add_argument("--resume", action="store_true",
                    help="reuse the replications an interrupted comparison finished")
     add_executor_arguments(p)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.cli.common import add_output_arguments, base_meta, progress
+from sim.cli.common import add_output_arguments, add_readings_arguments, base_meta, progress
 from sim.cli.report import add_report_argument, report_after
 from sim.config import PROJECT_ROOT, ScenarioError, load_scenario, parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
@@ -76,13 +76,7 @@ def add_arguments(p) -> None:
     add_output_arguments(p)
     add_executor_arguments(p)
     add_report_argument(p)
-    p.add_argument("--readings", metavar="DIR_OR_LIST",
-                   help="run under each reading of the evidence (a folder of reading files, e.g. "
-                        "scenarios/readings, or a comma-separated list of names or files), one subfolder "
-                        "each, with robustness.csv and verdict lines (docs/readings.md)")
-    p.add_argument("--fitted", type=Path, metavar="DIR",
-                   help="with --readings: where fit --reading NAME wrote the fits (default "
-                        "scenarios/fitted)")
+    add_readings_arguments(p)
 
 
 def default_options(scn, overrides: dict) -> tuple[list, list[str]]:
