@@ -79,3 +79,18 @@ def _simulate_every_kind(root):
                  "--quick", "--out", str(out["sensitivity"]), *common]) == 0
     assert main([str(week), "--reps", "2", "--no-report", "--out", str(out["noreport"]),
                  *common]) == 0
+
+
+@pytest.fixture(scope="session")
+def quick_fit(tmp_path_factory):
+    """One ``fit --quick --reading per_caller`` per test session (shared by the workers),
+    in a project-like layout: ``scenarios/fitted/per_caller/`` and
+    ``results/fit/per_caller/``. Read-only (test_fit checks it, test_reading_scores scores it)."""
+    def build(root: Path) -> None:
+        from sim.cli import main
+
+        assert main(["fit", "--quick", "--quiet", "--reading", "per_caller", "--jobs", "1",
+                     "--scenario-out", str(root / "scenarios"),
+                     "--out", str(root / "results" / "fit" / "per_caller")]) == 0
+
+    return shared_folder(tmp_path_factory, "quick_fit", build)

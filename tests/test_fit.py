@@ -330,11 +330,12 @@ def test_plot_functions_take_an_axis_and_return_it():
 
 
 @pytest.mark.slow
-def test_fit_quick_writes_a_loadable_scenario_that_matches_the_totals(tmp_path):
-    from sim.cli import main
-
-    out, scen = tmp_path / "report", tmp_path / "scenarios"
-    assert main(["fit", "--quick", "--quiet", "--out", str(out), "--scenario-out", str(scen)]) == 0
+def test_fit_quick_writes_a_loadable_scenario_that_matches_the_totals(quick_fit):
+    # conftest.quick_fit: fit --quick --reading per_caller (per_caller sets nothing: the
+    # default fit, written under fitted/per_caller/ beside its base.yaml)
+    out = quick_fit / "results" / "fit" / "per_caller"
+    scen = quick_fit / "scenarios" / "fitted" / "per_caller"
+    assert (scen / "base.yaml").is_file()
     for name in ("fit.txt", "meta.json", "parameters.csv", "parameters.txt", "calibration.csv",
                  "goodness_of_fit.csv", "monthly.csv", "totals.csv", "campaign_window.csv",
                  "hour_profile_sensitivity.csv", "scenario.yaml",

@@ -108,23 +108,10 @@ def test_choice_puts_plausible_first_then_backtest_then_in_sample_within_a_tie()
         choose(_scores([]))
 
 
-@pytest.fixture(scope="module")
-def quick_fit(tmp_path_factory):
-    """``fit --quick --reading per_caller`` into a temporary project-like layout."""
+def test_readings_command_scores_a_quick_fit_end_to_end(quick_fit, tmp_path, capsys):
     from sim.cli import main
 
-    root = tmp_path_factory.mktemp("quickfit")
-    rc = main(["fit", "--quick", "-q", "--reading", "per_caller", "--no-sensitivity", "--jobs", "1",
-               "--iterations", "1", "--boot", "5", "--scenario-out", str(root / "scenarios"),
-               "--out", str(root / "results" / "fit" / "per_caller")])
-    assert rc == 0
-    return root
-
-
-def test_readings_command_scores_a_quick_fit_end_to_end(quick_fit, capsys):
-    from sim.cli import main
-
-    out = quick_fit / "readings"
+    out = tmp_path / "readings"  # the shared fit (conftest.quick_fit) is read-only
     rc = main(["readings", "--readings", "per_caller,per_attempt", "--fitted", str(quick_fit / "scenarios" / "fitted"),
                "--fit-reports", str(quick_fit / "results" / "fit"), "--reps", "2", "--jobs", "1",
                "--out", str(out)])
