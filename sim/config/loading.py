@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import math
 import types
 import typing
@@ -23,7 +24,7 @@ from sim.config.scenario import Scenario
 # ---------------------------------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml parser when available
     """Safe YAML (no object construction) that leaves dates as text.
 
     pydantic then parses them, so an impossible date such as 2020-02-30 is reported with
@@ -176,10 +177,17 @@ def _resolve_bases(
     return _merge(base_data, data), sources + base_sources
 
 
+@functools.lru_cache(maxsize=64)
+def _compose(text: str) -> yaml.Node:
+    """The YAML node tree of ``text`` (read only), with libyaml's C parser when PyYAML has
+    it: finding where each setting came from composes the same file once per setting."""
+    return yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def _line_of(text: str, keys: list[str | int]) -> int | None:
     """1-based line of a dotted path in YAML text, or None if the path is not there."""
     try:
-        node = yaml.compose(text)
+        node = _compose(text)
     except yaml.YAMLError:
         return None
     line = None
@@ -320,7 +328,7 @@ def _origin(keys: list, overrides: dict, sources: list):
 def _has_path(text: str, keys: list) -> bool:
     """Whether the YAML ``text`` itself sets the dotted path ``keys``."""
     try:
-        node = yaml.compose(text)
+        node = _compose(text)
     except yaml.YAMLError:
         return False
     for key in keys:
