@@ -85,6 +85,8 @@ def _read_yaml(path: Path) -> tuple[dict, str]:
     except yaml.YAMLError as e:
         line = getattr(getattr(e, "problem_mark", None), "line", None)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        if "maximum nesting depth" in problem:  # libyaml's own limit (1,000 levels)
+            raise ScenarioError(path, "", f"nested too deeply (more than {MAX_DEPTH} levels)") from None
         raise ScenarioError(path, "", f"malformed YAML: {problem}", None if line is None else line + 1) from None
     except RecursionError:
         raise ScenarioError(path, "", f"nested too deeply (more than {MAX_DEPTH} levels)") from None
