@@ -264,10 +264,13 @@ class _PerSlotCounsellors:
         return PerSlot
 
 
-def test_skipping_absences_while_no_line_is_staffed_changes_no_record(monkeypatch):
+@pytest.mark.parametrize("away_min", [{"dist": "gamma", "mean": 20, "sd": 15},
+                                      {"dist": "exponential", "mean": 30}])
+def test_skipping_absences_while_no_line_is_staffed_changes_no_record(monkeypatch, away_min):
     """The lazy mechanism against one process per slot, record for record: office hours
     with an extra line on some afternoons (slot 1 unstaffed while slot 0 is staffed),
-    share periods (a province never away for weeks), gamma absences, blocks (one from
+    share periods (a province never away for a week), gamma or exponential absences
+    (exponential: drawn in batches), blocks (one from
     before opening, one at night), a queue, the answering machine with callbacks,
     overflow with the pooling cap (which reads the recent occupancy), chat and e-mail
     blending (listeners). Same seed: the attempts, callers, messages, callbacks, e-mails
@@ -282,11 +285,13 @@ def test_skipping_absences_while_no_line_is_staffed_changes_no_record(monkeypatc
         "phone.staffing.extra": [{"name": "afternoons", "from": "2020-03-01", "to": "2020-04-30",
                                   "weekdays": ["tue", "thu"], "hours": "13:00-17:00", "lines": 1}],
         "phone.pooling.occupancy_cap": 0.6,
+        "phone.answering_machine.message_probability": 0.5,
+        "phone.answering_machine.number_probability": 1.0,
         "email.blending": True,
         "phone.availability": {
             "enabled": True, "share": {"Antwerpen": 0.5, "Limburg": 1.0, "Oost-Vlaanderen": 0.4,
                                        "Vlaams-Brabant": 0.7, "West-Vlaanderen": 0.5},
-            "away_min": {"dist": "gamma", "mean": 20, "sd": 15},
+            "away_min": away_min,
             "periods": [{"from": "2020-03-09", "to": "2020-03-15", "share": {
                 "Antwerpen": 1.0, "Limburg": 0.3, "Oost-Vlaanderen": 0.5, "Vlaams-Brabant": 0.5,
                 "West-Vlaanderen": 0.5}}],

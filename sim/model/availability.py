@@ -40,7 +40,7 @@ import numpy as np
 import simpy
 
 from sim.config.capacity import Availability
-from sim.config.distributions import sampler
+from sim.config.distributions import Exponential, sampler
 from sim.model.calendar import DAY_S, StepFunction
 
 _ALL = 10**6  # "every staffed line" in a block count (capped by lines(t))
@@ -114,8 +114,8 @@ class Counsellors:
             return 0
         if t > self._pending_from:  # changes made while no line was staffed
             self._apply_pending(t)
-        random = (self.mask & ((1 << n) - 1)).bit_count()
-        return min(n, self.blocks(t) + random)
+        random = (self.mask & ((1 << n) - 1)).bit_count()  # at most n
+        return min(n, self.blocks(t) + random) if self._has_blocks else random
 
     def _record(self) -> None:
         now = self.env.now
@@ -165,7 +165,21 @@ class Counsellors:
         order of scheduling), with the slots starting in order at time 0. Sets
         ``_last_s`` (the slots' last event) when it ends.
         """
-        rng, end, away_s, mean_at = self.rng, self._end, self._away_s, self._at_line_mean_s
+        rng, end, mean_at = self.rng, self._end, self._at_line_mean_s
+        if isinstance(self.cfg.away_min, Exponential):  # every draw is scale x standard exponential
+            std, away_scale = _standard_exponentials(rng), self.cfg.away_min.mean * 60.0
+
+            def at_line_s(mean: float) -> float:
+                return mean * next(std)
+
+            def away_s() -> float:
+                return away_scale * next(std)
+        else:
+            def at_line_s(mean: float) -> float:
+                return float(rng.exponential(mean))
+
+            def away_s() -> float:
+                return float(self._away_s(rng, 1)[0])
         # (time, priority: 0 start / 1 timeout, sequence, slot, what happens then)
         heap = [(0.0, 0, k, k, _TOP) for k in range(slots)]
         seq, last = slots, 0.0
@@ -176,7 +190,7 @@ class Counsellors:
                     last = max(last, t)
                     continue
                 yield t, 1 << k, True
-                heapq.heappush(heap, (t + float(away_s(rng, 1)[0]), 1, seq, k, _BACK))
+                heapq.heappush(heap, (t + away_s(), 1, seq, k, _BACK))
                 seq += 1
                 continue
             if what == _BACK:
@@ -188,7 +202,7 @@ class Counsellors:
             if mean is None:  # always at the line today: look again tomorrow
                 heapq.heappush(heap, (t + ((t // DAY_S + 1) * DAY_S - t), 1, seq, k, _TOP))
             else:
-                heapq.heappush(heap, (t + float(rng.exponential(mean)), 1, seq, k, _LEAVE))
+                heapq.heappush(heap, (t + at_line_s(mean), 1, seq, k, _LEAVE))
             seq += 1
         self._last_s = last
 
@@ -231,6 +245,19 @@ class Counsellors:
             else:
                 self.group_lines.counsellor_left()
             before = v
+
+
+def _standard_exponentials(rng: np.random.Generator, batch: int = 1024):
+    """``rng``'s standard exponential draws one at a time, drawn ``batch`` at a time.
+
+    ``scale * next(...)`` is the value ``float(rng.exponential(scale))`` (or
+    ``rng.exponential(scale, 1)[0]``) would give at the same point of the stream: numpy
+    draws ``scale * standard_exponential()`` either way and fills an array one draw
+    after the other. Draws beyond the last one used are never read (the stream is the
+    province's own). The test against one process per slot checks the equality.
+    """
+    while True:
+        yield from rng.standard_exponential(batch).tolist()
 
 
 def _delay_to(now: float, t: float) -> float:
