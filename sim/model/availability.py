@@ -25,7 +25,10 @@ has a staffed line (then the line group is told, as before). A change while no l
 staffed has no effect on the line group (it has no free line, its ``idle_since`` is
 already None and the recent occupancy has nothing at the line then), so it is applied
 lazily, before the away state is next read (``away`` with staffed lines, or a record),
-and recorded with its own time. Results are bit-identical to the process per slot.
+and recorded with its own time. Results are bit-identical to the process per slot
+(``tests/test_availability.py`` compares the two record for record). A province's away
+records stay in time order; between provinces, ``EventLog.away`` may list them in
+another order than before (``sim.results.capacity`` reads each group by time).
 """
 
 from __future__ import annotations
@@ -90,7 +93,7 @@ class Counsellors:
         self.group_lines = group
         self.blocks = block_counsellors(start, n_days, province, cfg)
         self._has_blocks = len(self.blocks.times) > 0
-        self.mask = 0  # bit k: slot k's counsellor is away (random absence), as of _applied_to
+        self.mask = 0  # bit k: slot k's counsellor is away (random absence); pending changes aside
         self._end = n_days * DAY_S  # the calendar's end: the slots stop there
         self._away_s = sampler(cfg.away_min)
         self._mean_of_day: dict[int, float | None] = {}  # day index -> _at_line_mean_s
