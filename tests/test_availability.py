@@ -223,3 +223,102 @@ def test_capacity_kpis_add_up_and_appear_only_when_availability_is_on():
     assert np.isclose(k[("all", "all", "wrap_up_hours")], k[("all", "all", "answered")] * 5 / 60, rtol=0.02)
     off = run_replication(stationary({p: 2 for p in PROVINCES}, annual=40_000, days=12), 1, 0).kpis
     assert "occupancy" not in set(off["kpi"]) and "province_month" not in set(off["by"])
+
+
+# --- absences while no line is staffed cost no event (issue 16) ---------------------------
+
+
+class _PerSlotCounsellors:
+    """The mechanism as it was before issue 16: one SimPy process per slot, around the
+    clock, that tells the line group of every change (the reference for the test below)."""
+
+    @staticmethod
+    def make():
+        from sim.model.availability import Counsellors
+
+        class PerSlot(Counsellors):
+            def _changes(self, slots):
+                for k in range(slots):
+                    self.env.process(self._slot(k))
+                return
+                yield
+
+            def _slot(self, k):
+                env, bit = self.env, 1 << k
+                while env.now < self._end:
+                    mean = self._at_line_mean_s(env.now)
+                    if mean is None:
+                        yield env.timeout((env.now // DAY_S + 1) * DAY_S - env.now)
+                        continue
+                    yield env.timeout(float(self.rng.exponential(mean)))
+                    if env.now >= self._end:
+                        break
+                    self.mask |= bit
+                    self._record()
+                    self.group_lines.counsellor_left()
+                    yield env.timeout(float(self._away_s(self.rng, 1)[0]))
+                    self.mask &= ~bit
+                    self._record()
+                    self.group_lines.counsellor_returned()
+
+        return PerSlot
+
+
+@pytest.mark.parametrize("away_min", [{"dist": "gamma", "mean": 20, "sd": 15},
+                                      {"dist": "exponential", "mean": 30}])
+def test_skipping_absences_while_no_line_is_staffed_changes_no_record(monkeypatch, away_min):
+    """The lazy mechanism against one process per slot, record for record: office hours
+    with an extra line on some afternoons (slot 1 unstaffed while slot 0 is staffed),
+    share periods (a province never away for a week), gamma or exponential absences
+    (exponential: drawn in batches), blocks (one from
+    before opening, one at night), a queue, the answering machine with callbacks,
+    overflow with the pooling cap (which reads the recent occupancy), chat and e-mail
+    blending (listeners). Same seed: the attempts, callers, messages, callbacks, e-mails
+    and every province's away changes must be equal, and the run must end at the same
+    clock time."""
+    import sim.model.helpline as helpline
+
+    scn = load_scenario("scenarios/subsidy/all_measures.yaml", {
+        "horizon": {"start": "2020-03-02", "end": "2020-03-22"},
+        "phone.queue.capacity": 1,
+        "phone.queue.patience_min": {"dist": "exponential", "mean": 3},
+        "phone.staffing.extra": [{"name": "afternoons", "from": "2020-03-01", "to": "2020-04-30",
+                                  "weekdays": ["tue", "thu"], "hours": "13:00-17:00", "lines": 1}],
+        "phone.pooling.occupancy_cap": 0.6,
+        "phone.answering_machine.message_probability": 0.5,
+        "phone.answering_machine.number_probability": 1.0,
+        "email.blending": True,
+        "phone.availability": {
+            "enabled": True, "share": {"Antwerpen": 0.5, "Limburg": 1.0, "Oost-Vlaanderen": 0.4,
+                                       "Vlaams-Brabant": 0.7, "West-Vlaanderen": 0.5},
+            "away_min": away_min,
+            "periods": [{"from": "2020-03-09", "to": "2020-03-15", "share": {
+                "Antwerpen": 1.0, "Limburg": 0.3, "Oost-Vlaanderen": 0.5, "Vlaams-Brabant": 0.5,
+                "West-Vlaanderen": 0.5}}],
+            "blocks": [{"name": "early", "weekdays": ["fri"], "hours": "08:00-09:30", "counsellors": "all"},
+                       {"name": "night", "weekdays": ["wed"], "hours": "02:00-03:00", "counsellors": 1},
+                       {"name": "meeting", "weekdays": ["tue"], "hours": "13:30-14:30", "counsellors": 1}]}})
+
+    def run(counsellors):
+        monkeypatch.setattr(helpline, "Counsellors", counsellors)
+        model = Helpline(scn, Streams(11, 0))
+        log = model.run()
+        return model, log
+
+    lazy_model, lazy = run(helpline.Counsellors)
+    ref_model, ref = run(_PerSlotCounsellors.make())
+    assert lazy_model.env.now == ref_model.env.now, "the run ended at another clock time"
+    assert len(ref.away) > 1000 and sum(r[5] == "answered" for r in ref.attempts) > 100
+    assert len(ref.callbacks) > 0 and any(r[2] > 0 for r in ref.away), "no callbacks or no block"
+    for name in ("attempts", "callers", "messages", "callbacks", "switches"):
+        assert getattr(lazy, name) == getattr(ref, name), f"{name}: lazy availability != one process per slot"
+    assert lazy.chats.records == ref.chats.records, "chats: lazy availability != one process per slot"
+    assert (lazy.emails.started, lazy.emails.done) == (ref.emails.started, ref.emails.done), "e-mails differ"
+    assert any(r[3] >= 0 for r in ref.emails.started), "no e-mail was blended into a phone line"
+    for g in range(len(PROVINCES)):
+        mine = [r for r in lazy.away if r[0] == g]
+        theirs = [r for r in ref.away if r[0] == g]
+        assert mine == theirs, f"group {g}: away changes differ ({len(mine)} vs {len(theirs)} records)"
+    # Most changes happened while no line was staffed: the lazy mechanism skipped them.
+    staffed = [lazy_model.cal.phone_lines[PROVINCES[r[0]]](r[1]) > 0 for r in lazy.away]
+    assert sum(staffed) < 0.5 * len(staffed)

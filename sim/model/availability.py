@@ -16,20 +16,38 @@ time beyond the lines at the line. So an away counsellor never starts new work.
 
 The model records every change of the away state (``EventLog.away``) and computes
 nothing from it; ``sim.results.capacity`` turns the record into hours.
+
+Cost (issue 16): lines are staffed about 45 of the 168 hours of a week, so most changes
+happen while nobody reads them. The slots' changes are generated in pure Python, with
+the same draws in the same order as one SimPy process per slot would make them (see
+``Counsellors._trajectory``); a SimPy event is spent only on a change while the group
+has a staffed line (then the line group is told, as before). A change while no line is
+staffed has no effect on the line group (it has no free line, its ``idle_since`` is
+already None and the recent occupancy has nothing at the line then), so it is applied
+lazily, before the away state is next read (``away`` with staffed lines, or a record),
+and recorded with its own time. Results are bit-identical to the process per slot
+(``tests/test_availability.py`` compares the two record for record). A province's away
+records stay in time order; between provinces, ``EventLog.away`` may list them in
+another order than before (``sim.results.capacity`` reads each group by time).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import math
+from bisect import bisect_right
+from collections import deque
 
 import numpy as np
 import simpy
 
 from sim.config.capacity import Availability
-from sim.config.distributions import sampler
+from sim.config.distributions import Exponential, sampler
 from sim.model.calendar import DAY_S, StepFunction
 
 _ALL = 10**6  # "every staffed line" in a block count (capped by lines(t))
+_TOP, _LEAVE, _BACK = 0, 1, 2  # a slot at the top of its loop, leaving, coming back
 
 
 def block_counsellors(start: dt.date, n_days: int, province: str, cfg: Availability) -> StepFunction:
@@ -74,57 +92,150 @@ class Counsellors:
         self.log = log
         self.group_lines = group
         self.blocks = block_counsellors(start, n_days, province, cfg)
-        self.mask = 0  # bit k: slot k's counsellor is away (random absence)
-        self._end = n_days * DAY_S  # the calendar's end: the processes stop there
+        self._has_blocks = len(self.blocks.times) > 0
+        self.mask = 0  # bit k: slot k's counsellor is away (random absence); pending changes aside
+        self._end = n_days * DAY_S  # the calendar's end: the slots stop there
         self._away_s = sampler(cfg.away_min)
+        self._mean_of_day: dict[int, float | None] = {}  # day index -> _at_line_mean_s
+        # Changes (at, bit, away) made while no line was staffed, not yet applied to
+        # ``mask`` (in time order); ``_pending_from``: the first one's time (inf: none).
+        self._pending: deque[tuple[float, int, bool]] = deque()
+        self._pending_from = math.inf
+        self._last_s = 0.0  # the slots' last event (set when the trajectory ends)
         slots = int(lines.values.max()) if len(lines.values) else 0
-        for k in range(slots):
-            env.process(self._slot(k))
-        if len(self.blocks.times):
+        if slots:
+            env.process(self._changes(slots))
+        if self._has_blocks:
             env.process(self._block_changes())
 
     def away(self, t: float, n: int | None = None) -> int:
-        """Counsellors away at ``t``; ``n``: the staffed lines at ``t`` when the caller
-        has looked them up already (``lines(t)``)."""
+        """Counsellors away at ``t`` (the current time); ``n``: the staffed lines at
+        ``t`` when the caller has looked them up already (``lines(t)``)."""
         if n is None:
             n = self.lines(t)
         if n == 0:
             return 0
-        random = (self.mask & ((1 << n) - 1)).bit_count()
-        return min(n, self.blocks(t) + random)
+        if t > self._pending_from:  # changes made while no line was staffed
+            self._apply_pending(t)
+        random = (self.mask & ((1 << n) - 1)).bit_count()  # at most n
+        return min(n, self.blocks(t) + random) if self._has_blocks else random
 
     def _record(self) -> None:
-        self.log.away_change(self.index, self.env.now, self.blocks(self.env.now), self.mask)
+        now = self.env.now
+        if now > self._pending_from:
+            self._apply_pending(now)
+        self.log.away_change(self.index, now, self.blocks(now) if self._has_blocks else 0, self.mask)
 
-    def _at_line_mean_s(self) -> float | None:
-        """Mean period at the line for a counsellor back now (None: never away)."""
-        day = self.start + dt.timedelta(days=int(self.env.now // DAY_S))
-        share = self.cfg.share_on(day, self.province)
-        if share >= 1.0:
-            return None
-        return self._away_s_mean * share / (1.0 - share)
+    def _apply_pending(self, t: float) -> None:
+        """Apply (and record, each at its own time) the pending changes before ``t``."""
+        pending, mask, blocks = self._pending, self.mask, self.blocks
+        while pending and pending[0][0] < t:
+            at, bit, away = pending.popleft()
+            mask = mask | bit if away else mask & ~bit
+            self.log.away_change(self.index, at, blocks(at) if self._has_blocks else 0, mask)
+        self.mask = mask
+        self._pending_from = pending[0][0] if pending else math.inf
+
+    def _at_line_mean_s(self, t: float) -> float | None:
+        """Mean period at the line for a counsellor back at ``t`` (None: never away that
+        day); the share is looked up once per day."""
+        d = int(t // DAY_S)
+        try:
+            return self._mean_of_day[d]
+        except KeyError:
+            pass
+        share = self.cfg.share_on(self.start + dt.timedelta(days=d), self.province)
+        mean = None if share >= 1.0 else self._away_s_mean * share / (1.0 - share)
+        self._mean_of_day[d] = mean
+        return mean
 
     @property
     def _away_s_mean(self) -> float:
         return self.cfg.away_min.mean_min * 60.0
 
-    def _slot(self, k: int):
-        env, bit = self.env, 1 << k
-        while env.now < self._end:
-            mean = self._at_line_mean_s()
-            if mean is None:  # always at the line today: look again tomorrow
-                yield env.timeout((env.now // DAY_S + 1) * DAY_S - env.now)
+    def _trajectory(self, slots: int):
+        """Yield every change ``(at, bit, away)`` of slots ``0..slots-1``, in time order.
+
+        The same draws, in the same order, as one SimPy process per slot running
+
+            while now < end:
+                mean = _at_line_mean_s(now)
+                if mean is None: wait until the next midnight; continue
+                wait exponential(mean); if now >= end: stop
+                leave; wait away_min; come back
+
+        from the shared stream: a heap keyed as SimPy's event queue, (time, priority,
+        order of scheduling), with the slots starting in order at time 0. Sets
+        ``_last_s`` (the slots' last event) when it ends.
+        """
+        rng, end, mean_at = self.rng, self._end, self._at_line_mean_s
+        if isinstance(self.cfg.away_min, Exponential):  # every draw is scale x standard exponential
+            std, away_scale = _standard_exponentials(rng), self.cfg.away_min.mean * 60.0
+
+            def at_line_s(mean: float) -> float:
+                return mean * next(std)
+
+            def away_s() -> float:
+                return away_scale * next(std)
+        else:
+            def at_line_s(mean: float) -> float:
+                return float(rng.exponential(mean))
+
+            def away_s() -> float:
+                return float(self._away_s(rng, 1)[0])
+        # (time, priority: 0 start / 1 timeout, sequence, slot, what happens then)
+        heap = [(0.0, 0, k, k, _TOP) for k in range(slots)]
+        seq, last = slots, 0.0
+        while heap:
+            t, _, _, k, what = heapq.heappop(heap)
+            if what == _LEAVE:
+                if t >= end:
+                    last = max(last, t)
+                    continue
+                yield t, 1 << k, True
+                heapq.heappush(heap, (t + away_s(), 1, seq, k, _BACK))
+                seq += 1
                 continue
-            yield env.timeout(float(self.rng.exponential(mean)))
-            if env.now >= self._end:
-                break
-            self.mask |= bit
-            self._record()
-            self.group_lines.counsellor_left()
-            yield env.timeout(float(self._away_s(self.rng, 1)[0]))
-            self.mask &= ~bit
-            self._record()
-            self.group_lines.counsellor_returned()
+            if what == _BACK:
+                yield t, 1 << k, False
+            if t >= end:  # the top of the loop
+                last = max(last, t)
+                continue
+            mean = mean_at(t)
+            if mean is None:  # always at the line today: look again tomorrow
+                heapq.heappush(heap, (t + ((t // DAY_S + 1) * DAY_S - t), 1, seq, k, _TOP))
+            else:
+                heapq.heappush(heap, (t + at_line_s(mean), 1, seq, k, _LEAVE))
+            seq += 1
+        self._last_s = last
+
+    def _changes(self, slots: int):
+        """Wake for the changes while a line is staffed; keep the others pending."""
+        env, group = self.env, self.group_lines
+        line_t, line_v, pending = self.lines._t, self.lines._v, self._pending
+        for at, bit, away in self._trajectory(slots):
+            i = bisect_right(line_t, at) - 1
+            if i < 0 or line_v[i] == 0:  # no line staffed: nobody is told
+                if not pending:
+                    self._pending_from = at
+                pending.append((at, bit, away))
+                continue
+            yield env.timeout(_delay_to(env.now, at))
+            if pending:  # every pending change comes before this one
+                self._apply_pending(math.inf)
+            if away:
+                self.mask |= bit
+                self._record()
+                group.counsellor_left()
+            else:
+                self.mask &= ~bit
+                self._record()
+                group.counsellor_returned()
+        # End where the slots' processes ended (the clock the run stops at, which the
+        # callback desk's finish reads), then record what is left.
+        if self._last_s > env.now:
+            yield env.timeout(_delay_to(env.now, self._last_s))
+        self._apply_pending(math.inf)
 
     def _block_changes(self):
         env, before = self.env, 0
@@ -137,3 +248,27 @@ class Counsellors:
             else:
                 self.group_lines.counsellor_left()
             before = v
+
+
+def _standard_exponentials(rng: np.random.Generator, batch: int = 1024):
+    """``rng``'s standard exponential draws one at a time, drawn ``batch`` at a time.
+
+    ``scale * next(...)`` is the value ``float(rng.exponential(scale))`` (or
+    ``rng.exponential(scale, 1)[0]``) would give at the same point of the stream: numpy
+    draws ``scale * standard_exponential()`` either way and fills an array one draw
+    after the other. Draws beyond the last one used are never read (the stream is the
+    province's own). The test against one process per slot checks the equality.
+    """
+    while True:
+        yield from rng.standard_exponential(batch).tolist()
+
+
+def _delay_to(now: float, t: float) -> float:
+    """The delay that SimPy adds to ``now`` to land exactly on ``t >= now``: ``t - now``
+    rounded may miss by an ulp, and the event's time must be the slot's own."""
+    d = t - now
+    while now + d < t:
+        d = math.nextafter(d, math.inf)
+    while now + d > t:
+        d = math.nextafter(d, -math.inf)
+    return d
