@@ -100,6 +100,20 @@ def test_sensitivity_resumes_bit_identical(monkeypatch, capsys, tmp_path):
     assert (meta["model_runs"], meta["model_runs_resumed"]) == (n_full, 5)
 
 
+def test_sensitivity_under_readings_resumes_bit_identical(monkeypatch, capsys, tmp_path):
+    # Interrupted in the second reading: the first reading's replications are reused too.
+    option = tmp_path / "option.yaml"
+    opt = load_scenario(SMALL, {"name": "small_more_option0", "phone.option0.probability": 0.3})
+    option.write_text(opt.to_yaml(), encoding="utf-8")
+    args = ["sensitivity", SMALL, *WEEK, "--quick", "--params", "handling_time",
+            "--options", str(option), "--readings", "per_attempt,per_caller", *COMMON]
+    n_full, n_resumed, full, res = interrupted_then_resumed(
+        monkeypatch, capsys, tmp_path, optimise_mod, "_replication", args, stop_after=9)
+    assert n_full > 9 + 1 and n_resumed == n_full - 9, \
+        f"the resumed run simulates only the {n_full - 9} missing replications, simulated {n_resumed}"
+    assert same_files(full, res) == [], "resumed and uninterrupted results differ"
+
+
 def test_optimise_resumes_bit_identical(monkeypatch, capsys, tmp_path):
     args = ["optimise", SMALL, *WEEK, "--target", "answer_rate_per_caller>=0.9", "--quick",
             "--parts", "09:00-18:00", "--max-steps", "2", *COMMON]
@@ -161,6 +175,16 @@ def test_saved_results_are_keyed_and_checked(tmp_path, capsys):
     other = saved.key("other")
     f.rename(tmp_path / f"{other}.pkl")
     assert SavedResults(tmp_path).load(other) is None
+
+
+def test_bad_input_found_late_leaves_no_partial_folder(tmp_path, capsys):
+    # Under a reading none of the default options shares the one-week horizon: refused
+    # after the partial folder was opened, which must not stay behind empty.
+    out = tmp_path / "res"
+    assert main(["sensitivity", SMALL, *WEEK, "--quick", "--readings", "per_caller",
+                 "--out", str(out), "-q"]) == 2
+    assert "no option shares the scenario's horizon" in capsys.readouterr().err
+    assert not (tmp_path / ".res.partial").exists() and not out.exists()
 
 
 @pytest.mark.parametrize("command", ["optimise", "sensitivity", "backtest"])

@@ -166,7 +166,13 @@ def resumable(out: Path, resume: bool, partial: Path | None = None, quiet: bool 
         saved = SavedResults(folder)
         if resume and saved.found and not quiet:
             print(f"resuming: {saved.found} saved {what} found in {folder}", file=sys.stderr)
-        yield saved
+        try:
+            yield saved
+        except BaseException:
+            # Stopped before anything was saved (bad input found late): leave no empty folder.
+            if partial is None and not any(folder.rglob("*.pkl")):
+                remove_partial(folder)
+            raise
         line = saved.summary(what)
         if line is not None and (not quiet or saved.unused):
             print(line, file=sys.stderr)
