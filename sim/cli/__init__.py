@@ -70,6 +70,24 @@ def _parser(command: str | None) -> argparse.ArgumentParser:
     return p
 
 
+# Commands whose finished replications are saved as they finish and reused by --resume.
+RESUMABLE = ("run", "compare", "sweep", "optimise", "sensitivity", "backtest")
+
+
+def resume_hint(command: str | None, argv: list[str]) -> str:
+    """What to tell a user whose ``command`` stopped early: the same command line with
+    ``--resume`` (as typed: ``python run_sim.py ...`` or ``helpline-sim ...``), or that the
+    command has no such flag."""
+    if command not in RESUMABLE:
+        return f"{command or 'the command'} has no --resume: run it again from the start"
+    import shlex
+
+    arg0 = sys.argv[0] if sys.argv and sys.argv[0] not in ("", "-c") else "helpline-sim"
+    prog = ["python", arg0] if arg0.endswith(".py") else [program_name(arg0)]
+    rest = argv if "--resume" in argv else [*argv, "--resume"]
+    return "finished replications are saved; resume with: " + shlex.join([*prog, *rest])
+
+
 def _command(argv: list[str]) -> tuple[str | None, list[str], str | None]:
     """(command, argv with the command first, problem): ``SCENARIO ...`` means ``run``."""
     if not argv or argv[0].startswith("-"):
@@ -102,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(e), 2)
     except Terminated:
         stop_all()
-        return fail("terminated; finished replications are saved (rerun with --resume)", 143)
+        return fail(f"terminated; {resume_hint(args.command, argv)}", 143)
     except ReplicationError as e:
         from sim.experiments.guard import setting_error
 
@@ -110,13 +128,16 @@ def main(argv: list[str] | None = None) -> int:
         if setting is not None:
             return fail(str(setting), 2)
         failed = getattr(e, "failed", [e.replication])
-        return fail(f"{e}; failed replications {failed}; the others are saved: rerun one alone with "
-                    f"--seed {e.seed} --rep {e.replication}, or all with --resume", 1)
+        if args.command == "run":
+            return fail(f"{e}; failed replications {failed}; the others are saved: rerun one alone with "
+                        f"--seed {e.seed} --rep {e.replication}, or all with --resume", 1)
+        return fail(f"{e}; failed replications {failed}; "
+                    + resume_hint(args.command, argv).replace("resume with", "once mended, resume with"), 1)
     except MissingDataError as e:
         return fail(str(e), 1)
     except KeyboardInterrupt:
         stop_all()
-        return fail("interrupted; finished replications are saved (rerun with --resume)", 130)
+        return fail(f"interrupted; {resume_hint(args.command, argv)}", 130)
     except OSError as e:  # a full or read-only disk, a folder that vanished: one line
         where = f"{e.filename}: " if e.filename else ""
         return fail(f"cannot write {where}{e.strerror or e}; nothing half-written was left", 1)

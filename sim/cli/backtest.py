@@ -22,6 +22,9 @@ def add_arguments(p) -> None:
                         "demand is NOT used)")
     p.add_argument("--out", type=Path, default=Path("results/backtest"), help="results folder")
     p.add_argument("--jobs", type=int, default=default_jobs(), help="parallel processes")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse the replications an interrupted backtest with the same --out "
+                        "finished (each saved as it finishes)")
     add_output_arguments(p)
 
 
@@ -32,8 +35,9 @@ def main(args) -> int:
 
     from sim.cli.common import check_flags
     from sim.config import load_scenario
+    from sim.experiments.saved import resumable
     from sim.planning.backtest import backtest, table_text
-    from sim.results.folders import fresh_out, output_lock, safe_name, write_atomic
+    from sim.results.folders import fresh_out, safe_name, write_atomic
 
     check_flags(args)
     scn = load_scenario(args.scenario)
@@ -42,9 +46,9 @@ def main(args) -> int:
     fresh_out(args.out, announce=False)
     t0 = time.perf_counter()
     log = None if args.quiet else (lambda m: print(m, file=sys.stderr))
-    with output_lock(args.out):
+    with resumable(args.out, args.resume, quiet=args.quiet) as saved:
         table, scns = backtest(args.scenario, args.reps, seed, args.jobs, args.capacity_2024,
-                               args.carry, log)
+                               args.carry, log, saved)
         wall = time.perf_counter() - t0
         meta = base_meta("backtest", scenario=str(args.scenario), carry=args.carry,
                          capacity_2024=str(args.capacity_2024), seed=seed, replications=args.reps,

@@ -37,6 +37,7 @@ from sim.cli.report import add_report_argument, report_after
 from sim.config import ScenarioError, load_scenario, parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
 from sim.experiments.replications import default_jobs, t_interval
+from sim.experiments.saved import resumable
 from sim.planning.optimise import (
     TARGET_KPIS,
     Evaluations,
@@ -93,6 +94,9 @@ def add_arguments(p) -> None:
     p.add_argument("--quick", action="store_true",
                    help="1 search and 3 confirmation replications (a smoke test)")
     p.add_argument("--out", type=Path, help="results folder (default: results/optimise_<scenario>)")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse the replications an interrupted search with the same --out "
+                        "finished (each saved as it finishes)")
     add_output_arguments(p)
     add_executor_arguments(p)
     add_report_argument(p)
@@ -161,132 +165,136 @@ def main(args) -> int:
     log(f"optimise {scn.name}: target {target.text}{budget_text}; {len(cands)} candidates "
         f"per step, {reps} search / {confirm_reps} confirmation replications, seed {seed}")
 
-    t0 = time.perf_counter()
-    executor = executor_from_args(args)
-    cache = Evaluations(executor)  # no replication is simulated twice
-    try:
-        result = optimise(scn, target, executor, budget=args.budget, reps=reps,
-                          confirm_reps=confirm_reps, seed=seed, candidates=cands,
-                          max_steps=args.max_steps, log=log, cache=cache)
-        t_search = time.perf_counter() - t0
-        base = cache.run(scn, confirm_reps, seed)
-        optimised = result.final
-        erl_table, erl_res = None, None
-        if target.kpi in ERLANG_KPIS and target.value is not None and "phone" in channels:
-            erl_table = erlang_estimate(scn, target.value, phone_parts)
-            erl_scn = with_schedule(scn, erlang_schedule(scn, erl_table), name=f"{scn.name}_erlang")
-            log(f"Erlang estimate: {int(erl_table['extra_lines'].sum())} extra line blocks, "
-                f"EUR {erl_table['extra_cost'].sum():,.0f}; simulating it ...")
-            erl_res = cache.run(erl_scn, confirm_reps, seed)
-    finally:
-        executor.close()
-    wall = time.perf_counter() - t0
+    partial = getattr(args, "partial", None)  # --readings: the reading's own folder
+    with resumable(out, args.resume, partial, args.quiet) as saved:
+        t0 = time.perf_counter()
+        executor = executor_from_args(args)
+        # No replication is simulated twice, nor again after an interruption (--resume).
+        cache = Evaluations(executor, saved=saved)
+        try:
+            result = optimise(scn, target, executor, budget=args.budget, reps=reps,
+                              confirm_reps=confirm_reps, seed=seed, candidates=cands,
+                              max_steps=args.max_steps, log=log, cache=cache)
+            t_search = time.perf_counter() - t0
+            base = cache.run(scn, confirm_reps, seed)
+            optimised = result.final
+            erl_table, erl_res = None, None
+            if target.kpi in ERLANG_KPIS and target.value is not None and "phone" in channels:
+                erl_table = erlang_estimate(scn, target.value, phone_parts)
+                erl_scn = with_schedule(scn, erlang_schedule(scn, erl_table), name=f"{scn.name}_erlang")
+                log(f"Erlang estimate: {int(erl_table['extra_lines'].sum())} extra line blocks, "
+                    f"EUR {erl_table['extra_cost'].sum():,.0f}; simulating it ...")
+                erl_res = cache.run(erl_scn, confirm_reps, seed)
+        finally:
+            executor.close()
+        wall = time.perf_counter() - t0
 
-    results = [base, optimised] + ([erl_res] if erl_res is not None else [])
-    table = paired(results)
-    table_all = table[table["by"] == "all"].reset_index(drop=True)
-    shown = PHONE_SHOWN + (CHAT_SHOWN if "chat" in channels else [])
-    table_shown = table_all[table_all["kpi"].isin(shown)]
-    ce = cost_effectiveness(results)
-    kpi = target.kpi
-    points = []
-    for label, res in [("confirmed optimum", optimised), ("Erlang estimate", erl_res)]:
-        if res is None:
-            continue
-        m, lo, hi = _confirmed(res, kpi)
-        row = ce[ce["scenario"] == res.scenario.name].iloc[0]
-        points.append({"label": label, "scenario": res.scenario.name,
-                       "extra_cost": row["extra_cost"], "kpi": m, "ci_low": lo, "ci_high": hi})
-    points = pd.DataFrame(points)
-    m_opt, lo_opt, hi_opt = points.iloc[0][["kpi", "ci_low", "ci_high"]]
-    total_cost = float(result.increments["cost"].sum()) if len(result.increments) else 0.0
-    total_hours = float(result.increments["line_hours"].sum()) if len(result.increments) else 0.0
+        results = [base, optimised] + ([erl_res] if erl_res is not None else [])
+        table = paired(results)
+        table_all = table[table["by"] == "all"].reset_index(drop=True)
+        shown = PHONE_SHOWN + (CHAT_SHOWN if "chat" in channels else [])
+        table_shown = table_all[table_all["kpi"].isin(shown)]
+        ce = cost_effectiveness(results)
+        kpi = target.kpi
+        points = []
+        for label, res in [("confirmed optimum", optimised), ("Erlang estimate", erl_res)]:
+            if res is None:
+                continue
+            m, lo, hi = _confirmed(res, kpi)
+            row = ce[ce["scenario"] == res.scenario.name].iloc[0]
+            points.append({"label": label, "scenario": res.scenario.name,
+                           "extra_cost": row["extra_cost"], "kpi": m, "ci_low": lo, "ci_high": hi})
+        points = pd.DataFrame(points)
+        m_opt, lo_opt, hi_opt = points.iloc[0][["kpi", "ci_low", "ci_high"]]
+        total_cost = float(result.increments["cost"].sum()) if len(result.increments) else 0.0
+        total_hours = float(result.increments["line_hours"].sum()) if len(result.increments) else 0.0
 
-    lines = [f"Staffing optimiser: scenario {scn.name} ({scn.horizon.start} to {scn.horizon.end}), "
-             f"target {target.text}{budget_text}",
-             f"Method: greedy marginal analysis on common random numbers (seed {seed}): "
-             f"{len(cands)} candidate increments per step, {reps} replication(s) per evaluation; "
-             f"a schedule that meets the target is confirmed on {confirm_reps} replications.",
-             search_note(result),
-             f"Result: {result.status} - {result.message}",
-             f"Ceiling: with {result.ceiling_lines} extra lines in every candidate block "
-             f"{LABELS.get(kpi, kpi)} is {result.ceiling:.4g} (search replications): no "
-             "staffing of these blocks does better.", "",
-             "Chosen schedule (extra staffed lines on top of the scenario's own staffing, "
-             "over the whole horizon):"]
-    if len(result.increments):
-        lines.append(_table(result.increments, {"channel": "{}", "province": "{}", "hours": "{}",
-                                                "weekdays": "{}", "lines": "{:d}",
-                                                "line_hours": "{:,.0f}", "cost": "{:,.0f}"}))
-    else:
-        lines.append("  (none)")
-    lines += [f"  total: {total_hours:,.0f} extra staffed hours, EUR {total_cost:,.0f}", "",
-              f"{LABELS.get(kpi, kpi)} with the chosen schedule: {m_opt:.4g} "
-              f"[95% CI {lo_opt:.4g}, {hi_opt:.4g}] on {confirm_reps} replications"
-              + (f": {_verdict(target, m_opt, lo_opt, hi_opt)}" if target.value is not None else ""),
-              "",
-              f"Achieved KPIs ({confirm_reps} replications, 95% CIs; differences paired with "
-              "the base):",
-              compare_table(table_shown), "", cost_table(ce), "",
-              "Search trace (KPI on the search replications; cost: extra over the horizon, EUR):",
-              _table(result.trace, {"step": "{:d}", "added": "{}", "kpi": "{:.4f}",
-                                    "extra_cost": "{:,.0f}", "gain_per_keur": "{:.5f}"})]
-    if erl_table is not None:
-        m_e, lo_e, hi_e = points.iloc[1][["kpi", "ci_low", "ci_high"]]
-        lines += ["", f"Erlang B quick estimate (per province and part of day, blocking <= "
-                      f"{1 - target.value:.3g}; load = new callers per open hour x "
-                      f"{erl_table['holding_min'].iloc[0]:.0f} min holding time; redials, "
-                      "callbacks and overflow ignored):",
-                  _table(erl_table, {"province": "{}", "part": "{}",
-                                     "callers_per_open_hour": "{:.3f}", "load_erlang": "{:.3f}",
-                                     "base_lines": "{:d}", "blocking_at_base": "{:.3f}",
-                                     "lines_needed": "{:d}", "blocking_at_c": "{:.3f}",
-                                     "extra_line_hours": "{:,.0f}", "extra_cost": "{:,.0f}"}),
-                  f"  Erlang schedule: {erl_table['extra_line_hours'].sum():,.0f} extra "
-                  f"line-hours, EUR {erl_table['extra_cost'].sum():,.0f}; simulated "
-                  f"{LABELS.get(kpi, kpi)} {m_e:.4g} [95% CI {lo_e:.4g}, {hi_e:.4g}] "
-                  f"({_verdict(target, m_e, lo_e, hi_e)})",
-                  f"  Greedy schedule: {total_hours:,.0f} extra line-hours, EUR {total_cost:,.0f}; "
-                  f"simulated {m_opt:.4g} [95% CI {lo_opt:.4g}, {hi_opt:.4g}]"]
-    elif target.kpi not in ERLANG_KPIS or target.value is None:
-        lines += ["", f"Erlang quick estimate: not applicable to {target.text} (only answer-rate "
-                      "targets with a threshold)"]
-    text = "\n".join(lines)
-    meta = base_meta("optimise", scenario=scn.name, scenario_file=str(args.scenario),
-                     overrides=args.set, target=target.text, target_kpi=kpi,
-                     target_value=target.value, budget=args.budget, status=result.status,
-                     message=result.message, seed=seed, search_replications=reps,
-                     confirm_replications=confirm_reps, ceiling=result.ceiling,
-                     ceiling_lines=result.ceiling_lines, candidates=[c.label for c in cands],
-                     steps=int(len(result.trace) - 1), extra_cost=total_cost,
-                     extra_line_hours=total_hours, kpi_confirmed=m_opt,
-                     kpi_ci=[lo_opt, hi_opt], wall_time_s=round(wall, 2),
-                     search_time_s=round(t_search, 2), jobs=args.jobs,
-                     model_runs=cache.simulated,
-                     model_runs_reused=cache.requested - cache.simulated,
-                     gains_reused=result.reused, reuse_off_because=result.reuse_reasons)
-
-    def fill(tmp: Path) -> None:
-        result.increments.to_csv(tmp / "schedule.csv", index=False)
-        result.trace.to_csv(tmp / "trace.csv", index=False)
-        result.evaluations.to_csv(tmp / "candidates.csv", index=False)
-        pd.DataFrame(result.confirmations).to_csv(tmp / "confirmations.csv", index=False)
-        table_all.to_csv(tmp / "compare.csv", index=False)
-        ce.to_csv(tmp / "cost_effectiveness.csv", index=False)
-        points.to_csv(tmp / "points.csv", index=False)
+        lines = [f"Staffing optimiser: scenario {scn.name} ({scn.horizon.start} to {scn.horizon.end}), "
+                 f"target {target.text}{budget_text}",
+                 f"Method: greedy marginal analysis on common random numbers (seed {seed}): "
+                 f"{len(cands)} candidate increments per step, {reps} replication(s) per evaluation; "
+                 f"a schedule that meets the target is confirmed on {confirm_reps} replications.",
+                 search_note(result),
+                 f"Result: {result.status} - {result.message}",
+                 f"Ceiling: with {result.ceiling_lines} extra lines in every candidate block "
+                 f"{LABELS.get(kpi, kpi)} is {result.ceiling:.4g} (search replications): no "
+                 "staffing of these blocks does better.", "",
+                 "Chosen schedule (extra staffed lines on top of the scenario's own staffing, "
+                 "over the whole horizon):"]
+        if len(result.increments):
+            lines.append(_table(result.increments, {"channel": "{}", "province": "{}", "hours": "{}",
+                                                    "weekdays": "{}", "lines": "{:d}",
+                                                    "line_hours": "{:,.0f}", "cost": "{:,.0f}"}))
+        else:
+            lines.append("  (none)")
+        lines += [f"  total: {total_hours:,.0f} extra staffed hours, EUR {total_cost:,.0f}", "",
+                  f"{LABELS.get(kpi, kpi)} with the chosen schedule: {m_opt:.4g} "
+                  f"[95% CI {lo_opt:.4g}, {hi_opt:.4g}] on {confirm_reps} replications"
+                  + (f": {_verdict(target, m_opt, lo_opt, hi_opt)}" if target.value is not None else ""),
+                  "",
+                  f"Achieved KPIs ({confirm_reps} replications, 95% CIs; differences paired with "
+                  "the base):",
+                  compare_table(table_shown), "", cost_table(ce), "",
+                  "Search trace (KPI on the search replications; cost: extra over the horizon, EUR):",
+                  _table(result.trace, {"step": "{:d}", "added": "{}", "kpi": "{:.4f}",
+                                        "extra_cost": "{:,.0f}", "gain_per_keur": "{:.5f}"})]
         if erl_table is not None:
-            erl_table.to_csv(tmp / "erlang.csv", index=False)
-        for res in results:
-            (tmp / f"scenario_{safe_name(res.scenario.name)}.yaml").write_text(res.scenario.to_yaml(),
-                                                                     encoding="utf-8")
-        (tmp / "summary.txt").write_text(text + "\n", encoding="utf-8")
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-        (tmp / "figures").mkdir()
-        fig, ax = plt.subplots(figsize=(8, 5))
-        plot_path(result.trace, points, ax, LABELS.get(kpi, kpi), target.value, result.ceiling)
-        save_figure(fig, tmp / "figures", "optimise_path")
+            m_e, lo_e, hi_e = points.iloc[1][["kpi", "ci_low", "ci_high"]]
+            lines += ["", f"Erlang B quick estimate (per province and part of day, blocking <= "
+                          f"{1 - target.value:.3g}; load = new callers per open hour x "
+                          f"{erl_table['holding_min'].iloc[0]:.0f} min holding time; redials, "
+                          "callbacks and overflow ignored):",
+                      _table(erl_table, {"province": "{}", "part": "{}",
+                                         "callers_per_open_hour": "{:.3f}", "load_erlang": "{:.3f}",
+                                         "base_lines": "{:d}", "blocking_at_base": "{:.3f}",
+                                         "lines_needed": "{:d}", "blocking_at_c": "{:.3f}",
+                                         "extra_line_hours": "{:,.0f}", "extra_cost": "{:,.0f}"}),
+                      f"  Erlang schedule: {erl_table['extra_line_hours'].sum():,.0f} extra "
+                      f"line-hours, EUR {erl_table['extra_cost'].sum():,.0f}; simulated "
+                      f"{LABELS.get(kpi, kpi)} {m_e:.4g} [95% CI {lo_e:.4g}, {hi_e:.4g}] "
+                      f"({_verdict(target, m_e, lo_e, hi_e)})",
+                      f"  Greedy schedule: {total_hours:,.0f} extra line-hours, EUR {total_cost:,.0f}; "
+                      f"simulated {m_opt:.4g} [95% CI {lo_opt:.4g}, {hi_opt:.4g}]"]
+        elif target.kpi not in ERLANG_KPIS or target.value is None:
+            lines += ["", f"Erlang quick estimate: not applicable to {target.text} (only answer-rate "
+                          "targets with a threshold)"]
+        text = "\n".join(lines)
+        meta = base_meta("optimise", scenario=scn.name, scenario_file=str(args.scenario),
+                         overrides=args.set, target=target.text, target_kpi=kpi,
+                         target_value=target.value, budget=args.budget, status=result.status,
+                         message=result.message, seed=seed, search_replications=reps,
+                         confirm_replications=confirm_reps, ceiling=result.ceiling,
+                         ceiling_lines=result.ceiling_lines, candidates=[c.label for c in cands],
+                         steps=int(len(result.trace) - 1), extra_cost=total_cost,
+                         extra_line_hours=total_hours, kpi_confirmed=m_opt,
+                         kpi_ci=[lo_opt, hi_opt], wall_time_s=round(wall, 2),
+                         search_time_s=round(t_search, 2), jobs=args.jobs,
+                         model_runs=cache.simulated + cache.resumed,
+                         model_runs_resumed=cache.resumed,
+                         model_runs_reused=cache.requested - cache.simulated - cache.resumed,
+                         gains_reused=result.reused, reuse_off_because=result.reuse_reasons)
 
-    out = write_atomic(out, fill)  # a fresh name if earlier results are there
+        def fill(tmp: Path) -> None:
+            result.increments.to_csv(tmp / "schedule.csv", index=False)
+            result.trace.to_csv(tmp / "trace.csv", index=False)
+            result.evaluations.to_csv(tmp / "candidates.csv", index=False)
+            pd.DataFrame(result.confirmations).to_csv(tmp / "confirmations.csv", index=False)
+            table_all.to_csv(tmp / "compare.csv", index=False)
+            ce.to_csv(tmp / "cost_effectiveness.csv", index=False)
+            points.to_csv(tmp / "points.csv", index=False)
+            if erl_table is not None:
+                erl_table.to_csv(tmp / "erlang.csv", index=False)
+            for res in results:
+                (tmp / f"scenario_{safe_name(res.scenario.name)}.yaml").write_text(res.scenario.to_yaml(),
+                                                                         encoding="utf-8")
+            (tmp / "summary.txt").write_text(text + "\n", encoding="utf-8")
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+            (tmp / "figures").mkdir()
+            fig, ax = plt.subplots(figsize=(8, 5))
+            plot_path(result.trace, points, ax, LABELS.get(kpi, kpi), target.value, result.ceiling)
+            save_figure(fig, tmp / "figures", "optimise_path")
+
+        out = write_atomic(out, fill)  # a fresh name if earlier results are there
     report_after(args, out)
     if not args.quiet:
         print()

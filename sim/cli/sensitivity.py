@@ -34,6 +34,7 @@ from sim.cli.report import add_report_argument, report_after
 from sim.config import PROJECT_ROOT, ScenarioError, load_scenario, parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
 from sim.experiments.replications import default_jobs, tqdm_disable
+from sim.experiments.saved import resumable
 from sim.planning.optimise import Evaluations, evaluate
 from sim.planning.sensitivity import (
     PARAMETER_NAMES,
@@ -73,6 +74,9 @@ def add_arguments(p) -> None:
     p.add_argument("--quick", action="store_true", help="2 replications (a smoke test)")
     p.add_argument("--out", type=Path,
                    help="results folder (default: results/sensitivity_<scenario>)")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse the replications an interrupted sensitivity run with the same "
+                        "--out finished (each saved as it finishes)")
     add_output_arguments(p)
     add_executor_arguments(p)
     add_report_argument(p)
@@ -175,113 +179,116 @@ def main(args) -> int:
                  if skipped else ""),
               flush=True)
 
-    t0 = time.perf_counter()
-    executor = executor_from_args(args)
-    # KPIS are phone KPIs and costs (staffed hours, which need no simulation): chat and
-    # e-mail are not simulated, and a setting that leaves a scenario unchanged reuses
-    # its replications. The phone KPIs are bit-identical to a full run's.
-    cache = Evaluations(executor, channels=("phone",))
-    bar = tqdm(total=len(runs) * reps, unit="rep", disable=tqdm_disable(progress(args)), leave=False)
-    try:
-        frames = evaluate([r[2] for r in runs], reps, seed, executor, progress=bar.update,
-                          cache=cache)
-    finally:
-        bar.close()
-        executor.close()
-    wall = time.perf_counter() - t0
+    partial = getattr(args, "partial", None)  # --readings: the reading's own folder
+    with resumable(out, args.resume, partial, args.quiet) as saved:
+        t0 = time.perf_counter()
+        executor = executor_from_args(args)
+        # KPIS are phone KPIs and costs (staffed hours, which need no simulation): chat and
+        # e-mail are not simulated, and a setting that leaves a scenario unchanged reuses
+        # its replications. The phone KPIs are bit-identical to a full run's.
+        cache = Evaluations(executor, channels=("phone",), saved=saved)
+        bar = tqdm(total=len(runs) * reps, unit="rep", disable=tqdm_disable(progress(args)), leave=False)
+        try:
+            frames = evaluate([r[2] for r in runs], reps, seed, executor, progress=bar.update,
+                              cache=cache)
+        finally:
+            bar.close()
+            executor.close()
+        wall = time.perf_counter() - t0
 
-    per_rep = pd.concat([f[[k for k in KPIS if k in f]].reset_index().assign(
-        parameter=s.parameter, level=s.level, setting=s.label, scenario=x.name)
-        for (s, x, _), f in zip(runs, frames, strict=True)], ignore_index=True)
-    per_rep = per_rep[["parameter", "level", "setting", "scenario", "replication",
-                       *[k for k in KPIS if k in per_rep]]]
-    setting_rows = pd.DataFrame([{"parameter": s.parameter, "level": s.level, "setting": s.label,
-                                  "description": describe(scn, s)} for s in sets])
-    values = base_values(per_rep, scn.name)
-    for kpi in ("answered", "mean_attempts"):
-        values[kpi] = per_rep[per_rep["scenario"] == scn.name].groupby(
-            ["parameter", "level", "setting"], sort=False)[kpi].mean().to_numpy()
-    values = setting_rows.merge(values, on=["parameter", "level", "setting"])
-    tornado = tornado_table(values)
-    gains = option_gains(per_rep, scn.name) if options else pd.DataFrame()
-    ranking = ranking_table(gains) if options else pd.DataFrame()
+        per_rep = pd.concat([f[[k for k in KPIS if k in f]].reset_index().assign(
+            parameter=s.parameter, level=s.level, setting=s.label, scenario=x.name)
+            for (s, x, _), f in zip(runs, frames, strict=True)], ignore_index=True)
+        per_rep = per_rep[["parameter", "level", "setting", "scenario", "replication",
+                           *[k for k in KPIS if k in per_rep]]]
+        setting_rows = pd.DataFrame([{"parameter": s.parameter, "level": s.level, "setting": s.label,
+                                      "description": describe(scn, s)} for s in sets])
+        values = base_values(per_rep, scn.name)
+        for kpi in ("answered", "mean_attempts"):
+            values[kpi] = per_rep[per_rep["scenario"] == scn.name].groupby(
+                ["parameter", "level", "setting"], sort=False)[kpi].mean().to_numpy()
+        values = setting_rows.merge(values, on=["parameter", "level", "setting"])
+        tornado = tornado_table(values)
+        gains = option_gains(per_rep, scn.name) if options else pd.DataFrame()
+        ranking = ranking_table(gains) if options else pd.DataFrame()
 
-    desc = {p[0]: p[1] for p in PARAMETERS}
-    lines = [f"Sensitivity of {scn.name} ({scn.horizon.start} to {scn.horizon.end}), one parameter "
-             f"at a time, {reps} replications per setting and scenario, seed {seed} (common random "
-             "numbers)", "Options: " + (", ".join(o.name for o in options) or "(none)")
-             + (f"; skipped (other horizon): {', '.join(skipped)}" if skipped else ""), "",
-             "Settings (low / high; the base is the scenario's own values):"]
-    for param in dict.fromkeys(setting_rows["parameter"]):
-        if param == "base":
-            continue
-        g = setting_rows[setting_rows["parameter"] == param].set_index("level")
-        lines.append(f"  {param:<19} {desc[param]}: {g.loc['low', 'setting']} "
-                     f"({g.loc['low', 'description']}) / {g.loc['high', 'setting']} "
-                     f"({g.loc['high', 'description']})")
-    base = values[values["level"] == "base"].iloc[0]
-    lines += ["", f"Answer rate per caller of {scn.name}: base {base['mean']:.1%} "
-                  f"[95% CI {base['ci_low']:.1%}, {base['ci_high']:.1%}]; tornado, widest swing "
-                  "first:",
-              _fmt_table(tornado, {"parameter": "{}", "low_setting": "{}", "low": "{:.1%}",
-                                   "high_setting": "{}", "high": "{:.1%}", "width": "{:.1%}"}), "",
-              "All settings (answer rate per caller with 95% CI, answered calls, attempts per "
-              "caller):",
-              _fmt_table(values, {"parameter": "{}", "setting": "{}", "description": "{}",
-                                  "mean": "{:.1%}", "ci_low": "{:.1%}", "ci_high": "{:.1%}",
-                                  "answered": "{:,.0f}", "mean_attempts": "{:.2f}"})]
-    verdicts = []
-    if options:
-        for by, title in [("gain", "Ranking by gain in answer rate per caller over the base"),
-                          ("cost", "Ranking by cost per extra caller answered (lowest first)")]:
-            lines += ["", f"{title}:",
-                      _fmt_table(ranking[ranking["criterion"] == by],
-                                 {"parameter": "{}", "setting": "{}", "ranking": "{}",
-                                  "kendall_tau": "{:.2f}", "top_same": "{}"})]
-        verdicts = [robustness(ranking, "gain"), robustness(ranking, "cost")]
-        unclear = unclear_options(gains)
-        if unclear:
-            verdicts.append("options whose gain is not distinguishable from zero (95% CI includes "
-                            f"0) under at least one setting: {', '.join(unclear)}; their places "
-                            "among themselves are left to noise")
-        lines += ["", "Robustness:"] + [f"  {v}" for v in verdicts]
-    top = tornado.iloc[0]
-    finding = (f"widest swing: {top['parameter']} ({top['low_setting']}: {top['low']:.1%}, "
-               f"{top['high_setting']}: {top['high']:.1%}, base {top['base']:.1%})")
-    lines += ["", f"Main finding: {finding}."]
-    text = "\n".join(lines)
-    meta = base_meta("sensitivity", scenario=scn.name, scenario_file=str(args.scenario),
-                     options=[o.name for o in options], skipped_options=skipped,
-                     overrides=args.set,
-                     parameters=[s.parameter for s in sets if s.level == "low"], seed=seed,
-                     replications=reps, runs=len(runs), model_runs=cache.simulated,
-                     replications_shared=cache.restaffed,
-                     channels_simulated=["phone"], wall_time_s=round(wall, 2), jobs=args.jobs,
-                     finding=finding, robustness=verdicts)
-
-    def fill(tmp: Path) -> None:
-        setting_rows.to_csv(tmp / "settings.csv", index=False)
-        per_rep.to_csv(tmp / "per_rep.csv", index=False)
-        values.to_csv(tmp / "values.csv", index=False)
-        tornado.to_csv(tmp / "tornado.csv", index=False)
+        desc = {p[0]: p[1] for p in PARAMETERS}
+        lines = [f"Sensitivity of {scn.name} ({scn.horizon.start} to {scn.horizon.end}), one parameter "
+                 f"at a time, {reps} replications per setting and scenario, seed {seed} (common random "
+                 "numbers)", "Options: " + (", ".join(o.name for o in options) or "(none)")
+                 + (f"; skipped (other horizon): {', '.join(skipped)}" if skipped else ""), "",
+                 "Settings (low / high; the base is the scenario's own values):"]
+        for param in dict.fromkeys(setting_rows["parameter"]):
+            if param == "base":
+                continue
+            g = setting_rows[setting_rows["parameter"] == param].set_index("level")
+            lines.append(f"  {param:<19} {desc[param]}: {g.loc['low', 'setting']} "
+                         f"({g.loc['low', 'description']}) / {g.loc['high', 'setting']} "
+                         f"({g.loc['high', 'description']})")
+        base = values[values["level"] == "base"].iloc[0]
+        lines += ["", f"Answer rate per caller of {scn.name}: base {base['mean']:.1%} "
+                      f"[95% CI {base['ci_low']:.1%}, {base['ci_high']:.1%}]; tornado, widest swing "
+                      "first:",
+                  _fmt_table(tornado, {"parameter": "{}", "low_setting": "{}", "low": "{:.1%}",
+                                       "high_setting": "{}", "high": "{:.1%}", "width": "{:.1%}"}), "",
+                  "All settings (answer rate per caller with 95% CI, answered calls, attempts per "
+                  "caller):",
+                  _fmt_table(values, {"parameter": "{}", "setting": "{}", "description": "{}",
+                                      "mean": "{:.1%}", "ci_low": "{:.1%}", "ci_high": "{:.1%}",
+                                      "answered": "{:,.0f}", "mean_attempts": "{:.2f}"})]
+        verdicts = []
         if options:
-            gains.to_csv(tmp / "gains.csv", index=False)
-            ranking.to_csv(tmp / "ranking.csv", index=False)
-        (tmp / "summary.txt").write_text(text + "\n", encoding="utf-8")
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-        (tmp / "figures").mkdir()
-        fig, ax = plt.subplots(figsize=(8, 0.55 * len(tornado) + 1.8))
-        plot_tornado(tornado, ax)
-        save_figure(fig, tmp / "figures", "tornado")
-        if options:
-            fig, axes = plt.subplots(2, 1, figsize=(10, 9), sharex=True)
-            plot_ranking(ranks_long(gains, "gain"), axes[0],
-                         "Rank by gain in answer rate per caller")
-            plot_ranking(ranks_long(gains, "cost"), axes[1],
-                         "Rank by cost per extra caller answered")
-            save_figure(fig, tmp / "figures", "ranking")
+            for by, title in [("gain", "Ranking by gain in answer rate per caller over the base"),
+                              ("cost", "Ranking by cost per extra caller answered (lowest first)")]:
+                lines += ["", f"{title}:",
+                          _fmt_table(ranking[ranking["criterion"] == by],
+                                     {"parameter": "{}", "setting": "{}", "ranking": "{}",
+                                      "kendall_tau": "{:.2f}", "top_same": "{}"})]
+            verdicts = [robustness(ranking, "gain"), robustness(ranking, "cost")]
+            unclear = unclear_options(gains)
+            if unclear:
+                verdicts.append("options whose gain is not distinguishable from zero (95% CI includes "
+                                f"0) under at least one setting: {', '.join(unclear)}; their places "
+                                "among themselves are left to noise")
+            lines += ["", "Robustness:"] + [f"  {v}" for v in verdicts]
+        top = tornado.iloc[0]
+        finding = (f"widest swing: {top['parameter']} ({top['low_setting']}: {top['low']:.1%}, "
+                   f"{top['high_setting']}: {top['high']:.1%}, base {top['base']:.1%})")
+        lines += ["", f"Main finding: {finding}."]
+        text = "\n".join(lines)
+        meta = base_meta("sensitivity", scenario=scn.name, scenario_file=str(args.scenario),
+                         options=[o.name for o in options], skipped_options=skipped,
+                         overrides=args.set,
+                         parameters=[s.parameter for s in sets if s.level == "low"], seed=seed,
+                         replications=reps, runs=len(runs),
+                         model_runs=cache.simulated + cache.resumed, model_runs_resumed=cache.resumed,
+                         replications_shared=cache.restaffed,
+                         channels_simulated=["phone"], wall_time_s=round(wall, 2), jobs=args.jobs,
+                         finding=finding, robustness=verdicts)
 
-    out = write_atomic(out, fill)  # a fresh name if earlier results are there
+        def fill(tmp: Path) -> None:
+            setting_rows.to_csv(tmp / "settings.csv", index=False)
+            per_rep.to_csv(tmp / "per_rep.csv", index=False)
+            values.to_csv(tmp / "values.csv", index=False)
+            tornado.to_csv(tmp / "tornado.csv", index=False)
+            if options:
+                gains.to_csv(tmp / "gains.csv", index=False)
+                ranking.to_csv(tmp / "ranking.csv", index=False)
+            (tmp / "summary.txt").write_text(text + "\n", encoding="utf-8")
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+            (tmp / "figures").mkdir()
+            fig, ax = plt.subplots(figsize=(8, 0.55 * len(tornado) + 1.8))
+            plot_tornado(tornado, ax)
+            save_figure(fig, tmp / "figures", "tornado")
+            if options:
+                fig, axes = plt.subplots(2, 1, figsize=(10, 9), sharex=True)
+                plot_ranking(ranks_long(gains, "gain"), axes[0],
+                             "Rank by gain in answer rate per caller")
+                plot_ranking(ranks_long(gains, "cost"), axes[1],
+                             "Rank by cost per extra caller answered")
+                save_figure(fig, tmp / "figures", "ranking")
+
+        out = write_atomic(out, fill)  # a fresh name if earlier results are there
     report_after(args, out)
     if not args.quiet:
         print()

@@ -183,19 +183,49 @@ def year_scenarios(path: Path, capacity_2024: Path = DEFAULT_CAPACITY_2024,
     return out
 
 
+def _year_replication(task: tuple) -> dict[str, np.ndarray]:
+    """One replication of a backtested year: answered contacts per channel and day of its
+    horizon (:func:`sim.planning.fit_run.answered_by_day_of`); a picklable worker."""
+    from sim.model.helpline import Helpline
+    from sim.model.streams import Streams
+    from sim.planning.fit_run import answered_by_day_of
+
+    scn, seed, rep, channels = task
+    model = Helpline(scn, Streams(seed, rep), channels=channels)
+    return answered_by_day_of(scn, model, model.run())
+
+
 def backtest(path: Path, reps: int, seed: int, jobs: int = 1,
              capacity_2024: Path = DEFAULT_CAPACITY_2024, carry: str = "trend",
-             log=None) -> tuple[pd.DataFrame, dict[int, Scenario]]:
-    """Run the backtest of the scenario file ``path``: the table and the year scenarios."""
-    from sim.planning.fit_run import answered_by_day
+             log=None, saved=None) -> tuple[pd.DataFrame, dict[int, Scenario]]:
+    """Run the backtest of the scenario file ``path``: the table and the year scenarios.
+
+    ``saved`` (:class:`sim.experiments.saved.SavedResults`, the command's partial folder):
+    each year's replication is saved as soon as it is finished, and one saved by an
+    interrupted backtest (``--resume``) is loaded instead of simulated, keyed by the
+    year's resolved scenario, the seed, the replication and the channels simulated."""
+    from sim.experiments.executors import Processes
+    from sim.planning.fit_run import stack_by_day
 
     scns = year_scenarios(path, capacity_2024, carry)
     by_day, starts, set_ups = {}, {}, {}
     for y in YEARS:
+        scn = scns[y.year]
+        tasks = [(scn, seed, r, y.channels) for r in range(reps)]
+        keys = [None if saved is None else saved.key(scn.model_dump_json(), seed, r, y.channels)
+                for r in range(reps)]
+        outs = {r: v for r in range(reps)
+                if keys[r] is not None and (v := saved.load(keys[r])) is not None}
         if log is not None:
-            log(f"simulating {y.year} ({reps} replications)")
-        by_day[y.year] = answered_by_day(scns[y.year], reps, seed, jobs, channels=y.channels)
-        starts[y.year] = scns[y.year].horizon.start
+            log(f"simulating {y.year} ({reps} replications"
+                + (f", {len(outs)} of them saved by an interrupted run" if outs else "") + ")")
+        todo = [t for t in tasks if t[2] not in outs]
+        for task, out in zip(todo, Processes(jobs).map(_year_replication, todo), strict=True):
+            outs[task[2]] = out
+            if saved is not None:  # at once: an interruption loses no finished replication
+                saved.save(keys[task[2]], out)
+        by_day[y.year] = stack_by_day([outs[r] for r in range(reps)])
+        starts[y.year] = scn.horizon.start
         set_ups[y.year] = y.set_up
     return score(targets(), by_day, starts, set_ups), scns
 

@@ -372,14 +372,22 @@ class Evaluations:
     :func:`run_replication`: phone KPIs and costs are the same with or without chat and
     e-mail, and overall KPIs the same with or without the others. ``simulated`` and ``requested`` count model
     runs done and asked for. KPI tables are kept in memory (tens of kB each).
+
+    ``saved`` (:class:`sim.experiments.saved.SavedResults`, the command's partial folder):
+    every replication simulated is also saved there as soon as it is finished, and one
+    saved by an interrupted run of the command (``--resume``) is loaded instead of
+    simulated, keyed by everything that decides it (the key above, seed, replication);
+    ``resumed`` counts those. The values are the pickled KPI tables: bit-identical.
     """
 
-    def __init__(self, executor, channels: Sequence[str] | None = None):
+    def __init__(self, executor, channels: Sequence[str] | None = None, saved=None):
         self.executor = executor
         self.channels = _channels(channels)
         self._done: dict[tuple, tuple[str, Replication]] = {}  # key -> (scenario_key, rep)
+        self.saved = saved
         self.simulated = 0
         self.requested = 0
+        self.resumed = 0  # replications loaded from ``saved`` instead of simulated
         self.restaffed = 0  # replications shared with a scenario differing only in chat/e-mail
 
     def replications(self, scenarios: Sequence[Scenario], reps: int | Sequence[int], seed: int,
@@ -400,18 +408,33 @@ class Evaluations:
         todo: dict[tuple, tuple] = {}
         for s, k in zip(scenarios, keys, strict=True):
             for r in reps:
-                if (k, seed, r) not in self._done and (k, seed, r) not in todo:
+                if (k, seed, r) not in self._done and (k, seed, r) not in todo \
+                        and not self._resume((k, seed, r)):
                     todo[(k, seed, r)] = (s, seed, r, ch, overall_only)
         self.requested += len(scenarios) * len(reps)
         if progress is not None and len(scenarios) * len(reps) > len(todo):
             progress(len(scenarios) * len(reps) - len(todo))
         for key, out in zip(todo, self.executor.map(_replication, list(todo.values())), strict=True):
             self._done[key] = (scenario_key(todo[key][0]), out)
+            if self.saved is not None:  # at once: an interruption loses no finished one
+                self.saved.save(self.saved.key(*key), self._done[key])
             self.simulated += 1
             if progress is not None:
                 progress(1)
         return [[self._stored(k, seed, r, s, f) for r in reps]
                 for k, s, f in zip(keys, scenarios, full, strict=True)]
+
+    def _resume(self, key: tuple) -> bool:
+        """Whether the replication of ``key`` was loaded from ``saved`` (an interrupted
+        run's), which then holds it as if simulated here."""
+        if self.saved is None:
+            return False
+        got = self.saved.load(self.saved.key(*key))
+        if got is None:
+            return False
+        self._done[key] = got
+        self.resumed += 1
+        return True
 
     def _stored(self, key: tuple, seed: int, r: int, scn: Scenario, full: str) -> Replication:
         """The stored replication for ``scn``: as simulated, or restaffed when it was

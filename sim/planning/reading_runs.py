@@ -34,6 +34,7 @@ import pandas as pd
 
 from sim.config import load_scenario, parse_overrides
 from sim.experiments.readings import FITTED_DIR, base_text, find_readings, reading_scenario
+from sim.experiments.saved import resumable
 from sim.results.folders import fresh_out, safe_name, write_atomic
 
 TOP_FACTORS = 3  # factors named per reading in the sensitivity verdicts
@@ -61,60 +62,64 @@ def run_under_readings(args: argparse.Namespace, main: Callable[[argparse.Namesp
     out = Path(args.out or Path("results") / f"{kind}_readings_{safe_name(name)}")
     fresh_out(out, announce=False)  # refuse a place that is not ours before computing
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.readings-{os.getpid()}"  # ours: removed at the end
-    staging.mkdir()
-    status, bases, skipped, files = 0, [], {}, {}
-    try:
-        for r in readings:
-            scn, used = reading_scenario(r, args.scenario, overrides, fitted_dir)
-            where = staging / "scenarios" / safe_name(r.name)
-            sub = argparse.Namespace(**{**vars(args), "readings": None, "set": [],
-                                        "scenario": _write(scn, where), "out": staging / safe_name(r.name)})
-            uses, kept = [used], [Path(args.scenario)]
-            if option_files is not None:
-                opts = []
-                for f in option_files:
-                    o, u = reading_scenario(r, f, overrides, fitted_dir)
-                    if o.horizon != scn.horizon:
-                        skipped.setdefault(r.name, []).append(o.name)
-                        continue
-                    opts.append(_write(o, where))
-                    uses.append(u)
-                    kept.append(Path(f))
-                if not opts:
-                    from sim.errors import ScenarioError
+    # Each reading's units of work are saved in its own subfolder of this command's partial
+    # folder (kept until the robustness folder is written): --resume reuses them.
+    with resumable(out, getattr(args, "resume", False), quiet=args.quiet) as saved:
+        staging = out.parent / f".{out.name}.readings-{os.getpid()}"  # ours: removed at the end
+        staging.mkdir()
+        status, bases, skipped, files = 0, [], {}, {}
+        try:
+            for r in readings:
+                scn, used = reading_scenario(r, args.scenario, overrides, fitted_dir)
+                where = staging / "scenarios" / safe_name(r.name)
+                sub = argparse.Namespace(**{**vars(args), "readings": None, "set": [],
+                                            "scenario": _write(scn, where), "out": staging / safe_name(r.name),
+                                            "partial": saved.folder / safe_name(r.name)})
+                uses, kept = [used], [Path(args.scenario)]
+                if option_files is not None:
+                    opts = []
+                    for f in option_files:
+                        o, u = reading_scenario(r, f, overrides, fitted_dir)
+                        if o.horizon != scn.horizon:
+                            skipped.setdefault(r.name, []).append(o.name)
+                            continue
+                        opts.append(_write(o, where))
+                        uses.append(u)
+                        kept.append(Path(f))
+                    if not opts:
+                        from sim.errors import ScenarioError
 
-                    raise ScenarioError("--options", ", ".join(map(str, option_files)),
-                                        f"no option shares the scenario's horizon under reading {r.name}")
-                sub.options = opts
-            bases.append(base_text(r.name, uses, kept, fitted_dir))
-            files[r.name] = {str(f): u for f, u in zip(kept, uses, strict=True)}
-            if not args.quiet:
-                print(f"\n=== reading {r.name}: {bases[-1].split(': ', 1)[1]}", flush=True)
-            status = max(status, main(sub))
-        per = {r.name: staging / safe_name(r.name) for r in readings}
-        if kind == "optimise":
-            rob, lines = optimise_robustness(per)
-        else:
-            rob, lines = sensitivity_robustness(per)
-        text = "\n".join(lines + ["", "base of each reading:"] + bases
-                         + [f"options left out in {k} (other horizon): {', '.join(v)}" for k, v in skipped.items()])
-        meta = {"kind": f"{kind}_readings", "scenario_file": str(args.scenario),
-                "readings": {r.name: r.file for r in readings}, "fitted_dir": str(fitted_dir),
-                "bases": files, "overrides": args.set, "status": status,
-                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "command": " ".join(sys.argv),
-                "verdicts": lines}
+                        raise ScenarioError("--options", ", ".join(map(str, option_files)),
+                                            f"no option shares the scenario's horizon under reading {r.name}")
+                    sub.options = opts
+                bases.append(base_text(r.name, uses, kept, fitted_dir))
+                files[r.name] = {str(f): u for f, u in zip(kept, uses, strict=True)}
+                if not args.quiet:
+                    print(f"\n=== reading {r.name}: {bases[-1].split(': ', 1)[1]}", flush=True)
+                status = max(status, main(sub))
+            per = {r.name: staging / safe_name(r.name) for r in readings}
+            if kind == "optimise":
+                rob, lines = optimise_robustness(per)
+            else:
+                rob, lines = sensitivity_robustness(per)
+            text = "\n".join(lines + ["", "base of each reading:"] + bases
+                             + [f"options left out in {k} (other horizon): {', '.join(v)}" for k, v in skipped.items()])
+            meta = {"kind": f"{kind}_readings", "scenario_file": str(args.scenario),
+                    "readings": {r.name: r.file for r in readings}, "fitted_dir": str(fitted_dir),
+                    "bases": files, "overrides": args.set, "status": status,
+                    "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "command": " ".join(sys.argv),
+                    "verdicts": lines}
 
-        def fill(tmp: Path) -> None:
-            for reading, folder in per.items():
-                shutil.move(str(folder), str(tmp / safe_name(reading)))
-            rob.to_csv(tmp / "robustness.csv", index=False)
-            (tmp / "robustness.txt").write_text(text + "\n", encoding="utf-8")
-            (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+            def fill(tmp: Path) -> None:
+                for reading, folder in per.items():
+                    shutil.move(str(folder), str(tmp / safe_name(reading)))
+                rob.to_csv(tmp / "robustness.csv", index=False)
+                (tmp / "robustness.txt").write_text(text + "\n", encoding="utf-8")
+                (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
 
-        written = write_atomic(out, fill)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            written = write_atomic(out, fill)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     if not args.quiet:
         print("\n" + "\n".join(["base of each reading:"] + [f"  {b}" for b in bases]) + "\n")
         print("\n".join(lines[:-1]))
