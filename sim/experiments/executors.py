@@ -35,12 +35,16 @@ class Serial:
 
 def _worker_init(parent: int) -> None:
     """Run in each pool worker: leave Ctrl-C to the main process (which stops the pool),
-    and die with the main process even when it is killed outright (SIGKILL)."""
+    die quietly when the main process stops the pool (SIGTERM), and die with the main
+    process even when it is killed outright (SIGKILL)."""
     import signal
     import threading
     import time
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker inherits the main process's SIGTERM handler (stop_on_signals), which
+    # raises in the middle of a task and prints a traceback when _stop terminates the pool.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:  # Linux: the kernel sends SIGKILL when the parent dies
         import ctypes
 
