@@ -112,8 +112,10 @@ def line_use_per_hour(
     left, width = cuts[:-1], np.diff(cuts)
     # Work [b, e) is going on at t if b <= t < e; every e > b, so this count is exact.
     busy = np.searchsorted(begin, left, "right") - np.searchsorted(end, left, "right")
-    k = np.searchsorted(lines.times, left, "right") - 1
-    staffed_now = np.where(k >= 0, lines.values[np.maximum(k, 0)], 0)
+    # Zero before the first change (and everywhere for a group never staffed, whose
+    # step function is empty: indexing its values would fail).
+    k = np.searchsorted(lines.times, left, "right")
+    staffed_now = np.concatenate([[0], lines.values])[k]
     inside = np.minimum(busy, staffed_now)
     hour = np.minimum((left // HOUR_S).astype(np.int64), n_hours - 1)
     within = np.bincount(hour, weights=inside * width, minlength=n_hours)[:n_hours]
