@@ -62,6 +62,7 @@ from sim.model.calendar import (
 )
 from sim.model.lines import LineGroup
 from sim.model.streams import Streams
+from sim.model.wakeup import timeout_or
 
 # Outcome of one chat visitor (exactly one each).
 ANSWERED = "answered"  # a chat line took the conversation (after waiting, if queued)
@@ -232,7 +233,7 @@ class ChatChannel:
             served = env.event()
             entry = (served, duration)
             grp.queue.append(entry)
-            yield served | env.timeout(patience)
+            yield timeout_or(env, patience, served)  # (= served | env.timeout(patience))
             wait = env.now - now
             if not served.triggered:
                 grp.queue.remove(entry)
