@@ -29,8 +29,8 @@ import simpy
 
 from sim.config import PROVINCES, Callbacks, Scenario
 from sim.model.calendar import TAIL_DAYS, StepFunction, closed_days, lines_over_time
+from sim.model.fastpath import timeout_or
 from sim.model.lines import LineGroup
-from sim.model.wakeup import timeout_or
 
 NO_NUMBER = "no_number"
 CALLBACK = "callback"

@@ -54,10 +54,10 @@ from sim.model.eventlog import (
     END_NO_OPENING,
     EventLog,
 )
+from sim.model.fastpath import start_journey, timeout_or
 from sim.model.lines import LineGroup
 from sim.model.pooling import RecentOccupancy
 from sim.model.streams import Streams
-from sim.model.wakeup import timeout_or
 
 
 @dataclass(frozen=True)
@@ -216,9 +216,18 @@ class Helpline:
 
     def _arrivals(self):
         env = self.env
-        for i, at in enumerate(self._arrival[:len(self.callers)]):  # new callers only
-            yield env.timeout(at - env.now)
-            env.process(self.caller(i))
+        times = self._arrival[:len(self.callers)]  # new callers only
+        if not times:
+            return
+        yield env.timeout(times[0] - env.now)
+        for i in range(len(times)):
+            # The next arrival is scheduled first, then the caller starts: the order in
+            # which env.process(caller) ran them (its start event came right after this
+            # step), without the start and end events (sim.model.fastpath; issue 16).
+            later = env.timeout(times[i + 1] - env.now) if i + 1 < len(times) else None
+            start_journey(self.caller(i))
+            if later is not None:
+                yield later
 
     # --- one caller ---------------------------------------------------------------------
 
