@@ -139,6 +139,7 @@ class Helpline:
                 open_intervals(start, days, phone.opening_hours, closed_days(start, days, scn.calendar)),
             ).reshape(days, -1)
         self._switch_delay = sampler(behaviour.switch.delay_min)
+        self._later_on = behaviour.later.enabled  # (a property that loops: read once)
         self._shares = np.array([phone.province_shares[p] for p in PROVINCES], dtype=float)
         self._chat_from_phone: set[int] = set()  # chat visitors who came from the phone
         self._horizon_s = scn.horizon.days * DAY_S
@@ -158,6 +159,7 @@ class Helpline:
             for g in self.groups:
                 g.recent = RecentOccupancy(pool.window_min * 60.0)
         self._extra_talk_s = pool.extra_talk_min * 60.0
+        self._overflow_on = ov.policy != "off"
         self._ov_weekdays = None if ov.weekdays is None else {WEEKDAYS.index(d) for d in ov.weekdays}
         self._ov_span = None if ov.hours is None else parse_interval(ov.hours)
         self.groups_last = [0] * len(self.callers)  # line group of each caller's last attempt
@@ -241,7 +243,7 @@ class Helpline:
         env, phone, desk, draws = self.env, self.scn.phone, self.desk, self.draws
         redial, am, later = phone.redial, phone.answering_machine, phone.callers.later
         cap, redial_p, closed_p = redial.cap, redial.probability, phone.closed.retry_probability
-        later_on = later.enabled  # (off: p_after is 0, and no draw u is below 0)
+        later_on = self._later_on  # (off: p_after is 0, and no draw u is below 0)
         every_tone = am.decision == "every_busy_tone"
         attempt = 1
         msg = None  # the caller's message on the answering machine, if any
@@ -417,13 +419,13 @@ class Helpline:
         Option 0 is dialled as ``len(PROVINCES)``. Overflow to another province is tried
         when the target has no free line (see ``sim.config.Overflow``).
         """
-        phone, groups = self.scn.phone, self.groups
+        groups = self.groups
         # The routing draw ``u`` is read only where a decision uses it: the draws are
         # fixed per (caller, attempt) in advance or by stream position, so leaving it
         # unread shifts nothing (issue 16: one look-up less per attempt by default).
         if self._option0[i]:
             dialled = len(PROVINCES)
-            policy = phone.option0.routing.policy
+            policy = self.scn.phone.option0.routing.policy
             if policy == "fixed":
                 target = self._fixed
             else:
@@ -435,8 +437,10 @@ class Helpline:
                     target = self._fixed  # no free line under the cap: the default province
         else:
             dialled = target = self._home[i]
-        ov = phone.overflow
-        if ov.policy != "off" and not groups[target].has_free_line() and (
+        if not self._overflow_on:  # (the default: no look-up of the overflow settings)
+            return dialled, target
+        ov = self.scn.phone.overflow
+        if not groups[target].has_free_line() and (
             ov.when == "always" or int(self.env.now // DAY_S) in self._peak_days
         ) and routing.in_peak_moment(self.env.now, self.scn.horizon.start.weekday(), self._ov_weekdays,
                                      self._ov_span):
