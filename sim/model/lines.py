@@ -121,8 +121,7 @@ class LineGroup:
         """A counsellor is back at the line: serve the queue, tell the listeners."""
         self._record_recent()
         self._serve_waiting()
-        self._mark_idle()
-        if self.has_free_line():
+        if self._mark_idle():  # (a line is free: one look-up for both; issue 16)
             self._notify()
 
     def counsellor_left(self) -> None:
@@ -175,11 +174,14 @@ class LineGroup:
         self._mark_idle()
         self._notify()
 
-    def _mark_idle(self) -> None:
+    def _mark_idle(self) -> bool:
+        """Start or end the idle period; returns whether a line is free now."""
         if not self.has_free_line():
             self.idle_since = None
-        elif self.idle_since is None:
+            return False
+        if self.idle_since is None:
             self.idle_since = self.env.now
+        return True
 
     def _notify(self) -> None:
         for callback in self._listeners:
