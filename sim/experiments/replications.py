@@ -28,7 +28,7 @@ from sim.results.callback_metrics import callback_kpis
 from sim.results.capacity import capacity_kpis
 from sim.results.channel_metrics import chat_kpis, email_kpis
 from sim.results.intervals import average_intervals, interval_table
-from sim.results.metrics import kpi_rows, kpis
+from sim.results.metrics import kpi_rows, kpis, phone_line_use
 from sim.results.numbers import number_kpis, window_s
 from sim.results.summary import (  # noqa: F401 (re-exported: the experiment's summaries)
     logit_interval,
@@ -118,8 +118,10 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
         if "email" not in model.channels:
             email = email[email["kpi"] == "email_staff_staffed_hours"]
         messages, callbacks = log.messages_table(), log.callbacks_table()
+        # Line use per province and hour, once for the KPIs and the interval table.
+        use = phone_line_use(attempts, model.cal.phone_lines, days, callbacks, emails)
         parts = [kpis(attempts, callers, model.cal.phone_lines, start, days, messages, callbacks, emails,
-                      overall_only=overall_only),
+                      overall_only=overall_only, use=use),
                  chat, email]
         options = callback_option_kpis(scn, model, messages, callbacks)
         if options is not None:
@@ -143,7 +145,7 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
                                len(model.email.emails))
             table = pd.concat([table, pd.DataFrame.from_records(rows, columns=table.columns)],
                               ignore_index=True)
-        intervals = (interval_table(attempts, model.cal.phone_lines, start, days, callbacks, emails)
+        intervals = (interval_table(attempts, model.cal.phone_lines, start, days, callbacks, emails, use=use)
                      if interval_tables else None)
         extra = reducer(scn, model, log) if reducer is not None else None
     except Exception as e:  # keep the context a planner needs to rerun it

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -77,6 +78,15 @@ class OpenIntervals:
     def is_open(self, t: float) -> bool:
         i = bisect.bisect_right(self._s, t) - 1
         return i >= 0 and t < self._e[i]
+
+    def state_at(self, t: float) -> tuple[bool, float]:
+        """(``is_open(t)``, the first instant after ``t`` at which that may change): the
+        state holds on ``[t, until)``, so a caller whose time only moves forward (the
+        model) need not search again before ``until`` (inf: never changes again)."""
+        i = bisect.bisect_right(self._s, t) - 1
+        if i >= 0 and t < self._e[i]:
+            return True, self._e[i]
+        return False, (self._s[i + 1] if i + 1 < len(self._s) else math.inf)
 
     def next_open(self, t: float) -> float | None:
         """Earliest time >= t at which the channel is open (None past the calendar)."""

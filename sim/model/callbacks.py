@@ -29,6 +29,7 @@ import simpy
 
 from sim.config import PROVINCES, Callbacks, Scenario
 from sim.model.calendar import TAIL_DAYS, StepFunction, closed_days, lines_over_time
+from sim.model.fastpath import timeout_or
 from sim.model.lines import LineGroup
 
 NO_NUMBER = "no_number"
@@ -144,6 +145,8 @@ class CallbackDesk:
         self._ready: list[list[tuple[float, int, Message]]] = [[] for _ in range(n_boxes)]
         self._later: list[list[tuple[float, int, Message]]] = [[] for _ in range(n_boxes)]
         self._wake: list[simpy.Event] = [env.event() for _ in range(n_boxes)]
+        # True while mailbox b's desk waits for a wake-up alone (no timer running).
+        self._idle = [False] * n_boxes
         self._idle_req: dict[int, tuple[float, float]] = {}
         self.messages: list[Message] = []
         self.engaged: set[int] = set()  # callers waiting in a line group's queue now
@@ -228,7 +231,14 @@ class CallbackDesk:
             self._wake[box].succeed()
 
     def _line_changed(self, group) -> None:
-        self._kick(0 if self.central else group.index % len(PROVINCES))
+        box = 0 if self.central else group.index % len(PROVINCES)
+        if self._idle[box] and not self.boxes[box]:
+            # Nothing to return and no timer to renew: woken, the desk would only wait
+            # again (an empty mailbox's heaps hold only closed messages). Skipping the
+            # wake-up changes no result; it saves an event and a resume at most line
+            # releases (13,000 of 18,000 per 2020 year; issue 16).
+            return
+        self._kick(box)
 
     def _candidates(self, box: int) -> list:
         if not self._live:
@@ -304,9 +314,11 @@ class CallbackDesk:
                 # (min(e) - now == min(e - now) exactly: rounding is monotonic.)
                 timers.append(later[0][0] - now)
             if timers:
-                yield self._wake[box] | env.timeout(min(timers))
+                yield timeout_or(env, min(timers), self._wake[box])
             else:
+                self._idle[box] = True
                 yield self._wake[box]
+                self._idle[box] = False
 
     def _call(self, msg: Message, group) -> None:
         cfg, c = self.cfg, self.callers

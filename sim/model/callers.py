@@ -132,9 +132,10 @@ class ArrayDraws:
         if i >= self.n:
             return self.beyond.block(i, k)
         c = self.c
-        # Python floats: the delays become SimPy's clock (numpy scalars are slower there).
-        return (float(c.redial_u[i, k - 1]), float(c.retry_delay_s[i, k - 1]),
-                float(c.closed_delay_s[i, k - 1]), 1.0, 0.0)
+        # Python floats: the delays become SimPy's clock (numpy scalars are slower there);
+        # ``item`` gives the same float as ``float(a[i, j])`` in one call (issue 16).
+        return (c.redial_u.item(i, k - 1), c.retry_delay_s.item(i, k - 1),
+                c.closed_delay_s.item(i, k - 1), 1.0, 0.0)
 
     def tone_u(self, i: int, k: int) -> tuple[float, float]:
         """(message u, number u) of the busy tone on attempt ``k`` of episode ``i``."""

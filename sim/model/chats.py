@@ -60,6 +60,7 @@ from sim.model.calendar import (
     lines_over_time,
     open_intervals,
 )
+from sim.model.fastpath import start_journey, timeout_or
 from sim.model.lines import LineGroup
 from sim.model.streams import Streams
 
@@ -211,9 +212,17 @@ class ChatChannel:
 
     def _arrivals(self):
         env = self.env
-        for i, at in enumerate(self.visitors.arrival_at.tolist()):  # Python floats: SimPy's clock
-            yield env.timeout(at - env.now)
-            env.process(self.visitor(i))
+        times = self.visitors.arrival_at.tolist()  # Python floats: SimPy's clock
+        if not times:
+            return
+        yield env.timeout(times[0] - env.now)
+        for i in range(len(times)):
+            # The next arrival first, then the visitor: the order env.process(visitor)
+            # gave, without its start and end events (sim.model.fastpath; issue 16).
+            later = env.timeout(times[i + 1] - env.now) if i + 1 < len(times) else None
+            start_journey(self.visitor(i))
+            if later is not None:
+                yield later
 
     def visitor(self, i: int):
         """One chat visitor's journey, from opening the chat window to its end."""
@@ -232,7 +241,7 @@ class ChatChannel:
             served = env.event()
             entry = (served, duration)
             grp.queue.append(entry)
-            yield served | env.timeout(patience)
+            yield timeout_or(env, patience, served)  # (= served | env.timeout(patience))
             wait = env.now - now
             if not served.triggered:
                 grp.queue.remove(entry)

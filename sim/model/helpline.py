@@ -9,6 +9,7 @@ the same caller behaves the same under every staffing option.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +54,7 @@ from sim.model.eventlog import (
     END_NO_OPENING,
     EventLog,
 )
+from sim.model.fastpath import start_journey, timeout_or
 from sim.model.lines import LineGroup
 from sim.model.pooling import RecentOccupancy
 from sim.model.streams import Streams
@@ -137,6 +139,7 @@ class Helpline:
                 open_intervals(start, days, phone.opening_hours, closed_days(start, days, scn.calendar)),
             ).reshape(days, -1)
         self._switch_delay = sampler(behaviour.switch.delay_min)
+        self._later_on = behaviour.later.enabled  # (a property that loops: read once)
         self._shares = np.array([phone.province_shares[p] for p in PROVINCES], dtype=float)
         self._chat_from_phone: set[int] = set()  # chat visitors who came from the phone
         self._horizon_s = scn.horizon.days * DAY_S
@@ -156,6 +159,7 @@ class Helpline:
             for g in self.groups:
                 g.recent = RecentOccupancy(pool.window_min * 60.0)
         self._extra_talk_s = pool.extra_talk_min * 60.0
+        self._overflow_on = ov.policy != "off"
         self._ov_weekdays = None if ov.weekdays is None else {WEEKDAYS.index(d) for d in ov.weekdays}
         self._ov_span = None if ov.hours is None else parse_interval(ov.hours)
         self.groups_last = [0] * len(self.callers)  # line group of each caller's last attempt
@@ -175,6 +179,9 @@ class Helpline:
             [PROVINCES.index(q) for q in phone.overflow.neighbours[p]] for p in PROVINCES
         ]
         self._peak_days = peak_day_set(scn)
+        # Whether the phone is open now, valid until _open_until (time only moves
+        # forward: one search per change of state, not per attempt; issue 16).
+        self._open_now, self._open_until = False, -math.inf
         am = phone.answering_machine
         self.desk = (
             CallbackDesk(self.env, am.callbacks, am.mailbox == "central", self.groups, people,
@@ -211,9 +218,18 @@ class Helpline:
 
     def _arrivals(self):
         env = self.env
-        for i, at in enumerate(self._arrival[:len(self.callers)]):  # new callers only
-            yield env.timeout(at - env.now)
-            env.process(self.caller(i))
+        times = self._arrival[:len(self.callers)]  # new callers only
+        if not times:
+            return
+        yield env.timeout(times[0] - env.now)
+        for i in range(len(times)):
+            # The next arrival is scheduled first, then the caller starts: the order in
+            # which env.process(caller) ran them (its start event came right after this
+            # step), without the start and end events (sim.model.fastpath; issue 16).
+            later = env.timeout(times[i + 1] - env.now) if i + 1 < len(times) else None
+            start_journey(self.caller(i))
+            if later is not None:
+                yield later
 
     # --- one caller ---------------------------------------------------------------------
 
@@ -223,9 +239,12 @@ class Helpline:
         the callback. Quick redials, retries at the next opening after the closed
         message and (``phone.callers.later``) retries at a later day's opening.
         """
-        env, phone = self.env, self.scn.phone
+        # (Settings read once per caller, not once per attempt: issue 16.)
+        env, phone, desk, draws = self.env, self.scn.phone, self.desk, self.draws
         redial, am, later = phone.redial, phone.answering_machine, phone.callers.later
-        cap, draws = redial.cap, self.draws
+        cap, redial_p, closed_p = redial.cap, redial.probability, phone.closed.retry_probability
+        later_on = self._later_on  # (off: p_after is 0, and no draw u is below 0)
+        every_tone = am.decision == "every_busy_tone"
         attempt = 1
         msg = None  # the caller's message on the answering machine, if any
         end = None
@@ -234,24 +253,23 @@ class Helpline:
             if outcome == ANSWERED:  # (a pending message was closed when the call began)
                 end = END_ANSWERED
                 break
-            if outcome == BUSY and self.desk is not None:
+            if outcome == BUSY and desk is not None:
                 # Per-busy-tone draws only when the decision is made at every busy tone.
-                tone_m, tone_n = (draws.tone_u(i, attempt) if am.decision == "every_busy_tone"
-                                  else (1.0, 1.0))
+                tone_m, tone_n = draws.tone_u(i, attempt) if every_tone else (1.0, 1.0)
                 leave, number = message_decision(
                     am.decision, am.message_probability, am.number_probability, msg is not None,
                     msg is not None and msg.state is None, self._message_u[i], self._number_u[i],
                     tone_m, tone_n)
                 if leave:
-                    msg = self.messages_of[i] = self.desk.leave(i, self.groups_last[i], number)
+                    msg = self.messages_of[i] = desk.leave(i, self.groups_last[i], number)
             waiting = msg is not None and msg.state is None  # a callback may still come
             u, quick_s, closed_s, later_u, later_s = draws.block(i, attempt)
             next_day = False
             if outcome == CLOSED:
-                again = attempt < cap and u < phone.closed.retry_probability
+                again = attempt < cap and u < closed_p
             else:
-                again = routing.tries_again(u, attempt, redial.probability, cap)
-                if not again and attempt < cap and later_u < later.p_after(attempt):
+                again = routing.tries_again(u, attempt, redial_p, cap)
+                if not again and later_on and attempt < cap and later_u < later.p_after(attempt):
                     again = next_day = True  # not now, but at a later day's opening
             if waiting and not am.redial_after_message:
                 again = False
@@ -262,7 +280,7 @@ class Helpline:
                     break
                 # Split "would have tried but hit the cap" from "chose to stop".
                 if outcome == CLOSED:
-                    wanted = u < phone.closed.retry_probability
+                    wanted = u < closed_p
                 else:
                     wanted = u < redial.p_after(attempt) or later_u < later.p_after(attempt)
                 end = END_MAX_ATTEMPTS if attempt >= cap and wanted else END_GAVE_UP
@@ -279,7 +297,7 @@ class Helpline:
             else:
                 delay = quick_s
             if waiting:
-                yield env.timeout(delay) | msg.done
+                yield timeout_or(env, delay, msg.done)
                 if msg.state == CALLBACK:
                     end = END_CALLBACK
                     break
@@ -288,9 +306,9 @@ class Helpline:
             attempt += 1
         draws.done(i)
         self.log.caller_end(i, self._arrival[i], self._home[i], self._option0[i], end, attempt, env.now)
-        if self.episodes is not None and self.scn.phone.callers.repeat.enabled:
+        if self.episodes is not None and phone.callers.repeat.enabled:
             self._after_episode(i, end)
-        if end in (END_GAVE_UP, END_MAX_ATTEMPTS) and self.scn.phone.callers.switch.enabled:
+        if end in (END_GAVE_UP, END_MAX_ATTEMPTS) and phone.callers.switch.enabled:
             self._phone_gave_up(i)
 
     # --- switching channel (sim.config.callers.PhoneSwitch, ChatSwitch) ------------------
@@ -401,13 +419,13 @@ class Helpline:
         Option 0 is dialled as ``len(PROVINCES)``. Overflow to another province is tried
         when the target has no free line (see ``sim.config.Overflow``).
         """
-        phone, groups = self.scn.phone, self.groups
+        groups = self.groups
         # The routing draw ``u`` is read only where a decision uses it: the draws are
         # fixed per (caller, attempt) in advance or by stream position, so leaving it
         # unread shifts nothing (issue 16: one look-up less per attempt by default).
         if self._option0[i]:
             dialled = len(PROVINCES)
-            policy = phone.option0.routing.policy
+            policy = self.scn.phone.option0.routing.policy
             if policy == "fixed":
                 target = self._fixed
             else:
@@ -419,8 +437,10 @@ class Helpline:
                     target = self._fixed  # no free line under the cap: the default province
         else:
             dialled = target = self._home[i]
-        ov = phone.overflow
-        if ov.policy != "off" and not groups[target].has_free_line() and (
+        if not self._overflow_on:  # (the default: no look-up of the overflow settings)
+            return dialled, target
+        ov = self.scn.phone.overflow
+        if not groups[target].has_free_line() and (
             ov.when == "always" or int(self.env.now // DAY_S) in self._peak_days
         ) and routing.in_peak_moment(self.env.now, self.scn.horizon.start.weekday(), self._ov_weekdays,
                                      self._ov_span):
@@ -445,7 +465,9 @@ class Helpline:
         """One call attempt of caller ``i``; returns its outcome."""
         env, log = self.env, self.log
         now = env.now
-        if not self.cal.phone_open.is_open(now):
+        if now >= self._open_until:  # the opening state changed since the last attempt
+            self._open_now, self._open_until = self.cal.phone_open.state_at(now)
+        if not self._open_now:
             dialled = len(PROVINCES) if self._option0[i] else self._home[i]
             target = self._fixed if self._option0[i] else dialled
             log.attempt(i, attempt, now, dialled, target, CLOSED, 0.0, 0.0, 0.0)

@@ -31,7 +31,7 @@ import pandas as pd
 from sim.config import PROVINCES, WEEKDAYS
 from sim.model.calendar import DAY_S, HOUR_S, StepFunction
 from sim.model.eventlog import ANSWERED, BUSY, CLOSED
-from sim.results.metrics import line_use_per_hour, phone_line_work
+from sim.results.metrics import phone_line_use
 
 KEYS = ["province", "weekday", "hour"]
 COLUMNS = ["days", "attempts", "attempts_closed", "busy_tones", "answered", "busy_tone_share",
@@ -45,9 +45,12 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def interval_table(attempts: pd.DataFrame, lines: dict[str, StepFunction], start: dt.date,
                    n_days: int, callbacks: pd.DataFrame | None = None,
-                   emails: pd.DataFrame | None = None) -> pd.DataFrame:
+                   emails: pd.DataFrame | None = None,
+                   use: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     """Interval table of one replication: one row per province x weekday x hour (all
-    ``5 x 7 x 24``, also empty ones), columns :data:`COLUMNS` per day of that weekday."""
+    ``5 x 7 x 24``, also empty ones), columns :data:`COLUMNS` per day of that weekday.
+    ``use``: :func:`sim.results.metrics.phone_line_use` of the same arguments, when the
+    caller has it already (``run_replication`` computes it once for the KPIs and this)."""
     n_hours = n_days * 24
     hour_dates = pd.to_datetime(start) + pd.to_timedelta(np.arange(n_hours), unit="h")
     slot = hour_dates.day_of_week.to_numpy() * 24 + hour_dates.hour.to_numpy()  # per hour
@@ -58,7 +61,8 @@ def interval_table(attempts: pd.DataFrame, lines: dict[str, StepFunction], start
     a_slot = slot[(inside["at"].to_numpy() // HOUR_S).astype(np.int64)]
     group = inside["group"].to_numpy()
     out = inside["outcome"].to_numpy()
-    begin, end, w_group = phone_line_work(attempts, callbacks, emails)
+    within_all, _, staffed_all = (use if use is not None
+                                  else phone_line_use(attempts, lines, n_days, callbacks, emails))
 
     def count(mask, g):
         return np.bincount(a_slot[mask & (group == g)], minlength=7 * 24)
@@ -66,10 +70,8 @@ def interval_table(attempts: pd.DataFrame, lines: dict[str, StepFunction], start
     everything = np.ones(len(inside), bool)
     frames = []
     for g, prov in enumerate(PROVINCES):
-        within, _, staffed = line_use_per_hour(begin[w_group == g], end[w_group == g],
-                                               lines[prov], n_hours)
-        w = np.bincount(slot, weights=within, minlength=7 * 24)
-        s = np.bincount(slot, weights=staffed, minlength=7 * 24)
+        w = np.bincount(slot, weights=within_all[g], minlength=7 * 24)
+        s = np.bincount(slot, weights=staffed_all[g], minlength=7 * 24)
         made, closed = count(everything, g), count(out == CLOSED, g)
         busy, answered = count(out == BUSY, g), count(out == ANSWERED, g)
         d = np.repeat(days, 24).astype(float)

@@ -112,8 +112,10 @@ def line_use_per_hour(
     left, width = cuts[:-1], np.diff(cuts)
     # Work [b, e) is going on at t if b <= t < e; every e > b, so this count is exact.
     busy = np.searchsorted(begin, left, "right") - np.searchsorted(end, left, "right")
-    k = np.searchsorted(lines.times, left, "right") - 1
-    staffed_now = np.where(k >= 0, lines.values[np.maximum(k, 0)], 0)
+    # Zero before the first change (and everywhere for a group never staffed, whose
+    # step function is empty: indexing its values would fail).
+    k = np.searchsorted(lines.times, left, "right")
+    staffed_now = np.concatenate([[0], lines.values])[k]
     inside = np.minimum(busy, staffed_now)
     hour = np.minimum((left // HOUR_S).astype(np.int64), n_hours - 1)
     within = np.bincount(hour, weights=inside * width, minlength=n_hours)[:n_hours]
@@ -238,6 +240,24 @@ def phone_line_work(attempts: pd.DataFrame, callbacks: pd.DataFrame | None = Non
     return begin, end, served["group"].to_numpy()
 
 
+def phone_line_use(attempts: pd.DataFrame, lines: dict[str, StepFunction], n_days: int,
+                   callbacks: pd.DataFrame | None = None, emails: pd.DataFrame | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(within, overtime, staffed) line-seconds per province (rows, in the order of
+    ``PROVINCES``) and clock hour of the first ``n_days`` days: :func:`line_use_per_hour`
+    of each province's :func:`phone_line_work`. Read by :func:`kpis` and
+    :func:`sim.results.intervals.interval_table`, which may share one computation."""
+    n_hours = n_days * 24
+    begin, end, group = phone_line_work(attempts, callbacks, emails)
+    within = np.zeros((len(PROVINCES), n_hours))
+    overtime = np.zeros((len(PROVINCES), n_hours))
+    staffed = np.zeros((len(PROVINCES), n_hours))
+    for gi, prov in enumerate(PROVINCES):
+        mine = group == gi
+        within[gi], overtime[gi], staffed[gi] = line_use_per_hour(begin[mine], end[mine], lines[prov], n_hours)
+    return within, overtime, staffed
+
+
 def kpis(
     attempts: pd.DataFrame,
     callers: pd.DataFrame,
@@ -248,13 +268,15 @@ def kpis(
     callbacks: pd.DataFrame | None = None,
     emails: pd.DataFrame | None = None,
     overall_only: bool = False,
+    use: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Tidy KPI table (``by, key, kpi, value``) of one replication over the horizon.
 
     ``emails`` (optional): e-mails handled on phone lines (blending) count as busy line
     time of their province. ``overall_only``: only the ``by="all"`` rows (computed by
     the same code, so equal to those of the full table), for callers that read nothing
-    else (the optimiser's search, the sensitivity analysis).
+    else (the optimiser's search, the sensitivity analysis). ``use``: the result of
+    :func:`phone_line_use` for the same arguments, when the caller has it already.
     """
     full = not overall_only
     n_hours = n_days * 24
@@ -287,13 +309,8 @@ def kpis(
         rows += kpi_rows("all", "all", message_kpis(messages, callbacks, horizon_s))
 
     # Utilisation (module docstring): calls, callback tries and blended e-mails hold lines.
-    begin, end, group = phone_line_work(attempts, callbacks, emails)
-    within = np.zeros((len(PROVINCES), n_hours))
-    overtime = np.zeros((len(PROVINCES), n_hours))
-    staffed = np.zeros((len(PROVINCES), n_hours))
-    for gi, prov in enumerate(PROVINCES):
-        mine = group == gi
-        within[gi], overtime[gi], staffed[gi] = line_use_per_hour(begin[mine], end[mine], lines[prov], n_hours)
+    within, overtime, staffed = (use if use is not None
+                                 else phone_line_use(attempts, lines, n_days, callbacks, emails))
     rows += kpi_rows("all", "all", utilisation_kpis(within, overtime, staffed, PHONE_USE))
     if overall_only:
         return _table([r for r in rows if r[0] == "all"])
