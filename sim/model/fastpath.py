@@ -53,6 +53,8 @@ def start_journey(journey: Generator) -> None:
         # SimPy's Process._resume, without the process event: send the event's value
         # (or throw its exception) until the journey waits for an unprocessed event.
         while True:
+            if not event._ok:  # handed to the journey, as Process._resume does: not re-raised
+                event._defused = True
             try:
                 event = journey.send(event._value) if event._ok else journey.throw(event._value)
             except StopIteration:
