@@ -71,9 +71,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args) -> int:
+    from sim.planning.fit_cost import CostMeter
     from sim.planning.fit_reading import is_reading_name, reading_of, write_base
 
     t0 = time.perf_counter()
+    meter = CostMeter()
     if args.scenario_out is None:
         quick_out = args.out.parent / f"{args.out.name}_scenarios"  # beside the report folder
         args.scenario_out = quick_out if args.quick else PROJECT_ROOT / "scenarios"
@@ -91,7 +93,9 @@ def main(args) -> int:
         if not quiet:
             print(msg, flush=True)
 
-    o = fit_all(s, log)
+    # The interpreter's start, imports and the reading's base scenario, before the fit.
+    meter.add("start (imports, settings)", time.process_time(), time.perf_counter() - t0)
+    o = fit_all(s, log, meter)
     o.meta = base_meta(
         "fit", reading=s.reading, seed=s.seed, reps=s.reps, cal_reps=s.cal_reps,
         check_reps=s.check_reps, iterations=s.iterations, boot=s.boot, family=s.family,
@@ -99,10 +103,17 @@ def main(args) -> int:
         converged=o.converged, command="python run_sim.py " + " ".join(sys.argv[1:]))
     o.wall_s = time.perf_counter() - t0
     o.meta["wall_time_s"] = round(o.wall_s, 1)
-    files = write_scenarios(o)
-    o.meta["scenarios"] = [str(f) for f in files]
-    write_report(o)
+    o.meta["cpu_s_before_report"] = round(float(meter.table().iloc[-1]["cpu_s"]), 1)
+    with meter.step("scenario files and report"):
+        files = write_scenarios(o)
+        o.meta["scenarios"] = [str(f) for f in files]
+        write_report(o)
+    log(meter.log_line("scenario files and report"))
     o.wall_s = time.perf_counter() - t0
+    cost = meter.table().iloc[-1]
+    log(f"cost of the fit: {cost['cpu_s']:.0f} s CPU ({cost['cpu_workers_s']:.0f} s in pool "
+        f"workers), {cost['simulations']:.0f} simulations, {cost['replications']:.0f} "
+        f"replications ({cost['replication_days']:,.0f} simulated days); cost.txt in the report")
     tot = o.totals.set_index("channel")
     st = o.sepdec.iloc[0]
     print("fit: answered 2020 simulated vs published: "

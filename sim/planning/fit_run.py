@@ -4,6 +4,7 @@ bootstrap, check and counterfactual runs, and the fitted scenario files."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import textwrap
 import time
@@ -21,6 +22,7 @@ from sim.experiments.replications import run, t_half_width
 from sim.model.eventlog import ANSWERED, END_CALLBACK
 from sim.planning import calibrate as cal
 from sim.planning import fit as F
+from sim.planning.fit_cost import CostMeter
 
 DEFAULT_BASE = PROJECT_ROOT / "scenarios" / "baseline_2020.yaml"
 SCENARIO_NAME = "fitted_2020"
@@ -287,18 +289,31 @@ class Outcome:
     wall_s: float = 0.0
     simulations: int = 0
     meta: dict = field(default_factory=dict)
+    # The cost of each step (sim.planning.fit_cost; cost.csv of the report).
+    meter: CostMeter = field(default_factory=CostMeter)
 
 
-def fit_all(s: Settings, log) -> Outcome:
+def fit_all(s: Settings, log, meter: CostMeter | None = None) -> Outcome:
     """Run the whole procedure (module docstring) and collect the results."""
     # One process pool for the whole fit (about 80 batches of replications): its workers
     # are forked once, not once per batch.
+    meter = meter or CostMeter()
     with Processes(s.jobs, keep=True) as ex:
-        return _fit_all(s, log, ex)
+        o = _fit_all(s, log, meter.executor(ex), meter)
+    o.meter = meter
+    return o
 
 
-def _fit_all(s: Settings, log, ex) -> Outcome:
-    """:func:`fit_all` with its replications on executor ``ex``."""
+def _fit_all(s: Settings, log, ex, meter: CostMeter) -> Outcome:
+    """:func:`fit_all` with its replications on executor ``ex``; the cost of each step
+    measured by ``meter`` (and logged)."""
+
+    @contextlib.contextmanager
+    def step(name):
+        with meter.step(name):
+            yield
+        log(meter.log_line(name))
+
     t0 = time.perf_counter()
     base = load_scenario(s.base)
     # One lag given: use it; several: profile them in round 1.
@@ -322,9 +337,10 @@ def _fit_all(s: Settings, log, ex) -> Outcome:
     for rnd in range(1, s.rounds + 1):
         log(f"round {rnd}: calibrating behaviour to Sep-Dec 2020 ({s.reading} reading)")
         phone = F.to_channel_demand(params, spec, "phone")
-        c = cal.calibrate(s.base, phone, sepdec_obs, s.reading, behaviour, s.cal_reps, s.seed,
-                          s.jobs, max_evals=s.cal_evals, grid=s.cal_grid and rnd == 1, log=log,
-                          executor=ex, jac0=jac)
+        with step(f"round {rnd}: calibration ({s.reading})"):
+            c = cal.calibrate(s.base, phone, sepdec_obs, s.reading, behaviour, s.cal_reps,
+                              s.seed, s.jobs, max_evals=s.cal_evals, grid=s.cal_grid and rnd == 1,
+                              log=log, executor=ex, jac0=jac)
         jac = c.jacobian
         sims += c.evaluations
         traces.append(pd.DataFrame(c.trace).assign(round=rnd, reading=s.reading))
@@ -333,26 +349,27 @@ def _fit_all(s: Settings, log, ex) -> Outcome:
         # Carry the Sep-Dec level found by the calibration into the whole year (start).
         params = {**params, "phone.annual": params["phone.annual"] * c.demand_scale}
         log(f"round {rnd}: demand fit (simulate 2020 <-> maximum likelihood)")
-        sim = Simulator(s, base, spec, model, behaviour, executor=ex)
-        if rnd == 1 and len(s.lags) > 1:
-            fp = F.fixed_point(sim, model, obs, params, max_iter=2, tol=0.01, eps=eps,
+        with step(f"round {rnd}: demand fit"):
+            sim = Simulator(s, base, spec, model, behaviour, executor=ex)
+            if rnd == 1 and len(s.lags) > 1:
+                fp = F.fixed_point(sim, model, obs, params, max_iter=2, tol=0.01, eps=eps,
+                                   family=s.family, log=log)
+                fp_traces.append(fp.trace.assign(round=rnd, lockdown_lag_days=spec.lockdown_lag_days))
+                lag_prof = F.profile_lag(spec, fp.response, obs, fp.fit.params, s.lags, fp.fit.phi,
+                                         s.family)
+                lag = int(lag_prof.loc[lag_prof["loglik"].idxmax(), "lockdown_lag_days"])
+                log("lockdown response lag (profile log-likelihood): " + ", ".join(
+                    f"{r.lockdown_lag_days} d {r.delta_loglik:+.1f}" for r in lag_prof.itertuples())
+                    + f" -> {lag} days")
+                spec = F.with_params(spec, lockdown_lag_days=lag)
+                model = F.DemandModel(spec)
+                sim.spec, sim.model.helpline = spec, model
+                eps, params = fp.response.eps, fp.fit.params
+            fp = F.fixed_point(sim, model, obs, params, max_iter=s.iterations, tol=0.01, eps=eps,
                                family=s.family, log=log)
             fp_traces.append(fp.trace.assign(round=rnd, lockdown_lag_days=spec.lockdown_lag_days))
-            lag_prof = F.profile_lag(spec, fp.response, obs, fp.fit.params, s.lags, fp.fit.phi,
-                                     s.family)
-            lag = int(lag_prof.loc[lag_prof["loglik"].idxmax(), "lockdown_lag_days"])
-            log("lockdown response lag (profile log-likelihood): " + ", ".join(
-                f"{r.lockdown_lag_days} d {r.delta_loglik:+.1f}" for r in lag_prof.itertuples())
-                + f" -> {lag} days")
-            spec = F.with_params(spec, lockdown_lag_days=lag)
-            model = F.DemandModel(spec)
-            sim.spec, sim.model.helpline = spec, model
+            sims += sim.runs
             eps, params = fp.response.eps, fp.fit.params
-        fp = F.fixed_point(sim, model, obs, params, max_iter=s.iterations, tol=0.01, eps=eps,
-                           family=s.family, log=log)
-        fp_traces.append(fp.trace.assign(round=rnd, lockdown_lag_days=spec.lockdown_lag_days))
-        sims += sim.runs
-        eps, params = fp.response.eps, fp.fit.params
         st = cal.summarise_stats(cal.period_stats(sim.last_kpis))
         miss_rate = st[cal.RATE_KPI[s.reading]] - cal.Targets().rate_mid
         miss_att = st["mean_attempts"] - cal.Targets().attempts_mid
@@ -365,42 +382,50 @@ def _fit_all(s: Settings, log, ex) -> Outcome:
 
     other = [r for r in cal.READINGS if r != s.reading][0]
     log(f"calibrating the other reading ('{other}') for the report")
-    c = cal.calibrate(s.base, F.to_channel_demand(params, spec, "phone"), sepdec_obs, other,
-                      cal.Behaviour(behaviour.handling_scale, behaviour.persistence, delay),
-                      s.cal_reps, s.seed, s.jobs, max_evals=s.other_cal_evals,
-                      grid=s.cal_grid and s.other_cal_evals > 0, log=log, executor=ex, jac0=jac)
+    with step(f"other reading: calibration ({other})"):
+        c = cal.calibrate(s.base, F.to_channel_demand(params, spec, "phone"), sepdec_obs, other,
+                          cal.Behaviour(behaviour.handling_scale, behaviour.persistence, delay),
+                          s.cal_reps, s.seed, s.jobs, max_evals=s.other_cal_evals,
+                          grid=s.cal_grid and s.other_cal_evals > 0, log=log, executor=ex,
+                          jac0=jac)
     sims += c.evaluations
     traces.append(pd.DataFrame(c.trace).assign(round=0, reading=other))
     calibs[other] = c
 
     log(f"bootstrap: {s.boot} refits with the simulated response held fixed")
-    boot = F.bootstrap(F.DemandModel(spec, sub=1), resp, best, s.boot, s.seed)
+    with step("bootstrap"):
+        boot = F.bootstrap(F.DemandModel(spec, sub=1), resp, best, s.boot, s.seed)
     ptab = parameter_table(best, boot, spec)
     gof = F.goodness_of_fit(obs, best.mu, best.phi, len(F.PARAM_NAMES) + (s.family == "negbin"))
-    fixed = fixed_profiles(base, spec, resp, obs, best, s.family)
+    with step("profiles of fixed assumptions"):
+        fixed = fixed_profiles(base, spec, resp, obs, best, s.family)
 
     log(f"check run: {s.check_reps} replications of the fitted scenario and counterfactuals")
     scn = build_scenario(s.base, spec, params, behaviour, base)
     # One simulation per replication gives the check's KPIs and its answered per day
     # (the fitted scenario's row of the counterfactual tables).
-    checked = run(scn, s.check_reps, s.seed, jobs=s.jobs, progress=False, executor=ex,
-                  reducer=answered_by_day_of)
-    check = checked.kpis()
-    fitted_by_day = stack_by_day([r.extra for r in checked.replications])
-    per = monthly_answered(check, spec.months())
-    monthly, totals = monthly_table(obs, best, resp, per, spec, F.DemandModel(spec))
-    sepdec = sepdec_table(check, calibs, base)
-    window, counter = counterfactual_tables(s, base, spec, params, behaviour, obs, scn,
-                                            fitted_by_day, executor=ex)
+    with step("check run"):
+        checked = run(scn, s.check_reps, s.seed, jobs=s.jobs, progress=False, executor=ex,
+                      reducer=answered_by_day_of)
+        check = checked.kpis()
+        fitted_by_day = stack_by_day([r.extra for r in checked.replications])
+        per = monthly_answered(check, spec.months())
+        monthly, totals = monthly_table(obs, best, resp, per, spec, F.DemandModel(spec))
+        sepdec = sepdec_table(check, calibs, base)
+    with step("counterfactuals"):
+        window, counter = counterfactual_tables(s, base, spec, params, behaviour, obs, scn,
+                                                fitted_by_day, executor=ex)
     sims += 3
 
     hour_sens = pd.DataFrame()
     delay_sens = pd.DataFrame()
     if s.sensitivity:
-        hour_sens = hour_sensitivity(s, base, spec, best, behaviour, obs, eps, check, log, ex)
+        with step("hour-profile sensitivity"):
+            hour_sens = hour_sensitivity(s, base, spec, best, behaviour, obs, eps, check, log, ex)
         sims += int(hour_sens["simulations"].sum())
-        delay_sens, n = delay_sensitivity(s, spec, params, behaviour, calibs[s.reading],
-                                          sepdec_obs, base, log, ex)
+        with step("redial-delay sensitivity"):
+            delay_sens, n = delay_sensitivity(s, spec, params, behaviour, calibs[s.reading],
+                                              sepdec_obs, base, log, ex)
         sims += n
     return Outcome(settings=s, base=base, spec=spec, obs=obs, best=best, response=resp,
                    trace=pd.concat(fp_traces, ignore_index=True), converged=fp.converged,
