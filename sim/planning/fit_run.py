@@ -5,6 +5,8 @@ bootstrap, check and counterfactual runs, and the fitted scenario files."""
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import os
 import textwrap
 import time
@@ -19,7 +21,7 @@ from sim import __version__
 from sim.config import PROJECT_ROOT, Scenario, load_scenario
 from sim.experiments.executors import Processes
 from sim.experiments.replications import run, t_half_width
-from sim.model.eventlog import ANSWERED, END_CALLBACK
+from sim.model.eventlog import ANSWERED, ATTEMPT_COLUMNS, CALLER_COLUMNS, END_CALLBACK
 from sim.planning import calibrate as cal
 from sim.planning import fit as F
 from sim.planning.fit_cost import CostMeter
@@ -162,34 +164,92 @@ class Simulator:
         self.months = spec.months()
         self.last_kpis: pd.DataFrame | None = None
         self.runs = 0
+        # Chat and e-mail KPI rows of replications 0.. already simulated, by the part of
+        # the scenario they depend on (:func:`other_channels_key`): a simulation whose
+        # chat and e-mail are the same runs the phone alone and reuses them.
+        self.other_channels: dict[str, pd.DataFrame] = {}
+        self.phone_only_runs = 0
 
     def scenario(self, params: dict[str, float]) -> Scenario:
         return build_scenario(self.settings.base, self.spec, params, self.behaviour, self.base)
 
+    def remember(self, scn: Scenario, kpis: pd.DataFrame) -> None:
+        """Keep the chat and e-mail KPI rows of ``kpis`` (per replication, all channels
+        simulated, seed ``settings.seed``) of scenario ``scn`` for reuse."""
+        key = other_channels_key(scn)
+        if key is not None:
+            self.other_channels[key] = kpis[is_other_channel_kpi(kpis["kpi"])]
+
     def __call__(self, params: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
         s = self.settings
-        result = run(self.scenario(params), s.reps, s.seed, jobs=s.jobs, progress=False,
-                     keep_events=s.reps, executor=self.executor)
+        scn = self.scenario(params)
+        lo, hi = window_seconds(self.spec)
+        key = other_channels_key(scn)
+        known = self.other_channels.get(key)
+        if known is not None and not set(range(s.reps)) <= set(known["replication"]):
+            known = None
+        # The phone's answered calls in the campaign window, counted in the worker.
+        window = functools.partial(phone_window_count, lo=lo, hi=hi)
+        result = run(scn, s.reps, s.seed, jobs=s.jobs, progress=False, executor=self.executor,
+                     reducer=window, channels=("phone",) if known is not None else None)
         self.runs += 1
         kp = result.kpis()
+        if known is not None:
+            # Chat and e-mail as simulated before (their events do not depend on the
+            # phone's: other_channels_key), in place of the rows a phone-only run has.
+            self.phone_only_runs += 1
+            mine = known[known["replication"] < s.reps]
+            kp = pd.concat([kp[~kp["kpi"].isin(set(mine["kpi"]))], mine], ignore_index=True)
+        elif key is not None:
+            self.remember(scn, kp)
         self.last_kpis = kp
         A = np.zeros((len(F.CHANNELS), F.N_BINS))
         per = monthly_answered(kp, self.months)
         for ci, c in enumerate(F.CHANNELS):
             A[ci, :F.N_MONTHS] = per[c].mean(axis=0)
-        lo, hi = window_seconds(self.spec)
-        phone_w = []
-        for r in result.replications:
-            a, c = r.attempts, r.callers
-            t = (a["at"] + a["wait_s"])[a["outcome"] == ANSWERED]
-            cb = c.loc[c["end"] == END_CALLBACK, "end_at"]
-            phone_w.append(((t >= lo) & (t < hi)).sum() + ((cb >= lo) & (cb < hi)).sum())
+        phone_w = [r.extra for r in result.replications]
         E = self.model.expected(params)
         A[0, F.WINDOW] = float(np.mean(phone_w))
         for ci in (1, 2):
             A[ci, F.WINDOW] = E[ci, F.WINDOW] * A[ci, 1] / E[ci, 1]
         se = np.array([per[c].sum(axis=1).std(ddof=1) / np.sqrt(s.reps) for c in F.CHANNELS])
         return np.maximum(A, 1e-3), se
+
+
+def phone_window_count(scn: Scenario, model, log, lo: float, hi: float) -> int:
+    """Phone contacts answered in ``[lo, hi)`` (seconds) of one replication: calls
+    answered (answer instant) and callers answered by a callback (its end); a ``reducer``
+    of :func:`sim.experiments.replications.run`, counted from the event log's records in
+    the worker instead of shipping the attempts and callers tables to the main process."""
+    i_at, i_out, i_wait = (ATTEMPT_COLUMNS.index(c) for c in ("at", "outcome", "wait_s"))
+    i_end, i_end_at = CALLER_COLUMNS.index("end"), CALLER_COLUMNS.index("end_at")
+    n = sum(1 for r in log.attempts
+            if r[i_out] == ANSWERED and lo <= r[i_at] + r[i_wait] < hi)
+    return n + sum(1 for r in log.callers
+                   if r[i_end] == END_CALLBACK and r[i_end_at] is not None and lo <= r[i_end_at] < hi)
+
+
+def is_other_channel_kpi(kpi: pd.Series) -> pd.Series:
+    """Whether a KPI is one of chat's or e-mail's (``chat_*``, ``email_*``)."""
+    return kpi.str.startswith("chat_") | kpi.str.startswith("email_")
+
+
+def other_channels_key(scn: Scenario) -> str | None:
+    """What the chat and e-mail results of a replication depend on: the scenario without
+    its phone settings and phone demand (and name). None when the phone and the other
+    channels interact (e-mail blended onto phone lines, callers switching channel), so
+    that chat and e-mail cannot be taken from another simulation. Otherwise every channel
+    draws from its own named streams and shares no line with the phone
+    (:class:`sim.model.helpline.Helpline`), so chat and e-mail are the same, record for
+    record, whatever the phone's demand or behaviour (tests/test_fit.py checks it)."""
+    callers = scn.phone.callers
+    if scn.email.blending or callers.switch.enabled or callers.chat_switch.enabled:
+        return None
+    d = scn.model_dump(mode="json")
+    for k in ("phone", "name", "description"):
+        d.pop(k, None)
+    d["demand"].pop("phone")
+    return json.dumps(d, sort_keys=True)
 
 
 def window_seconds(spec: F.DemandSpec) -> tuple[float, float]:
@@ -421,7 +481,8 @@ def _fit_all(s: Settings, log, ex, meter: CostMeter) -> Outcome:
     delay_sens = pd.DataFrame()
     if s.sensitivity:
         with step("hour-profile sensitivity"):
-            hour_sens = hour_sensitivity(s, base, spec, best, behaviour, obs, eps, check, log, ex)
+            hour_sens = hour_sensitivity(s, base, spec, best, behaviour, obs, eps, check, log, ex,
+                                         checked_scn=scn)
         sims += int(hour_sens["simulations"].sum())
         with step("redial-delay sensitivity"):
             delay_sens, n = delay_sensitivity(s, spec, params, behaviour, calibs[s.reading],
@@ -585,8 +646,9 @@ def counterfactual_tables(s: Settings, base, spec, params, behaviour, obs, scn,
 
 
 def hour_sensitivity(s, base, spec, best, behaviour, obs, eps, check, log,
-                     executor=None) -> pd.DataFrame:
-    """Refit demand with other phone hour profiles (behaviour held fixed)."""
+                     executor=None, checked_scn: Scenario | None = None) -> pd.DataFrame:
+    """Refit demand with other phone hour profiles (behaviour held fixed). ``check``: KPIs
+    of the check run (of ``checked_scn``, the fitted scenario)."""
     st = cal.summarise_stats(cal.period_stats(check))
     rows = [{"hour_profile": "default", "iterations": 0, "simulations": 0,
              **_sens_row(best, F.DemandModel(spec), st)}]
@@ -596,9 +658,15 @@ def hour_sensitivity(s, base, spec, best, behaviour, obs, eps, check, log,
                                                 "phone": tuple(HOUR_PROFILES[name])})
         m = F.DemandModel(sp)
         sim = Simulator(s, base, sp, m, behaviour, executor=executor)
+        # Its first simulation (the fitted demand) differs from the check run in the phone
+        # alone: chat and e-mail come from the check's first replications.
+        if checked_scn is not None:
+            sim.remember(checked_scn, check)
         fp = F.fixed_point(sim, m, obs, best.params, max_iter=s.sens_iterations, tol=0.01,
                            eps=eps, family=s.family)
         st = cal.summarise_stats(cal.period_stats(sim.last_kpis))
+        log(f"  {sim.runs} simulations, {sim.phone_only_runs} of the phone alone (chat and "
+            "e-mail reused)")
         rows.append({"hour_profile": name, "iterations": len(fp.trace), "simulations": sim.runs,
                      **_sens_row(fp.fit, m, st)})
     out = pd.DataFrame(rows)
