@@ -529,3 +529,20 @@ def test_cost_meter_counts_replications_and_worker_cpu_per_step():
     # Serial tasks run in this process: counted once, as the main process's CPU.
     assert t.loc["two batches", "cpu_workers_s"] == 0
     assert t.loc["nothing", "simulations"] == 0 and t.loc["total", "replications"] == 3
+
+
+def test_bootstrap_on_a_process_pool_equals_the_serial_bootstrap(spec, model):
+    # The fit spreads the bootstrap's refits over its pool: the samples are drawn first,
+    # so the table must be the same to the bit however the refits are grouped.
+    from sim.experiments.executors import Processes
+
+    resp = _response(model)
+    obs = F.simulate_counts(resp.A, 0.003, float(resp.A[:, 12].sum() / resp.A[:, 1].sum()),
+                            np.random.default_rng(0))
+    best = F.fit(model, resp, obs, TRUE)
+    small = F.DemandModel(spec, sub=1)
+    serial = F.bootstrap(small, resp, best, 5, seed=1)
+    with Processes(2, keep=True) as ex:
+        pooled = F.bootstrap(small, resp, best, 5, seed=1, mapper=ex.map, chunks=3)
+    assert len(serial) == 5
+    pd.testing.assert_frame_equal(serial, pooled, check_exact=True)

@@ -65,6 +65,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "OUT_scenarios beside --out, so a smoke test never replaces the committed fit)")
     p.add_argument("--no-sensitivity", action="store_true",
                    help="skip the hour-profile and redial-delay sensitivity runs")
+    # Report-only work at lower precision (issue 16): the fitted scenario is unchanged,
+    # the report's rows named here are less precise. Defaults: the full precision.
+    p.add_argument("--report-reps", type=int, default=None, metavar="N",
+                   help="replications of the report-only counterfactual runs (no lockdown, "
+                        "no campaigns; default --check-reps)")
+    p.add_argument("--other-cal-evals", type=int, default=None, metavar="N",
+                   help="search steps of the other reading's calibration, reported only "
+                        "(default 4 after a 6-point grid; 0: one simulation at the fitted "
+                        "behaviour, no grid)")
+    p.add_argument("--delay-cal-evals", type=int, default=None, metavar="N",
+                   help="search steps of each redial-delay sensitivity calibration (default 3)")
     p.add_argument("--quick", action="store_true",
                    help="few replications and iterations (for tests; not a real fit)")
     add_output_arguments(p)
@@ -79,6 +90,11 @@ def main(args) -> int:
     if args.scenario_out is None:
         quick_out = args.out.parent / f"{args.out.name}_scenarios"  # beside the report folder
         args.scenario_out = quick_out if args.quick else PROJECT_ROOT / "scenarios"
+    try:  # the numbers checked before anything is written
+        Settings.from_args(args)
+    except ValueError as e:
+        print(f"fit: {e}", file=sys.stderr)
+        return 2
     if is_reading_name(args.reading):
         reading = reading_of(args.reading)
         folder = Path(args.scenario_out) / "fitted" / reading.name

@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
+from sim.config import Scenario
+
 
 @dataclass
 class StepCost:
@@ -100,6 +102,8 @@ class CostMeter:
         row = self._current
         if row is None:
             return
+        if not tasks or not isinstance(tasks[0][0], Scenario):
+            return  # other work on the pool (the bootstrap's refits): CPU only
         row.simulations += 1
         row.replications += len(tasks)
         row.replication_days += sum(int(t[0].horizon.days) for t in tasks)

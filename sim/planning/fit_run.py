@@ -76,6 +76,9 @@ class Settings:
     delays: tuple[float, ...] = REDIAL_DELAYS
     lags: tuple[int, ...] = LOCKDOWN_LAGS
     cal_grid: bool = True
+    # Replications of the report-only counterfactual runs (no lockdown, no campaigns);
+    # None: check_reps (issue 16: fewer is a documented option, not the default).
+    report_reps: int | None = None
 
     @classmethod
     def from_args(cls, args) -> Settings:
@@ -94,10 +97,27 @@ class Settings:
                        "boot": min(s.boot, 10), "cal_evals": 1, "other_cal_evals": 0,
                        "rounds": 1, "sens_iterations": 1, "hour_profiles": ("flat_opening_hours",),
                        "delays": (), "lags": (14,), "cal_grid": False})
+        # Report-only work at lower precision (issue 16), asked for by name; applied
+        # after --quick so that they can lower it further.
+        over = {"report_reps": getattr(args, "report_reps", None),
+                "other_cal_evals": getattr(args, "other_cal_evals", None),
+                "delay_cal_evals": getattr(args, "delay_cal_evals", None)}
+        s = cls(**{**asdict(s), **{k: v for k, v in over.items() if v is not None}})
         for name in ("reps", "cal_reps", "check_reps", "iterations"):
             if getattr(s, name) < (2 if name != "iterations" else 1):
                 raise ValueError(f"--{name.replace('_', '-')} is too small")
+        if s.report_reps is not None and not 2 <= s.report_reps <= s.check_reps:
+            raise ValueError("--report-reps must be between 2 and --check-reps")
+        for name in ("other_cal_evals", "delay_cal_evals"):
+            if getattr(s, name) < 0:
+                raise ValueError(f"--{name.replace('_', '-')} must not be negative")
         return s
+
+    @property
+    def counterfactual_reps(self) -> int:
+        """Replications of the counterfactual runs (and of the fitted row they are
+        compared with)."""
+        return self.check_reps if self.report_reps is None else self.report_reps
 
 
 # ---------------------------------------------------------------------------------------
@@ -454,7 +474,9 @@ def _fit_all(s: Settings, log, ex, meter: CostMeter) -> Outcome:
 
     log(f"bootstrap: {s.boot} refits with the simulated response held fixed")
     with step("bootstrap"):
-        boot = F.bootstrap(F.DemandModel(spec, sub=1), resp, best, s.boot, s.seed)
+        # The refits on the pool's workers (idle here), a few groups each.
+        boot = F.bootstrap(F.DemandModel(spec, sub=1), resp, best, s.boot, s.seed,
+                           mapper=ex.map, chunks=2 * s.jobs if s.jobs > 1 else 1)
     ptab = parameter_table(best, boot, spec)
     gof = F.goodness_of_fit(obs, best.mu, best.phi, len(F.PARAM_NAMES) + (s.family == "negbin"))
     with step("profiles of fixed assumptions"):
@@ -603,9 +625,9 @@ def sepdec_table(check: pd.DataFrame, calibs: dict[str, cal.Calibration],
 def counterfactual_tables(s: Settings, base, spec, params, behaviour, obs, scn,
                           fitted_by_day=None, executor=None):
     """Window counts (10-27 Feb) and 2020 totals of the fitted scenario, without
-    campaigns and without lockdowns (same seeds). ``fitted_by_day``: the fitted
-    scenario's answered per day (:func:`answered_by_day` of ``scn``) when the caller
-    already simulated it (the check run)."""
+    campaigns and without lockdowns (same seeds, ``s.counterfactual_reps`` replications).
+    ``fitted_by_day``: the fitted scenario's answered per day (:func:`answered_by_day` of
+    ``scn``) when the caller already simulated it (the check run: its first replications)."""
     lo, hi = (int(x // 86400) for x in window_seconds(spec))
     feb = pd.Period(spec.months()[1], freq="M")
     f_lo = (feb.start_time.date() - spec.start).days
@@ -617,8 +639,11 @@ def counterfactual_tables(s: Settings, base, spec, params, behaviour, obs, scn,
         f"{SCENARIO_NAME}_no_lockdown": build_scenario(
             s.base, spec, params, behaviour, base, f"{SCENARIO_NAME}_no_lockdown", lockdowns=False),
     }
+    n = s.counterfactual_reps
+    if fitted_by_day is not None:  # the check's first n replications: the same seeds
+        fitted_by_day = {c: x[:n] for c, x in fitted_by_day.items()}
     by_day = {k: (fitted_by_day if k == SCENARIO_NAME and fitted_by_day is not None
-                  else answered_by_day(v, s.check_reps, s.seed, s.jobs, executor=executor))
+                  else answered_by_day(v, n, s.seed, s.jobs, executor=executor))
               for k, v in variants.items()}
     w_rows, c_rows = [], []
     for name, d in by_day.items():
