@@ -546,3 +546,24 @@ def test_bootstrap_on_a_process_pool_equals_the_serial_bootstrap(spec, model):
         pooled = F.bootstrap(small, resp, best, 5, seed=1, mapper=ex.map, chunks=3)
     assert len(serial) == 5
     pd.testing.assert_frame_equal(serial, pooled, check_exact=True)
+
+
+def test_report_only_precision_options_leave_the_defaults_alone():
+    import argparse
+
+    from sim.cli.fit import add_arguments
+    from sim.planning.fit_run import Settings
+
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    default = Settings.from_args(p.parse_args([]))
+    assert default.report_reps is None and default.counterfactual_reps == default.check_reps == 20
+    assert (default.other_cal_evals, default.delay_cal_evals) == (4, 3)
+    lean = Settings.from_args(p.parse_args(["--report-reps", "6", "--other-cal-evals", "0",
+                                            "--delay-cal-evals", "1"]))
+    assert (lean.counterfactual_reps, lean.other_cal_evals, lean.delay_cal_evals) == (6, 0, 1)
+    # --quick first, the named option after it.
+    assert Settings.from_args(p.parse_args(["--quick", "--other-cal-evals", "2"])).other_cal_evals == 2
+    for bad in (["--report-reps", "1"], ["--report-reps", "21"], ["--delay-cal-evals", "-1"]):
+        with pytest.raises(ValueError):
+            Settings.from_args(p.parse_args(bad))
