@@ -455,3 +455,115 @@ def test_broyden_calibration_reaches_the_targets_with_fewer_simulations(monkeypa
                           max_evals=12, jac0=out[True].jacobian)
     assert np.all(np.abs(again.residuals) <= 0.4), f"with jac0: residuals {again.residuals}"
     assert len(calls) < n[False], f"with jac0: {len(calls)} simulations vs {n[False]}"
+
+
+# ---------------------------------------------------------------------------------------
+# What the fit may reuse and where its CPU goes (issue 16)
+# ---------------------------------------------------------------------------------------
+
+
+def _fortnight(over=None):
+    # Two weeks of the 2020 baseline around the first lockdown: every channel busy.
+    return load_scenario(BASELINE, {"horizon.start": "2020-03-16", "horizon.end": "2020-03-29",
+                                    **(over or {})})
+
+
+def test_chat_and_email_do_not_depend_on_the_phone():
+    # The fit reuses chat and e-mail KPIs of one simulation in another that differs in
+    # the phone only (hour-profile sensitivity): they must be the same to the bit.
+    from sim.experiments.replications import run_replication
+    from sim.planning.fit_run import is_other_channel_kpi, other_channels_key
+
+    a = _fortnight()
+    morning = [0.02] * 7 + [0.3, 1.2, 2.6, 2.4, 2.0, 1.4, 1.2, 1.0, 0.8, 0.6, 0.5, 0.3, 0.25,
+                            0.2, 0.15, 0.1, 0.05]
+    b = _fortnight({"demand.phone.annual": 3 * a.demand.phone.annual,
+                    "demand.phone.hour_profile": morning, "phone.redial.probability": [0.95]})
+    assert other_channels_key(a) == other_channels_key(b) is not None
+    ka, kb = run_replication(a, 3, 0).kpis, run_replication(b, 3, 0).kpis
+    other_a, other_b = ka[is_other_channel_kpi(ka["kpi"])], kb[is_other_channel_kpi(kb["kpi"])]
+    assert len(other_a) > 20 and other_a["kpi"].str.contains("chat_answered").any()
+    pd.testing.assert_frame_equal(other_a.reset_index(drop=True), other_b.reset_index(drop=True))
+    phone_a = ka.loc[ka["kpi"] == "answered", "value"].iloc[0]
+    assert phone_a != kb.loc[kb["kpi"] == "answered", "value"].iloc[0]  # the phone did change
+    # A different chat demand, e-mail blending or channel switching: nothing to reuse.
+    assert other_channels_key(_fortnight({"demand.chat.annual": 2 * a.demand.chat.annual})) \
+        != other_channels_key(a)
+    assert other_channels_key(_fortnight({"email.blending": True})) is None
+
+
+def test_phone_window_count_counts_what_the_tables_count():
+    from sim.model.eventlog import ANSWERED, END_CALLBACK
+    from sim.model.helpline import Helpline
+    from sim.model.streams import Streams
+    from sim.planning.fit_run import phone_window_count
+
+    scn = _fortnight()
+    model = Helpline(scn, Streams(2, 0))
+    log = model.run()
+    lo, hi = 3 * 86400.0 + 0.5, 9 * 86400.0
+    a, c = log.attempts_table(), log.callers_table()
+    t = (a["at"] + a["wait_s"])[a["outcome"] == ANSWERED]
+    cb = c.loc[c["end"] == END_CALLBACK, "end_at"]
+    want = int(((t >= lo) & (t < hi)).sum() + ((cb >= lo) & (cb < hi)).sum())
+    assert want > 100
+    assert phone_window_count(scn, model, log, lo, hi) == want
+
+
+def test_cost_meter_counts_replications_and_worker_cpu_per_step():
+    from sim.experiments.executors import Serial
+    from sim.planning.fit_cost import CostMeter
+
+    scn = _fortnight()
+    meter = CostMeter()
+    ex = meter.executor(Serial())
+    with meter.step("two batches"):
+        assert list(ex.map(len, [(scn, 1, 0, ("phone",)), (scn, 1, 1, ("phone",))])) == [4, 4]
+        assert list(ex.map(len, [(scn, 1, 0)])) == [3]
+    with meter.step("nothing"):
+        pass
+    t = meter.table().set_index("step")
+    assert t.loc["two batches", "simulations"] == 2 and t.loc["two batches", "replications"] == 3
+    assert t.loc["two batches", "replication_days"] == 3 * 14
+    assert t.loc["two batches", "channels"] == "all, phone"
+    # Serial tasks run in this process: counted once, as the main process's CPU.
+    assert t.loc["two batches", "cpu_workers_s"] == 0
+    assert t.loc["nothing", "simulations"] == 0 and t.loc["total", "replications"] == 3
+
+
+def test_bootstrap_on_a_process_pool_equals_the_serial_bootstrap(spec, model):
+    # The fit spreads the bootstrap's refits over its pool: the samples are drawn first,
+    # so the table must be the same to the bit however the refits are grouped.
+    from sim.experiments.executors import Processes
+
+    resp = _response(model)
+    obs = F.simulate_counts(resp.A, 0.003, float(resp.A[:, 12].sum() / resp.A[:, 1].sum()),
+                            np.random.default_rng(0))
+    best = F.fit(model, resp, obs, TRUE)
+    small = F.DemandModel(spec, sub=1)
+    serial = F.bootstrap(small, resp, best, 5, seed=1)
+    with Processes(2, keep=True) as ex:
+        pooled = F.bootstrap(small, resp, best, 5, seed=1, mapper=ex.map, chunks=3)
+    assert len(serial) == 5
+    pd.testing.assert_frame_equal(serial, pooled, check_exact=True)
+
+
+def test_report_only_precision_options_leave_the_defaults_alone():
+    import argparse
+
+    from sim.cli.fit import add_arguments
+    from sim.planning.fit_run import Settings
+
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    default = Settings.from_args(p.parse_args([]))
+    assert default.report_reps is None and default.counterfactual_reps == default.check_reps == 20
+    assert (default.other_cal_evals, default.delay_cal_evals) == (4, 3)
+    lean = Settings.from_args(p.parse_args(["--report-reps", "6", "--other-cal-evals", "0",
+                                            "--delay-cal-evals", "1"]))
+    assert (lean.counterfactual_reps, lean.other_cal_evals, lean.delay_cal_evals) == (6, 0, 1)
+    # --quick first, the named option after it.
+    assert Settings.from_args(p.parse_args(["--quick", "--other-cal-evals", "2"])).other_cal_evals == 2
+    for bad in (["--report-reps", "1"], ["--report-reps", "21"], ["--delay-cal-evals", "-1"]):
+        with pytest.raises(ValueError):
+            Settings.from_args(p.parse_args(bad))

@@ -65,18 +65,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "OUT_scenarios beside --out, so a smoke test never replaces the committed fit)")
     p.add_argument("--no-sensitivity", action="store_true",
                    help="skip the hour-profile and redial-delay sensitivity runs")
+    # Report-only work at lower precision (issue 16): the fitted scenario is unchanged,
+    # the report's rows named here are less precise. Defaults: the full precision.
+    p.add_argument("--report-reps", type=int, default=None, metavar="N",
+                   help="replications of the report-only counterfactual runs (no lockdown, "
+                        "no campaigns; default --check-reps)")
+    p.add_argument("--other-cal-evals", type=int, default=None, metavar="N",
+                   help="search steps of the other reading's calibration, reported only "
+                        "(default 4 after a 6-point grid; 0: one simulation at the fitted "
+                        "behaviour, no grid)")
+    p.add_argument("--delay-cal-evals", type=int, default=None, metavar="N",
+                   help="search steps of each redial-delay sensitivity calibration (default 3)")
     p.add_argument("--quick", action="store_true",
                    help="few replications and iterations (for tests; not a real fit)")
     add_output_arguments(p)
 
 
 def main(args) -> int:
+    from sim.planning.fit_cost import CostMeter
     from sim.planning.fit_reading import is_reading_name, reading_of, write_base
 
     t0 = time.perf_counter()
+    meter = CostMeter()
     if args.scenario_out is None:
         quick_out = args.out.parent / f"{args.out.name}_scenarios"  # beside the report folder
         args.scenario_out = quick_out if args.quick else PROJECT_ROOT / "scenarios"
+    try:  # the numbers checked before anything is written
+        Settings.from_args(args)
+    except ValueError as e:
+        print(f"fit: {e}", file=sys.stderr)
+        return 2
     if is_reading_name(args.reading):
         reading = reading_of(args.reading)
         folder = Path(args.scenario_out) / "fitted" / reading.name
@@ -91,7 +109,9 @@ def main(args) -> int:
         if not quiet:
             print(msg, flush=True)
 
-    o = fit_all(s, log)
+    # The interpreter's start, imports and the reading's base scenario, before the fit.
+    meter.add("start (imports, settings)", time.process_time(), time.perf_counter() - t0)
+    o = fit_all(s, log, meter)
     o.meta = base_meta(
         "fit", reading=s.reading, seed=s.seed, reps=s.reps, cal_reps=s.cal_reps,
         check_reps=s.check_reps, iterations=s.iterations, boot=s.boot, family=s.family,
@@ -99,10 +119,17 @@ def main(args) -> int:
         converged=o.converged, command="python run_sim.py " + " ".join(sys.argv[1:]))
     o.wall_s = time.perf_counter() - t0
     o.meta["wall_time_s"] = round(o.wall_s, 1)
-    files = write_scenarios(o)
-    o.meta["scenarios"] = [str(f) for f in files]
-    write_report(o)
+    o.meta["cpu_s_before_report"] = round(float(meter.table().iloc[-1]["cpu_s"]), 1)
+    with meter.step("scenario files and report"):
+        files = write_scenarios(o)
+        o.meta["scenarios"] = [str(f) for f in files]
+        write_report(o)
+    log(meter.log_line("scenario files and report"))
     o.wall_s = time.perf_counter() - t0
+    cost = meter.table().iloc[-1]
+    log(f"cost of the fit: {cost['cpu_s']:.0f} s CPU ({cost['cpu_workers_s']:.0f} s in pool "
+        f"workers), {cost['simulations']:.0f} simulations, {cost['replications']:.0f} "
+        f"replications ({cost['replication_days']:,.0f} simulated days); cost.txt in the report")
     tot = o.totals.set_index("channel")
     st = o.sepdec.iloc[0]
     print("fit: answered 2020 simulated vs published: "

@@ -642,20 +642,37 @@ def simulate_counts(mu: np.ndarray, phi: float, feb_total_share: float,
 
 
 def bootstrap(model: DemandModel, resp: Response, best: FitResult, n: int, seed: int,
-              family: str | None = None) -> pd.DataFrame:
+              family: str | None = None, mapper: Callable | None = None,
+              chunks: int = 1) -> pd.DataFrame:
     """Parametric bootstrap: ``n`` refits on counts simulated from the fitted model, with
     the response (``A, E, eps``) and ``phi`` held fixed in each refit (``phi`` of a
     sample is its moment estimate after the refit). One row per sample, one column per
-    parameter (plus ``phi``)."""
+    parameter (plus ``phi``).
+
+    The samples are drawn first, in order, from one generator; the refits (which draw
+    nothing) then run in ``chunks`` consecutive groups through ``mapper`` (``map`` of an
+    executor, e.g. the fit's process pool; default the built-in ``map``), so the result
+    is the same however they are spread."""
     rng = np.random.default_rng(seed)
     family = family or best.family
+    samples = [simulate_counts(best.mu, best.phi, best.window_share, rng) for _ in range(n)]
+    bounds = np.linspace(0, n, max(1, min(chunks, n)) + 1).round().astype(int)
+    tasks = [(model, resp, best.params, best.phi, family, samples[lo:hi])
+             for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+    rows = [row for part in (mapper or map)(_refit_samples, tasks) for row in part]
+    return pd.DataFrame(rows)
+
+
+def _refit_samples(task: tuple) -> list[dict[str, float]]:
+    """Refits of :func:`bootstrap` for a group of samples (module level: reaches pool
+    workers)."""
+    model, resp, params, phi0, family, samples = task
     rows = []
-    for _ in range(n):
-        y = simulate_counts(best.mu, best.phi, best.window_share, rng)
-        f = fit(model, resp, y, best.params, family=family, phi=best.phi)
+    for y in samples:
+        f = fit(model, resp, y, params, family=family, phi=phi0)
         phi = dispersion(y.monthly, f.mu[:, :N_MONTHS]) if family == "negbin" else 0.0
         rows.append({**f.params, "phi": phi})
-    return pd.DataFrame(rows)
+    return rows
 
 
 def parameter_table(best: FitResult, boot: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:

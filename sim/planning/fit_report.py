@@ -213,6 +213,12 @@ def write_report(o: Outcome) -> Path:
                       "answered_sim": o.response.A.ravel(), "expected_demand": o.response.E.ravel(),
                       "elasticity": o.response.eps.ravel()}).to_csv(tmp / "response.csv", index=False)
         _figures(o, tmp / "figures")
+        # Last, so that the report's own step counts its figures (sim.planning.fit_cost).
+        cost = o.meter.table()
+        cost.to_csv(tmp / "cost.csv", index=False)
+        (tmp / "cost.txt").write_text(
+            "CPU and wall seconds and simulations per step of the fit (the report's own step "
+            "up to this table)\n" + _fmt_table(cost, "{:,.1f}") + "\n", encoding="utf-8")
 
     return write_atomic(s.out, fill)
 

@@ -4,6 +4,9 @@ bootstrap, check and counterfactual runs, and the fitted scenario files."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import json
 import os
 import textwrap
 import time
@@ -18,9 +21,10 @@ from sim import __version__
 from sim.config import PROJECT_ROOT, Scenario, load_scenario
 from sim.experiments.executors import Processes
 from sim.experiments.replications import run, t_half_width
-from sim.model.eventlog import ANSWERED, END_CALLBACK
+from sim.model.eventlog import ANSWERED, ATTEMPT_COLUMNS, CALLER_COLUMNS, END_CALLBACK
 from sim.planning import calibrate as cal
 from sim.planning import fit as F
+from sim.planning.fit_cost import CostMeter
 
 DEFAULT_BASE = PROJECT_ROOT / "scenarios" / "baseline_2020.yaml"
 SCENARIO_NAME = "fitted_2020"
@@ -72,6 +76,9 @@ class Settings:
     delays: tuple[float, ...] = REDIAL_DELAYS
     lags: tuple[int, ...] = LOCKDOWN_LAGS
     cal_grid: bool = True
+    # Replications of the report-only counterfactual runs (no lockdown, no campaigns);
+    # None: check_reps (issue 16: fewer is a documented option, not the default).
+    report_reps: int | None = None
 
     @classmethod
     def from_args(cls, args) -> Settings:
@@ -90,10 +97,27 @@ class Settings:
                        "boot": min(s.boot, 10), "cal_evals": 1, "other_cal_evals": 0,
                        "rounds": 1, "sens_iterations": 1, "hour_profiles": ("flat_opening_hours",),
                        "delays": (), "lags": (14,), "cal_grid": False})
+        # Report-only work at lower precision (issue 16), asked for by name; applied
+        # after --quick so that they can lower it further.
+        over = {"report_reps": getattr(args, "report_reps", None),
+                "other_cal_evals": getattr(args, "other_cal_evals", None),
+                "delay_cal_evals": getattr(args, "delay_cal_evals", None)}
+        s = cls(**{**asdict(s), **{k: v for k, v in over.items() if v is not None}})
         for name in ("reps", "cal_reps", "check_reps", "iterations"):
             if getattr(s, name) < (2 if name != "iterations" else 1):
                 raise ValueError(f"--{name.replace('_', '-')} is too small")
+        if s.report_reps is not None and not 2 <= s.report_reps <= s.check_reps:
+            raise ValueError("--report-reps must be between 2 and --check-reps")
+        for name in ("other_cal_evals", "delay_cal_evals"):
+            if getattr(s, name) < 0:
+                raise ValueError(f"--{name.replace('_', '-')} must not be negative")
         return s
+
+    @property
+    def counterfactual_reps(self) -> int:
+        """Replications of the counterfactual runs (and of the fitted row they are
+        compared with)."""
+        return self.check_reps if self.report_reps is None else self.report_reps
 
 
 # ---------------------------------------------------------------------------------------
@@ -160,34 +184,92 @@ class Simulator:
         self.months = spec.months()
         self.last_kpis: pd.DataFrame | None = None
         self.runs = 0
+        # Chat and e-mail KPI rows of replications 0.. already simulated, by the part of
+        # the scenario they depend on (:func:`other_channels_key`): a simulation whose
+        # chat and e-mail are the same runs the phone alone and reuses them.
+        self.other_channels: dict[str, pd.DataFrame] = {}
+        self.phone_only_runs = 0
 
     def scenario(self, params: dict[str, float]) -> Scenario:
         return build_scenario(self.settings.base, self.spec, params, self.behaviour, self.base)
 
+    def remember(self, scn: Scenario, kpis: pd.DataFrame) -> None:
+        """Keep the chat and e-mail KPI rows of ``kpis`` (per replication, all channels
+        simulated, seed ``settings.seed``) of scenario ``scn`` for reuse."""
+        key = other_channels_key(scn)
+        if key is not None:
+            self.other_channels[key] = kpis[is_other_channel_kpi(kpis["kpi"])]
+
     def __call__(self, params: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
         s = self.settings
-        result = run(self.scenario(params), s.reps, s.seed, jobs=s.jobs, progress=False,
-                     keep_events=s.reps, executor=self.executor)
+        scn = self.scenario(params)
+        lo, hi = window_seconds(self.spec)
+        key = other_channels_key(scn)
+        known = self.other_channels.get(key)
+        if known is not None and not set(range(s.reps)) <= set(known["replication"]):
+            known = None
+        # The phone's answered calls in the campaign window, counted in the worker.
+        window = functools.partial(phone_window_count, lo=lo, hi=hi)
+        result = run(scn, s.reps, s.seed, jobs=s.jobs, progress=False, executor=self.executor,
+                     reducer=window, channels=("phone",) if known is not None else None)
         self.runs += 1
         kp = result.kpis()
+        if known is not None:
+            # Chat and e-mail as simulated before (their events do not depend on the
+            # phone's: other_channels_key), in place of the rows a phone-only run has.
+            self.phone_only_runs += 1
+            mine = known[known["replication"] < s.reps]
+            kp = pd.concat([kp[~kp["kpi"].isin(set(mine["kpi"]))], mine], ignore_index=True)
+        elif key is not None:
+            self.remember(scn, kp)
         self.last_kpis = kp
         A = np.zeros((len(F.CHANNELS), F.N_BINS))
         per = monthly_answered(kp, self.months)
         for ci, c in enumerate(F.CHANNELS):
             A[ci, :F.N_MONTHS] = per[c].mean(axis=0)
-        lo, hi = window_seconds(self.spec)
-        phone_w = []
-        for r in result.replications:
-            a, c = r.attempts, r.callers
-            t = (a["at"] + a["wait_s"])[a["outcome"] == ANSWERED]
-            cb = c.loc[c["end"] == END_CALLBACK, "end_at"]
-            phone_w.append(((t >= lo) & (t < hi)).sum() + ((cb >= lo) & (cb < hi)).sum())
+        phone_w = [r.extra for r in result.replications]
         E = self.model.expected(params)
         A[0, F.WINDOW] = float(np.mean(phone_w))
         for ci in (1, 2):
             A[ci, F.WINDOW] = E[ci, F.WINDOW] * A[ci, 1] / E[ci, 1]
         se = np.array([per[c].sum(axis=1).std(ddof=1) / np.sqrt(s.reps) for c in F.CHANNELS])
         return np.maximum(A, 1e-3), se
+
+
+def phone_window_count(scn: Scenario, model, log, lo: float, hi: float) -> int:
+    """Phone contacts answered in ``[lo, hi)`` (seconds) of one replication: calls
+    answered (answer instant) and callers answered by a callback (its end); a ``reducer``
+    of :func:`sim.experiments.replications.run`, counted from the event log's records in
+    the worker instead of shipping the attempts and callers tables to the main process."""
+    i_at, i_out, i_wait = (ATTEMPT_COLUMNS.index(c) for c in ("at", "outcome", "wait_s"))
+    i_end, i_end_at = CALLER_COLUMNS.index("end"), CALLER_COLUMNS.index("end_at")
+    n = sum(1 for r in log.attempts
+            if r[i_out] == ANSWERED and lo <= r[i_at] + r[i_wait] < hi)
+    return n + sum(1 for r in log.callers
+                   if r[i_end] == END_CALLBACK and r[i_end_at] is not None and lo <= r[i_end_at] < hi)
+
+
+def is_other_channel_kpi(kpi: pd.Series) -> pd.Series:
+    """Whether a KPI is one of chat's or e-mail's (``chat_*``, ``email_*``)."""
+    return kpi.str.startswith("chat_") | kpi.str.startswith("email_")
+
+
+def other_channels_key(scn: Scenario) -> str | None:
+    """What the chat and e-mail results of a replication depend on: the scenario without
+    its phone settings and phone demand (and name). None when the phone and the other
+    channels interact (e-mail blended onto phone lines, callers switching channel), so
+    that chat and e-mail cannot be taken from another simulation. Otherwise every channel
+    draws from its own named streams and shares no line with the phone
+    (:class:`sim.model.helpline.Helpline`), so chat and e-mail are the same, record for
+    record, whatever the phone's demand or behaviour (tests/test_fit.py checks it)."""
+    callers = scn.phone.callers
+    if scn.email.blending or callers.switch.enabled or callers.chat_switch.enabled:
+        return None
+    d = scn.model_dump(mode="json")
+    for k in ("phone", "name", "description"):
+        d.pop(k, None)
+    d["demand"].pop("phone")
+    return json.dumps(d, sort_keys=True)
 
 
 def window_seconds(spec: F.DemandSpec) -> tuple[float, float]:
@@ -287,18 +369,31 @@ class Outcome:
     wall_s: float = 0.0
     simulations: int = 0
     meta: dict = field(default_factory=dict)
+    # The cost of each step (sim.planning.fit_cost; cost.csv of the report).
+    meter: CostMeter = field(default_factory=CostMeter)
 
 
-def fit_all(s: Settings, log) -> Outcome:
+def fit_all(s: Settings, log, meter: CostMeter | None = None) -> Outcome:
     """Run the whole procedure (module docstring) and collect the results."""
     # One process pool for the whole fit (about 80 batches of replications): its workers
     # are forked once, not once per batch.
+    meter = meter or CostMeter()
     with Processes(s.jobs, keep=True) as ex:
-        return _fit_all(s, log, ex)
+        o = _fit_all(s, log, meter.executor(ex), meter)
+    o.meter = meter
+    return o
 
 
-def _fit_all(s: Settings, log, ex) -> Outcome:
-    """:func:`fit_all` with its replications on executor ``ex``."""
+def _fit_all(s: Settings, log, ex, meter: CostMeter) -> Outcome:
+    """:func:`fit_all` with its replications on executor ``ex``; the cost of each step
+    measured by ``meter`` (and logged)."""
+
+    @contextlib.contextmanager
+    def step(name):
+        with meter.step(name):
+            yield
+        log(meter.log_line(name))
+
     t0 = time.perf_counter()
     base = load_scenario(s.base)
     # One lag given: use it; several: profile them in round 1.
@@ -322,9 +417,10 @@ def _fit_all(s: Settings, log, ex) -> Outcome:
     for rnd in range(1, s.rounds + 1):
         log(f"round {rnd}: calibrating behaviour to Sep-Dec 2020 ({s.reading} reading)")
         phone = F.to_channel_demand(params, spec, "phone")
-        c = cal.calibrate(s.base, phone, sepdec_obs, s.reading, behaviour, s.cal_reps, s.seed,
-                          s.jobs, max_evals=s.cal_evals, grid=s.cal_grid and rnd == 1, log=log,
-                          executor=ex, jac0=jac)
+        with step(f"round {rnd}: calibration ({s.reading})"):
+            c = cal.calibrate(s.base, phone, sepdec_obs, s.reading, behaviour, s.cal_reps,
+                              s.seed, s.jobs, max_evals=s.cal_evals, grid=s.cal_grid and rnd == 1,
+                              log=log, executor=ex, jac0=jac)
         jac = c.jacobian
         sims += c.evaluations
         traces.append(pd.DataFrame(c.trace).assign(round=rnd, reading=s.reading))
@@ -333,26 +429,27 @@ def _fit_all(s: Settings, log, ex) -> Outcome:
         # Carry the Sep-Dec level found by the calibration into the whole year (start).
         params = {**params, "phone.annual": params["phone.annual"] * c.demand_scale}
         log(f"round {rnd}: demand fit (simulate 2020 <-> maximum likelihood)")
-        sim = Simulator(s, base, spec, model, behaviour, executor=ex)
-        if rnd == 1 and len(s.lags) > 1:
-            fp = F.fixed_point(sim, model, obs, params, max_iter=2, tol=0.01, eps=eps,
+        with step(f"round {rnd}: demand fit"):
+            sim = Simulator(s, base, spec, model, behaviour, executor=ex)
+            if rnd == 1 and len(s.lags) > 1:
+                fp = F.fixed_point(sim, model, obs, params, max_iter=2, tol=0.01, eps=eps,
+                                   family=s.family, log=log)
+                fp_traces.append(fp.trace.assign(round=rnd, lockdown_lag_days=spec.lockdown_lag_days))
+                lag_prof = F.profile_lag(spec, fp.response, obs, fp.fit.params, s.lags, fp.fit.phi,
+                                         s.family)
+                lag = int(lag_prof.loc[lag_prof["loglik"].idxmax(), "lockdown_lag_days"])
+                log("lockdown response lag (profile log-likelihood): " + ", ".join(
+                    f"{r.lockdown_lag_days} d {r.delta_loglik:+.1f}" for r in lag_prof.itertuples())
+                    + f" -> {lag} days")
+                spec = F.with_params(spec, lockdown_lag_days=lag)
+                model = F.DemandModel(spec)
+                sim.spec, sim.model.helpline = spec, model
+                eps, params = fp.response.eps, fp.fit.params
+            fp = F.fixed_point(sim, model, obs, params, max_iter=s.iterations, tol=0.01, eps=eps,
                                family=s.family, log=log)
             fp_traces.append(fp.trace.assign(round=rnd, lockdown_lag_days=spec.lockdown_lag_days))
-            lag_prof = F.profile_lag(spec, fp.response, obs, fp.fit.params, s.lags, fp.fit.phi,
-                                     s.family)
-            lag = int(lag_prof.loc[lag_prof["loglik"].idxmax(), "lockdown_lag_days"])
-            log("lockdown response lag (profile log-likelihood): " + ", ".join(
-                f"{r.lockdown_lag_days} d {r.delta_loglik:+.1f}" for r in lag_prof.itertuples())
-                + f" -> {lag} days")
-            spec = F.with_params(spec, lockdown_lag_days=lag)
-            model = F.DemandModel(spec)
-            sim.spec, sim.model.helpline = spec, model
+            sims += sim.runs
             eps, params = fp.response.eps, fp.fit.params
-        fp = F.fixed_point(sim, model, obs, params, max_iter=s.iterations, tol=0.01, eps=eps,
-                           family=s.family, log=log)
-        fp_traces.append(fp.trace.assign(round=rnd, lockdown_lag_days=spec.lockdown_lag_days))
-        sims += sim.runs
-        eps, params = fp.response.eps, fp.fit.params
         st = cal.summarise_stats(cal.period_stats(sim.last_kpis))
         miss_rate = st[cal.RATE_KPI[s.reading]] - cal.Targets().rate_mid
         miss_att = st["mean_attempts"] - cal.Targets().attempts_mid
@@ -365,42 +462,53 @@ def _fit_all(s: Settings, log, ex) -> Outcome:
 
     other = [r for r in cal.READINGS if r != s.reading][0]
     log(f"calibrating the other reading ('{other}') for the report")
-    c = cal.calibrate(s.base, F.to_channel_demand(params, spec, "phone"), sepdec_obs, other,
-                      cal.Behaviour(behaviour.handling_scale, behaviour.persistence, delay),
-                      s.cal_reps, s.seed, s.jobs, max_evals=s.other_cal_evals,
-                      grid=s.cal_grid and s.other_cal_evals > 0, log=log, executor=ex, jac0=jac)
+    with step(f"other reading: calibration ({other})"):
+        c = cal.calibrate(s.base, F.to_channel_demand(params, spec, "phone"), sepdec_obs, other,
+                          cal.Behaviour(behaviour.handling_scale, behaviour.persistence, delay),
+                          s.cal_reps, s.seed, s.jobs, max_evals=s.other_cal_evals,
+                          grid=s.cal_grid and s.other_cal_evals > 0, log=log, executor=ex,
+                          jac0=jac)
     sims += c.evaluations
     traces.append(pd.DataFrame(c.trace).assign(round=0, reading=other))
     calibs[other] = c
 
     log(f"bootstrap: {s.boot} refits with the simulated response held fixed")
-    boot = F.bootstrap(F.DemandModel(spec, sub=1), resp, best, s.boot, s.seed)
+    with step("bootstrap"):
+        # The refits on the pool's workers (idle here), a few groups each.
+        boot = F.bootstrap(F.DemandModel(spec, sub=1), resp, best, s.boot, s.seed,
+                           mapper=ex.map, chunks=2 * s.jobs if s.jobs > 1 else 1)
     ptab = parameter_table(best, boot, spec)
     gof = F.goodness_of_fit(obs, best.mu, best.phi, len(F.PARAM_NAMES) + (s.family == "negbin"))
-    fixed = fixed_profiles(base, spec, resp, obs, best, s.family)
+    with step("profiles of fixed assumptions"):
+        fixed = fixed_profiles(base, spec, resp, obs, best, s.family)
 
     log(f"check run: {s.check_reps} replications of the fitted scenario and counterfactuals")
     scn = build_scenario(s.base, spec, params, behaviour, base)
     # One simulation per replication gives the check's KPIs and its answered per day
     # (the fitted scenario's row of the counterfactual tables).
-    checked = run(scn, s.check_reps, s.seed, jobs=s.jobs, progress=False, executor=ex,
-                  reducer=answered_by_day_of)
-    check = checked.kpis()
-    fitted_by_day = stack_by_day([r.extra for r in checked.replications])
-    per = monthly_answered(check, spec.months())
-    monthly, totals = monthly_table(obs, best, resp, per, spec, F.DemandModel(spec))
-    sepdec = sepdec_table(check, calibs, base)
-    window, counter = counterfactual_tables(s, base, spec, params, behaviour, obs, scn,
-                                            fitted_by_day, executor=ex)
+    with step("check run"):
+        checked = run(scn, s.check_reps, s.seed, jobs=s.jobs, progress=False, executor=ex,
+                      reducer=answered_by_day_of)
+        check = checked.kpis()
+        fitted_by_day = stack_by_day([r.extra for r in checked.replications])
+        per = monthly_answered(check, spec.months())
+        monthly, totals = monthly_table(obs, best, resp, per, spec, F.DemandModel(spec))
+        sepdec = sepdec_table(check, calibs, base)
+    with step("counterfactuals"):
+        window, counter = counterfactual_tables(s, base, spec, params, behaviour, obs, scn,
+                                                fitted_by_day, executor=ex)
     sims += 3
 
     hour_sens = pd.DataFrame()
     delay_sens = pd.DataFrame()
     if s.sensitivity:
-        hour_sens = hour_sensitivity(s, base, spec, best, behaviour, obs, eps, check, log, ex)
+        with step("hour-profile sensitivity"):
+            hour_sens = hour_sensitivity(s, base, spec, best, behaviour, obs, eps, check, log, ex,
+                                         checked_scn=scn)
         sims += int(hour_sens["simulations"].sum())
-        delay_sens, n = delay_sensitivity(s, spec, params, behaviour, calibs[s.reading],
-                                          sepdec_obs, base, log, ex)
+        with step("redial-delay sensitivity"):
+            delay_sens, n = delay_sensitivity(s, spec, params, behaviour, calibs[s.reading],
+                                              sepdec_obs, base, log, ex)
         sims += n
     return Outcome(settings=s, base=base, spec=spec, obs=obs, best=best, response=resp,
                    trace=pd.concat(fp_traces, ignore_index=True), converged=fp.converged,
@@ -517,9 +625,9 @@ def sepdec_table(check: pd.DataFrame, calibs: dict[str, cal.Calibration],
 def counterfactual_tables(s: Settings, base, spec, params, behaviour, obs, scn,
                           fitted_by_day=None, executor=None):
     """Window counts (10-27 Feb) and 2020 totals of the fitted scenario, without
-    campaigns and without lockdowns (same seeds). ``fitted_by_day``: the fitted
-    scenario's answered per day (:func:`answered_by_day` of ``scn``) when the caller
-    already simulated it (the check run)."""
+    campaigns and without lockdowns (same seeds, ``s.counterfactual_reps`` replications).
+    ``fitted_by_day``: the fitted scenario's answered per day (:func:`answered_by_day` of
+    ``scn``) when the caller already simulated it (the check run: its first replications)."""
     lo, hi = (int(x // 86400) for x in window_seconds(spec))
     feb = pd.Period(spec.months()[1], freq="M")
     f_lo = (feb.start_time.date() - spec.start).days
@@ -531,8 +639,11 @@ def counterfactual_tables(s: Settings, base, spec, params, behaviour, obs, scn,
         f"{SCENARIO_NAME}_no_lockdown": build_scenario(
             s.base, spec, params, behaviour, base, f"{SCENARIO_NAME}_no_lockdown", lockdowns=False),
     }
+    n = s.counterfactual_reps
+    if fitted_by_day is not None:  # the check's first n replications: the same seeds
+        fitted_by_day = {c: x[:n] for c, x in fitted_by_day.items()}
     by_day = {k: (fitted_by_day if k == SCENARIO_NAME and fitted_by_day is not None
-                  else answered_by_day(v, s.check_reps, s.seed, s.jobs, executor=executor))
+                  else answered_by_day(v, n, s.seed, s.jobs, executor=executor))
               for k, v in variants.items()}
     w_rows, c_rows = [], []
     for name, d in by_day.items():
@@ -560,8 +671,9 @@ def counterfactual_tables(s: Settings, base, spec, params, behaviour, obs, scn,
 
 
 def hour_sensitivity(s, base, spec, best, behaviour, obs, eps, check, log,
-                     executor=None) -> pd.DataFrame:
-    """Refit demand with other phone hour profiles (behaviour held fixed)."""
+                     executor=None, checked_scn: Scenario | None = None) -> pd.DataFrame:
+    """Refit demand with other phone hour profiles (behaviour held fixed). ``check``: KPIs
+    of the check run (of ``checked_scn``, the fitted scenario)."""
     st = cal.summarise_stats(cal.period_stats(check))
     rows = [{"hour_profile": "default", "iterations": 0, "simulations": 0,
              **_sens_row(best, F.DemandModel(spec), st)}]
@@ -571,9 +683,15 @@ def hour_sensitivity(s, base, spec, best, behaviour, obs, eps, check, log,
                                                 "phone": tuple(HOUR_PROFILES[name])})
         m = F.DemandModel(sp)
         sim = Simulator(s, base, sp, m, behaviour, executor=executor)
+        # Its first simulation (the fitted demand) differs from the check run in the phone
+        # alone: chat and e-mail come from the check's first replications.
+        if checked_scn is not None:
+            sim.remember(checked_scn, check)
         fp = F.fixed_point(sim, m, obs, best.params, max_iter=s.sens_iterations, tol=0.01,
                            eps=eps, family=s.family)
         st = cal.summarise_stats(cal.period_stats(sim.last_kpis))
+        log(f"  {sim.runs} simulations, {sim.phone_only_runs} of the phone alone (chat and "
+            "e-mail reused)")
         rows.append({"hour_profile": name, "iterations": len(fp.trace), "simulations": sim.runs,
                      **_sens_row(fp.fit, m, st)})
     out = pd.DataFrame(rows)
