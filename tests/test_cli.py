@@ -50,7 +50,8 @@ def test_compare_gives_paired_differences(tmp_path, capsys):
     option.write_text(f"base: {SMALL}\nname: two_lines\nphone: {{staffing: {{lines: 2}}}}\n")
     out = tmp_path / "cmp"
     assert main(["compare", SMALL, str(option), "--reps", "3", "--out", str(out), "--jobs", "1", "--quiet",
-                 "--no-report"]) == 0
+                 "--no-report", "--no-figures"]) == 0
+    assert not (out / "figures").exists(), "--no-figures draws none"
     t = pd.read_csv(out / "compare.csv")
     row = t[(t["scenario"] == "two_lines") & (t["kpi"] == "answer_rate_caller") & (t["by"] == "all")].iloc[0]
     assert row["diff_low"] > 0, f"two lines answer more callers: paired CI [{row['diff_low']}, {row['diff_high']}]"
@@ -121,7 +122,7 @@ def test_compare_redirected_prints_the_headline_and_no_progress(tmp_path):
     out = tmp_path / "cmp"
     p = subprocess.run([sys.executable, str(ROOT / "run_sim.py"), "compare", SMALL, str(option),
                         "--reps", "2", "--jobs", "1", "--set", "horizon.end=2020-02-06",
-                        "--no-report", "--out", str(out)],
+                        "--no-report", "--no-figures", "--out", str(out)],
                        capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 0, p.stderr
     assert p.stderr == "", f"progress bars written to a redirected stderr: {p.stderr[:200]!r}"

@@ -358,8 +358,9 @@ def test_optimise_quick_end_to_end(tmp_path, week, capsys):
 def test_optimise_reports_failure_when_the_budget_is_too_small(tmp_path, week):
     out = tmp_path / "opt"
     rc = main(["optimise", str(week), "--target", "answer_rate_per_caller>=0.7", "--budget", "100",
-               "--quick", "--jobs", "1", "--out", str(out), "--quiet", "--no-report"])
+               "--quick", "--jobs", "1", "--out", str(out), "--quiet", "--no-report", "--no-figures"])
     meta = json.loads((out / "meta.json").read_text())
+    assert not (out / "figures").exists(), "--no-figures draws none"
     assert rc == 1 and meta["status"] == "target not reached", meta["status"]
     assert "budget" in meta["message"] and meta["extra_cost"] == 0, meta["message"]
     assert "target answer_rate_caller>=0.7 not reached" in (out / "summary.txt").read_text()

@@ -25,7 +25,7 @@ from tests.conftest import TEST_SCENARIOS
 
 SMALL = str(TEST_SCENARIOS / "small.yaml")
 WEEK = ["--set", "horizon.end=2020-02-09"]
-COMMON = ["--jobs", "1", "--no-report", "--quiet"]
+COMMON = ["--jobs", "1", "--no-report", "--no-figures", "--quiet"]
 
 
 class Interrupt:

@@ -46,6 +46,13 @@ def add_run_arguments(p, *, reps: str, seed: str, out: str, set_: str, out_defau
     p.add_argument("--jobs", type=int, default=default_jobs(), help=jobs)
 
 
+def add_figures_argument(p, replot: bool = True) -> None:
+    """``--no-figures``: write tables and text only (a figure costs about 0.4 CPU-s to
+    draw as PNG and SVG; ``replot``: ``run_sim.py plot DIR`` can draw them later)."""
+    later = " (run_sim.py plot DIR draws them later)" if replot else ""
+    p.add_argument("--no-figures", action="store_true", help=f"skip drawing figures{later}")
+
+
 def base_meta(kind: str, **fields) -> dict:
     """The ``meta.json`` of a results folder: ``kind``, the command's own ``fields``, then
     what every folder records unless the command gave it: package version, Python

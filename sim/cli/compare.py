@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from sim.cli.common import (
+    add_figures_argument,
     add_output_arguments,
     add_readings_arguments,
     add_run_arguments,
@@ -24,6 +25,7 @@ def add_arguments(p) -> None:
                       out_default=Path("results/compare"),
                       set_="override a setting in every scenario (repeatable)")
     add_output_arguments(p)
+    add_figures_argument(p)
     add_readings_arguments(p, "and write robustness.csv with one verdict per option")
     p.add_argument("--resume", action="store_true",
                    help="reuse the replications an interrupted comparison finished")
@@ -112,7 +114,8 @@ def main(args) -> int:
         front.to_csv(tmp / "frontier.csv", index=False)
         (tmp / "compare.txt").write_text(text + "\n", encoding="utf-8")
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        compare_figures(table, ce, tmp)
+        if not args.no_figures:
+            compare_figures(table, ce, tmp)
 
     try:
         out = write_atomic(args.out, fill)

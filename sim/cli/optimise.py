@@ -32,7 +32,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.cli.common import add_output_arguments, add_readings_arguments, base_meta
+from sim.cli.common import (
+    add_figures_argument,
+    add_output_arguments,
+    add_readings_arguments,
+    base_meta,
+)
 from sim.cli.report import add_report_argument, report_after
 from sim.config import ScenarioError, load_scenario, parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
@@ -98,6 +103,7 @@ def add_arguments(p) -> None:
                    help="reuse the replications an interrupted search with the same --out "
                         "finished (each saved as it finishes)")
     add_output_arguments(p)
+    add_figures_argument(p, replot=False)
     add_executor_arguments(p)
     add_report_argument(p)
     add_readings_arguments(p)
@@ -289,6 +295,8 @@ def main(args) -> int:
                                                                          encoding="utf-8")
             (tmp / "summary.txt").write_text(text + "\n", encoding="utf-8")
             (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+            if args.no_figures:
+                return
             (tmp / "figures").mkdir()
             fig, ax = plt.subplots(figsize=(8, 5))
             plot_path(result.trace, points, ax, LABELS.get(kpi, kpi), target.value, result.ceiling)

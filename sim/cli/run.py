@@ -7,7 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-from sim.cli.common import add_output_arguments, add_run_arguments, base_meta, progress
+from sim.cli.common import (
+    add_figures_argument,
+    add_output_arguments,
+    add_run_arguments,
+    base_meta,
+    progress,
+)
 from sim.cli.report import add_report_argument, report_after
 from sim.experiments.executors import add_executor_arguments
 
@@ -22,7 +28,7 @@ def add_arguments(p) -> None:
                       jobs="parallel processes (default: all cores)")
     p.add_argument("--keep-events", type=int, nargs="?", const=1, default=0, metavar="N",
                    help="also save the attempts and callers tables of the first N replications")
-    p.add_argument("--no-figures", action="store_true", help="skip drawing figures")
+    add_figures_argument(p)
     p.add_argument("--resume", action="store_true",
                    help="reuse the replications an interrupted run of the same scenario finished")
     p.add_argument("--rep", type=int, metavar="R", help="run only replication R (to rerun a failed one)")

@@ -6,7 +6,13 @@ import json
 import time
 from pathlib import Path
 
-from sim.cli.common import add_output_arguments, add_run_arguments, base_meta, progress
+from sim.cli.common import (
+    add_figures_argument,
+    add_output_arguments,
+    add_run_arguments,
+    base_meta,
+    progress,
+)
 from sim.cli.report import add_report_argument, report_after
 from sim.config import parse_overrides
 from sim.experiments.executors import add_executor_arguments, executor_from_args
@@ -29,7 +35,7 @@ def add_arguments(p) -> None:
                       out="results folder (default: results/<sweep name>)",
                       set_="override a setting at every point (repeatable)")
     p.add_argument("--resume", action="store_true", help="reuse finished replications")
-    p.add_argument("--no-figures", action="store_true", help="skip drawing figures")
+    add_figures_argument(p)
     add_output_arguments(p)
     add_executor_arguments(p)
     add_report_argument(p)
