@@ -28,8 +28,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 ROOT = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
-# The test suite runs every notebook with HELPLINE_NOTEBOOK_QUICK=1 (small settings).
-QUICK = os.environ.get("HELPLINE_NOTEBOOK_QUICK") == "1"'''
+# The test suite runs every notebook with HELPLINE_NOTEBOOK_QUICK=1 (small settings), one
+# process per notebook (the suite runs its tests in parallel already); else 2 processes.
+QUICK = os.environ.get("HELPLINE_NOTEBOOK_QUICK") == "1"
+JOBS = 1 if QUICK else 2'''
 
 def execute(n, path):
     """Run notebook ``n`` on small settings in the notebooks folder; keep its outputs."""
@@ -78,7 +80,7 @@ if not path.exists():
     path = ROOT / "scenarios" / "baseline_2020.yaml"
 scn = load_scenario(path, {"horizon.end": "2020-03-31"} if QUICK else None)
 reps = 2 if QUICK else 10
-summary = summarise(run(scn, reps, seed=1, jobs=2, progress=False).kpis())
+summary = summarise(run(scn, reps, seed=1, jobs=JOBS, progress=False).kpis())
 phone = monthly[monthly["channel"] == "phone"]
 observed = pd.Series(phone["contacts"].to_numpy(), index=phone["month"].astype(str))
 fig, ax = plt.subplots(figsize=(9, 4))
@@ -101,7 +103,7 @@ from sim.theory.validation import validate
 from sim.results.plots import validation_chart'''),
  new_code_cell('''# QUICK (tests): 4 replications of 10 days run every case; the agreement needs the full size.
 reps, days = (4, 10) if QUICK else (12, 120)
-t = validate(reps=reps, days=days, jobs=2)
+t = validate(reps=reps, days=days, jobs=JOBS)
 t[["case", "measure", "simulated", "ci_low", "ci_high", "theory", "agrees"]]'''),
  new_code_cell('''fig, ax = plt.subplots(figsize=(9, 0.32 * len(t) + 1.5))
 validation_chart(t, ax)
@@ -136,7 +138,7 @@ from sim.results import plots'''),
 quick = {"horizon.start": "2020-02-10", "horizon.end": "2020-02-16"} if QUICK else None
 scenarios = [load_scenario(ROOT / "scenarios" / f, quick) for f in files]
 reps = 2 if QUICK else 20
-results = [run(s, reps, seed=1, jobs=2, progress=False) for s in scenarios]
+results = [run(s, reps, seed=1, jobs=JOBS, progress=False) for s in scenarios]
 table = paired(results)
 ce = cost_effectiveness(results)
 print(compare_table(table))
