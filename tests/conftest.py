@@ -94,3 +94,17 @@ def quick_fit(tmp_path_factory):
                      "--out", str(root / "results" / "fit" / "per_caller")]) == 0
 
     return shared_folder(tmp_path_factory, "quick_fit", build)
+
+
+# Tests that take seconds, and the shared folders several tests wait for, start first: the
+# pytest-xdist workers then end together on the many short tests instead of one worker
+# finishing a long test alone (longest-first scheduling; the order of the rest is kept).
+_FIRST_FIXTURES = {"quick_fit", "folders"}
+
+
+def pytest_collection_modifyitems(items):
+    def first(item) -> bool:
+        return (item.get_closest_marker("slow") is not None
+                or bool(_FIRST_FIXTURES & set(getattr(item, "fixturenames", ()))))
+
+    items.sort(key=lambda item: not first(item))  # stable: False (first) before True

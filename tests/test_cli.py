@@ -79,8 +79,8 @@ def test_bad_set_path_exit_2(capsys):
 
 @pytest.mark.slow
 def test_validate_command_writes_table_and_figure(tmp_path, capsys):
-    # The command, not the agreement (tests/test_theory_vs_sim.py): 3 replications of 10 days.
-    rc = main(["validate", "--reps", "3", "--days", "10", "--out", str(tmp_path / "v"), "--jobs", "1",
+    # The command, not the agreement (tests/test_theory_vs_sim.py): 2 replications of 5 days.
+    rc = main(["validate", "--reps", "2", "--days", "5", "--out", str(tmp_path / "v"), "--jobs", "1",
                "--quiet"])
     line = capsys.readouterr().out.strip().splitlines()[-1]
     t = pd.read_csv(tmp_path / "v" / "validation.csv")

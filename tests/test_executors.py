@@ -24,9 +24,9 @@ def test_dask_local_cluster_and_scheduler_address_equal_serial(small, serial_kpi
         pd.testing.assert_frame_equal(serial_kpis, run(small, 4, seed=12, progress=False, executor=local).kpis())
     finally:
         local.close()
-    # A scheduler given by its address, as for a cluster of several machines (one worker
-    # process is enough to exercise the address path; two were tested just above).
-    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+    # A scheduler given by its address, as for a cluster of several machines (a worker thread
+    # is enough to exercise the address path; worker processes were tested just above).
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         remote = DaskExecutor(cluster.scheduler_address)
         try:
             res = run(small, 4, seed=12, progress=False, executor=remote)

@@ -295,7 +295,7 @@ def test_optimise_with_readings_runs_each_reading_into_its_subfolder(tmp_path, c
     _fake_fit(tmp_path / "fitted", "per_attempt", {"phone.redial.probability": [0.8]})
     out = tmp_path / "opt"
     rc = main(["optimise", str(FITTED), "--target", "answer_rate_per_caller>=0.99", "--quick", "--max-steps", "1",
-               "--set", "horizon.start=2020-10-01", "--set", "horizon.end=2020-10-14", "--readings",
+               "--set", "horizon.start=2020-10-01", "--set", "horizon.end=2020-10-07", "--readings",
                "per_caller,per_attempt", "--fitted", str(tmp_path / "fitted"), "--jobs", "1", "--no-report",
                "--no-figures", "--out", str(out)])
     assert rc == 1  # 99% is out of reach in one step: the worst reading's status
@@ -305,7 +305,7 @@ def test_optimise_with_readings_runs_each_reading_into_its_subfolder(tmp_path, c
         meta = json.loads((out / r / "meta.json").read_text())
         assert meta["kind"] == "optimise" and rob.set_index("reading").loc[r, "status"] == meta["status"]
     ran = load_scenario(out / "per_attempt" / "scenario_fitted_2020.yaml")
-    assert ran.phone.redial.probability == [0.8] and ran.horizon.end == dt.date(2020, 10, 14)
+    assert ran.phone.redial.probability == [0.8] and ran.horizon.end == dt.date(2020, 10, 7)
     text = (out / "robustness.txt").read_text()
     assert "per_attempt: base = its fitted scenario" in text and "chosen staffing:" in text
     assert "chosen staffing:" in capsys.readouterr().out
