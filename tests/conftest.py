@@ -48,8 +48,9 @@ SIMULATED = ("run", "compare", "sweep", "optimise", "sensitivity", "noreport")
 @pytest.fixture(scope="session")
 def folders(tmp_path_factory):
     """Results folders of every kind that simulates quickly (one week of small.yaml, 2
-    replications, one process), made through the CLI once per test session and shared
-    by the pytest-xdist workers. Read-only: a test that writes copies its folder first."""
+    replications, one process), made through the CLI once per test session and shared by
+    the pytest-xdist workers (``noreport``: without report and figures). Read-only: a
+    test that writes copies its folder first."""
     root = shared_folder(tmp_path_factory, "report-folders", _simulate_every_kind)
     return {k: root / k for k in SIMULATED}
 
@@ -77,7 +78,7 @@ def _simulate_every_kind(root):
           "--max-steps", "1", "--out", str(out["optimise"]), *common])
     assert main(["sensitivity", str(week), "--options", str(two), "--params", "handling_time",
                  "--quick", "--out", str(out["sensitivity"]), *common]) == 0
-    assert main([str(week), "--reps", "2", "--no-report", "--out", str(out["noreport"]),
+    assert main([str(week), "--reps", "2", "--no-report", "--no-figures", "--out", str(out["noreport"]),
                  *common]) == 0
 
 
