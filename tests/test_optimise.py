@@ -475,7 +475,7 @@ def test_reuse_needs_a_separable_kpi_and_phone_candidates(small):
 
 def _search(scn, reuse):
     ex = CountingSerial()
-    res = optimise(scn, parse_target("answer_rate_caller>=0.62"), ex, reps=1, confirm_reps=2,
+    res = optimise(scn, parse_target("answer_rate_caller>=0.56"), ex, reps=1, confirm_reps=2,
                    seed=3, candidates=candidate_increments(scn, ("phone",)), reuse=reuse,
                    ceiling_lines=6)
     return res, ex.tasks
