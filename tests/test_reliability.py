@@ -145,8 +145,12 @@ def start_parallel_run(tmp_path, reps: int = 400):
     out = tmp_path / "res"
     cmd = [sys.executable, str(ROOT / "run_sim.py"), SMALL, "--reps", str(reps), "--seed", "3",
            "--jobs", "2", "--out", str(out), "--no-figures", "--quiet"]
+    # SIGINT as at a terminal even when the test suite itself was started in the background
+    # (a shell starts background jobs with SIGINT ignored, children inherit it, and Python
+    # then keeps ignoring Ctrl-C: the run would rightly not stop).
     proc = subprocess.Popen(cmd, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     partial = tmp_path / ".res.partial" / "small"
     return proc, out, partial
 
