@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import pickle
 import sys
 from collections.abc import Callable
@@ -111,17 +110,9 @@ class SavedResults:
         if self.folder is None:
             return
         payload = pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL)
-        path = self._file(key)
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            with tmp.open("wb") as fh:
-                fh.write(MAGIC + hashlib.sha256(payload).digest() + payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        from sim.experiments.replications import Checkpoint  # the same durable write
+
+        Checkpoint._write(self._file(key), MAGIC + hashlib.sha256(payload).digest() + payload)
         self._names.add(key)
         self._used.add(key)
         self.saved += 1
