@@ -36,7 +36,6 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import math
-from bisect import bisect_right
 from collections import deque
 
 import numpy as np
@@ -211,11 +210,9 @@ class Counsellors:
 
     def _changes(self, slots: int):
         """Wake for the changes while a line is staffed; keep the others pending."""
-        env, group = self.env, self.group_lines
-        line_t, line_v, pending = self.lines._t, self.lines._v, self._pending
+        env, group, lines, pending = self.env, self.group_lines, self.lines, self._pending
         for at, bit, away in self._trajectory(slots):
-            i = bisect_right(line_t, at) - 1
-            if i < 0 or line_v[i] == 0:  # no line staffed: nobody is told
+            if lines(at) == 0:  # no line staffed: nobody is told
                 if not pending:
                     self._pending_from = at
                 pending.append((at, bit, away))

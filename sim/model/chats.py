@@ -60,7 +60,7 @@ from sim.model.calendar import (
     lines_over_time,
     open_intervals,
 )
-from sim.model.fastpath import start_journey, timeout_or
+from sim.model.fastpath import arrivals, timeout_or
 from sim.model.lines import LineGroup
 from sim.model.streams import Streams
 
@@ -212,17 +212,8 @@ class ChatChannel:
 
     def _arrivals(self):
         env = self.env
-        times = self.visitors.arrival_at.tolist()  # Python floats: SimPy's clock
-        if not times:
-            return
-        yield env.timeout(times[0] - env.now)
-        for i in range(len(times)):
-            # The next arrival first, then the visitor: the order env.process(visitor)
-            # gave, without its start and end events (sim.model.fastpath; issue 16).
-            later = env.timeout(times[i + 1] - env.now) if i + 1 < len(times) else None
-            start_journey(self.visitor(i))
-            if later is not None:
-                yield later
+        # Python floats: SimPy's clock; without a process each (sim.model.fastpath).
+        yield from arrivals(env, self.visitors.arrival_at.tolist(), self.visitor)
 
     def visitor(self, i: int):
         """One chat visitor's journey, from opening the chat window to its end."""

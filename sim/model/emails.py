@@ -60,7 +60,7 @@ from sim.config import PROVINCES, CalendarConfig, ChannelDemand, Email, Horizon
 from sim.config.distributions import sampler
 from sim.model.arrivals import channel_arrivals
 from sim.model.calendar import TAIL_DAYS, StepFunction, closed_days, lines_over_time
-from sim.model.fastpath import start_journey
+from sim.model.fastpath import arrivals
 from sim.model.streams import Streams
 
 # Final state of one e-mail (exactly one each).
@@ -314,17 +314,8 @@ class EmailChannel:
 
     def _arrivals(self):
         env = self.env
-        times = self.emails.arrival_at.tolist()  # Python floats: SimPy's clock
-        if not times:
-            return
-        yield env.timeout(times[0] - env.now)
-        for i in range(len(times)):
-            # The next arrival first, then the e-mail: the order env.process(email)
-            # gave, without its start and end events (sim.model.fastpath; issue 16).
-            later = env.timeout(times[i + 1] - env.now) if i + 1 < len(times) else None
-            start_journey(self.email(i))
-            if later is not None:
-                yield later
+        # Python floats: SimPy's clock; without a process each (sim.model.fastpath).
+        yield from arrivals(env, self.emails.arrival_at.tolist(), self.email)
 
     def _shifts(self):
         """Handlers coming on duty take e-mails from the backlog."""

@@ -66,6 +66,21 @@ def start_journey(journey: Generator) -> None:
     resume(_START)
 
 
+def arrivals(env: simpy.Environment, times: list[float], journey) -> Generator:
+    """The arrivals process of a channel: ``journey(i)`` starts at ``times[i]`` (Python
+    floats: SimPy's clock), as ``env.timeout(times[i] - env.now)`` then
+    ``env.process(journey(i))`` would start it: the next arrival is scheduled first, then
+    the journey's first part runs (:func:`start_journey`). Use as ``yield from``."""
+    if not times:
+        return
+    yield env.timeout(times[0] - env.now)
+    for i in range(len(times)):
+        later = env.timeout(times[i + 1] - env.now) if i + 1 < len(times) else None
+        start_journey(journey(i))
+        if later is not None:
+            yield later
+
+
 class _Start:
     """What a journey's first step is sent: None, as SimPy's start event sends."""
 

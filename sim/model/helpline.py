@@ -54,7 +54,7 @@ from sim.model.eventlog import (
     END_NO_OPENING,
     EventLog,
 )
-from sim.model.fastpath import start_journey, timeout_or
+from sim.model.fastpath import arrivals, timeout_or
 from sim.model.lines import LineGroup
 from sim.model.pooling import RecentOccupancy
 from sim.model.streams import Streams
@@ -218,18 +218,8 @@ class Helpline:
 
     def _arrivals(self):
         env = self.env
-        times = self._arrival[:len(self.callers)]  # new callers only
-        if not times:
-            return
-        yield env.timeout(times[0] - env.now)
-        for i in range(len(times)):
-            # The next arrival is scheduled first, then the caller starts: the order in
-            # which env.process(caller) ran them (its start event came right after this
-            # step), without the start and end events (sim.model.fastpath; issue 16).
-            later = env.timeout(times[i + 1] - env.now) if i + 1 < len(times) else None
-            start_journey(self.caller(i))
-            if later is not None:
-                yield later
+        # New callers only; without a process each (sim.model.fastpath; issue 16).
+        yield from arrivals(env, self._arrival[:len(self.callers)], self.caller)
 
     # --- one caller ---------------------------------------------------------------------
 
