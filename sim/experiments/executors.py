@@ -1,6 +1,10 @@
 """Where replications run: in this process, on local processes, or on a Dask cluster.
 
-An executor maps a function over task tuples and yields the results in task order.
+An executor maps a function over task tuples and yields the results in task order
+(``map``), or as ``(index, result)`` pairs in the order they finish (``map_unordered``;
+:func:`as_finished` works with any executor). A command that saves every finished
+replication for ``--resume`` collects them as they finish, so an interruption loses
+none that a worker had finished while an earlier task was still running.
 Every replication seeds its own random streams from (seed, replication, stream name),
 so results are bit-identical whatever the executor.
 
@@ -29,8 +33,20 @@ class Serial:
     def map(self, fn: Callable, tasks: list) -> Iterator:
         return map(fn, tasks)
 
+    def map_unordered(self, fn: Callable, tasks: list) -> Iterator[tuple[int, object]]:
+        return enumerate(map(fn, tasks))
+
     def close(self) -> None:
         pass
+
+
+def as_finished(executor, fn: Callable, tasks: list) -> Iterator[tuple[int, object]]:
+    """``(index, result)`` of every task, in the order the tasks finish when the executor
+    can tell (``map_unordered``), else in task order (any object with ``map``)."""
+    unordered = getattr(executor, "map_unordered", None)
+    if unordered is not None:
+        return unordered(fn, tasks)
+    return enumerate(executor.map(fn, tasks))
 
 
 def _worker_init(parent: int) -> None:
@@ -128,6 +144,32 @@ class Processes:
             _LIVE.discard(pool)
             pool.shutdown(wait=True)
 
+    def map_unordered(self, fn: Callable, tasks: list) -> Iterator[tuple[int, object]]:
+        """``(index, result)`` as the tasks finish (the pool, its stop on an interruption
+        and ``keep`` as for :meth:`map`)."""
+        from concurrent.futures import as_completed
+
+        if self.jobs <= 1 or len(tasks) <= 1:
+            yield from enumerate(map(fn, tasks))
+            return
+        kept = self.keep
+        if kept and self._pool is None:
+            self._pool = self._new_pool(self.jobs)
+        pool = self._pool if kept else self._new_pool(min(self.jobs, len(tasks)))
+        try:
+            futures = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+        except BaseException:
+            _stop(pool)
+            _LIVE.discard(pool)
+            if kept:
+                self._pool = None
+            raise
+        if not kept:
+            _LIVE.discard(pool)
+            pool.shutdown(wait=True)
+
     def close(self) -> None:
         """Shut the kept pool down (its workers finish their task first)."""
         if self._pool is not None:
@@ -196,20 +238,24 @@ class DaskExecutor:
             self.client = Client(address)
 
     def map(self, fn: Callable, tasks: list) -> Iterable:
+        done: dict[int, object] = {}
+        nxt = 0
+        # Yield in task order as results arrive (progress advances as they complete).
+        for i, out in self.map_unordered(fn, tasks):
+            done[i] = out
+            while nxt in done:
+                yield done.pop(nxt)
+                nxt += 1
+
+    def map_unordered(self, fn: Callable, tasks: list) -> Iterator[tuple[int, object]]:
         from dask.distributed import as_completed
 
         if not tasks:
             return
         futures = self.client.map(fn, tasks, pure=False)
         order = {f.key: i for i, f in enumerate(futures)}
-        done: dict[int, object] = {}
-        nxt = 0
-        # Yield in task order as results arrive (progress advances as they complete).
         for fut in as_completed(futures):
-            done[order[fut.key]] = fut.result()
-            while nxt in done:
-                yield done.pop(nxt)
-                nxt += 1
+            yield order[fut.key], fut.result()
 
     def close(self) -> None:
         self.client.close()

@@ -20,7 +20,7 @@ import pandas as pd
 
 from sim.config import Scenario, ScenarioError
 from sim.errors import ReplicationError  # noqa: F401 (re-exported)
-from sim.experiments.executors import Processes, default_jobs  # noqa: F401 (re-exported)
+from sim.experiments.executors import Processes, as_finished, default_jobs  # noqa: F401 (re-exported)
 from sim.model.calendar import DAY_S
 from sim.model.helpline import Helpline
 from sim.model.streams import Streams
@@ -377,7 +377,8 @@ def run(
 
     # ``executor`` (sim.experiments.executors): where replications run; default processes on this
     # machine, ``jobs`` of them.
-    for out in (executor or Processes(jobs)).map(_run_one, todo):
+    # As they finish (each checkpointed at once; the results are sorted below).
+    for _, out in as_finished(executor or Processes(jobs), _run_one, todo):
         collect(out)
     bar.close()
     result = RunResult(scn, seed, sorted(results, key=lambda r: r.replication))

@@ -204,7 +204,7 @@ def backtest(path: Path, reps: int, seed: int, jobs: int = 1,
     each year's replication is saved as soon as it is finished, and one saved by an
     interrupted backtest (``--resume``) is loaded instead of simulated, keyed by the
     year's resolved scenario, the seed, the replication and the channels simulated."""
-    from sim.experiments.executors import Processes
+    from sim.experiments.executors import Processes, as_finished
     from sim.planning.fit_run import stack_by_day
 
     scns = year_scenarios(path, capacity_2024, carry)
@@ -220,7 +220,8 @@ def backtest(path: Path, reps: int, seed: int, jobs: int = 1,
             log(f"simulating {y.year} ({reps} replications"
                 + (f", {len(outs)} of them saved by an interrupted run" if outs else "") + ")")
         todo = [t for t in tasks if t[2] not in outs]
-        for task, out in zip(todo, Processes(jobs).map(_year_replication, todo), strict=True):
+        for i, out in as_finished(Processes(jobs), _year_replication, todo):  # saved as they finish
+            task = todo[i]
             outs[task[2]] = out
             if saved is not None:  # at once: an interruption loses no finished replication
                 saved.save(keys[task[2]], out)

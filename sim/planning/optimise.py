@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import PROVINCES, WEEKDAYS, Scenario, ScenarioError, WeeklyHours, parse_interval
+from sim.experiments.executors import as_finished
 from sim.experiments.replications import (
     CHANNELS,
     Replication,
@@ -414,7 +415,11 @@ class Evaluations:
         self.requested += len(scenarios) * len(reps)
         if progress is not None and len(scenarios) * len(reps) > len(todo):
             progress(len(scenarios) * len(reps) - len(todo))
-        for key, out in zip(todo, self.executor.map(_replication, list(todo.values())), strict=True):
+        keys_todo = list(todo)
+        # As they finish, not in task order: each is saved at once, so an interruption
+        # loses none a worker finished while an earlier task was still running.
+        for i, out in as_finished(self.executor, _replication, list(todo.values())):
+            key = keys_todo[i]
             self._done[key] = (scenario_key(todo[key][0]), out)
             if self.saved is not None:  # at once: an interruption loses no finished one
                 self.saved.save(self.saved.key(*key), self._done[key])
