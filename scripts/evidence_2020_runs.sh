@@ -7,17 +7,11 @@
 set -euo pipefail
 OUT=${1:-/tmp/ev}
 mkdir -p "$OUT"
-R="--reps 4 --seed 1 --jobs 2 --quiet --overwrite --no-report"
-S=scenarios/subsidy
-# Sep-Dec horizon with two weeks of warm-up; tables use the Sep-Dec month rows only.
-H=(--set horizon.start=2020-08-15 --set horizon.end=2020-12-31)
+source "$(dirname "$0")/evidence_settings.sh"  # R, S, H (Sep-Dec), CB
 # availability settings of scenarios/fitted_2020_availability.yaml, applied on top
 AV=(--set "phone.talk_min={dist: lognormal, mean: 33.368, sd: 25.026}"
     --set "phone.wrap_up_min={dist: gamma, mean: 16.684, sd: 8.342}"
     --set "phone.availability={enabled: true, share: 0.6, away_min: {dist: exponential, mean: 30}}")
-# caller-side callback settings that faster_callbacks.yaml says the base must share
-CB=(--set phone.answering_machine.callbacks.reach_half_life_h=24
-    --set phone.answering_machine.callbacks.expire_after_h=72)
 # README "Both figures at once" repeat-contact setting (horizon included), exact overrides
 RP=(--set horizon.start=2020-08-15 --set horizon.end=2020-12-31
     --set "phone.talk_min={dist: lognormal, mean: 22, sd: 16.5}"

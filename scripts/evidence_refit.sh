@@ -7,11 +7,7 @@
 set -euo pipefail
 OUT=${1:-/tmp/ev3}
 mkdir -p "$OUT"
-R="--reps 4 --seed 1 --jobs 2 --quiet --overwrite --no-report"
-S=scenarios/subsidy
-H=(--set horizon.start=2020-08-15 --set horizon.end=2020-12-31)
-CB=(--set phone.answering_machine.callbacks.reach_half_life_h=24
-    --set phone.answering_machine.callbacks.expire_after_h=72)
+source "$(dirname "$0")/evidence_settings.sh"  # R, S, H, CB
 set -x
 python run_sim.py scenarios/fitted/per_caller/fitted_2020.yaml $R --no-figures --out "$OUT/year_fitted"
 python run_sim.py scenarios/fitted/availability_half/fitted_2020.yaml $R --no-figures --out "$OUT/year_avail"
