@@ -89,6 +89,13 @@ def test_bad_target_on_the_command_line_is_one_line_exit_2(capsys):
     assert err.strip().count("\n") == 0, f"one line expected: {err!r}"
 
 
+def test_settle_max_not_above_the_confirmation_count_is_one_line_exit_2(capsys):
+    assert main(["optimise", str(SMALL), "--target", "answer_rate_per_caller>=0.8",
+                 "--confirm-reps", "5", "--settle-max", "5", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--settle-max" in err[0] and "exceed" in err[0], err
+
+
 def test_threshold_or_budget_required(capsys):
     assert main(["optimise", str(SMALL), "--quiet"]) == 2
     assert "give a threshold" in capsys.readouterr().err
@@ -280,6 +287,42 @@ def test_failed_confirmation_continues_the_search(small):
     assert last["ci_low"] < 0.7 and not last["shown"], last
     assert res.status == "not shown at 95%" and not res.success, res.status
     assert "would settle it" in res.message, res.message
+
+
+def test_sequential_confirmation_adds_replications_only_until_settled(small):
+    """--settle-max: the confirmation that a fixed 3 replications leave unsettled (the
+    test above) grows 3 -> 6 -> 12 -> 24 only until its Bonferroni interval (level
+    1 - 0.05/4) settles met or missed; the final comparison uses that count."""
+    from sim.planning.optimise import confirmation_looks
+
+    assert confirmation_looks(3, None) == [3] and confirmation_looks(3, 3) == [3]
+    assert confirmation_looks(3, 24) == [3, 6, 12, 24] and confirmation_looks(3, 20) == [3, 6, 12, 20]
+    target = parse_target("answer_rate_caller>=0.7")
+    assert target.missed(0.6, 0.69) and not target.missed(0.6, 0.71) and not target.shown(0.6, 0.71)
+    assert parse_target("mean_attempts<=3").missed(3.1, 3.5)
+    fixed = optimise(small, target, FakeExecutor((0.03, -0.03, -0.03)), reps=1, confirm_reps=3,
+                     seed=1)
+    seq = optimise(small, target, FakeExecutor((0.03, -0.03, -0.03)), reps=1, confirm_reps=3,
+                   seed=1, settle_max=24)
+    assert all("level" not in c for c in fixed.confirmations), "the fixed count keeps its table"
+    assert fixed.trace.equals(seq.trace.iloc[:len(fixed.trace)]), "the same search up to there"
+    for c in seq.confirmations:
+        assert c["level"] == pytest.approx(1 - 0.05 / 4), c
+        assert c["replications"] in (3, 6, 12, 24), c
+        # A look short of the maximum is taken only if it settled the question.
+        assert c["settled"] or c["replications"] == 24, c
+    last = seq.confirmations[-1]
+    assert last["replications"] > 3, f"3 replications did not settle it, yet it stopped: {last}"
+    assert len(seq.final.replications) == last["replications"], \
+        "the final comparison runs on the last look's replications"
+    assert seq.status in ("target reached", "not shown at 95%"), seq.status
+    if seq.status == "target reached":
+        assert last["shown"] and last["ci_low"] >= 0.7, last
+    else:
+        assert "not settled within --settle-max 24" in seq.message, seq.message
+    with pytest.raises(ScenarioError, match="needs a threshold"):
+        optimise(small, parse_target("answer_rate_caller"), FakeExecutor(), budget=1e5, reps=1,
+                 confirm_reps=3, seed=1, settle_max=6)
 
 
 def test_a_target_above_the_ceiling_stops_at_once(small):

@@ -81,6 +81,10 @@ def add_arguments(p) -> None:
                    help="replications per candidate evaluation (default 2; paired on common seeds)")
     p.add_argument("--confirm-reps", type=int, default=10,
                    help="replications to confirm a schedule and for the final CIs (default 10)")
+    p.add_argument("--settle-max", type=int, metavar="N",
+                   help="confirm sequentially: --confirm-reps replications, then twice as many, "
+                        "... up to N, stopping as soon as the interval shows the target met or "
+                        "missed (Bonferroni over the looks, 95%% overall); default: a fixed count")
     p.add_argument("--seed", type=int, help="seed (default: the scenario's experiment.seed)")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override a setting, e.g. a representative period: "
@@ -155,6 +159,10 @@ def main(args) -> int:
     if reps < 1 or confirm_reps < 2:
         raise ScenarioError("--reps", str(reps),
                             "need at least 1 search and 2 confirmation replications")
+    settle_max = getattr(args, "settle_max", None)
+    if settle_max is not None and settle_max <= confirm_reps:
+        raise ScenarioError("--settle-max", str(settle_max),
+                            f"must exceed the confirmation replications ({confirm_reps})")
     scn = load_scenario(args.scenario, parse_overrides(args.set))
     seed = scn.experiment.seed if args.seed is None else args.seed
     phone_parts, chat_parts = parse_parts(args.parts), parse_parts(args.chat_parts)
@@ -180,9 +188,11 @@ def main(args) -> int:
         try:
             result = optimise(scn, target, executor, budget=args.budget, reps=reps,
                               confirm_reps=confirm_reps, seed=seed, candidates=cands,
-                              max_steps=args.max_steps, log=log, cache=cache)
+                              max_steps=args.max_steps, log=log, cache=cache,
+                              settle_max=settle_max)
             t_search = time.perf_counter() - t0
-            base = cache.run(scn, confirm_reps, seed)
+            n_conf = result.confirmations[-1]["replications"]  # the last look's count
+            base = cache.run(scn, n_conf, seed)
             optimised = result.final
             erl_table, erl_res = None, None
             if target.kpi in ERLANG_KPIS and target.value is not None and "phone" in channels:
@@ -190,7 +200,7 @@ def main(args) -> int:
                 erl_scn = with_schedule(scn, erlang_schedule(scn, erl_table), name=f"{scn.name}_erlang")
                 log(f"Erlang estimate: {int(erl_table['extra_lines'].sum())} extra line blocks, "
                     f"EUR {erl_table['extra_cost'].sum():,.0f}; simulating it ...")
-                erl_res = cache.run(erl_scn, confirm_reps, seed)
+                erl_res = cache.run(erl_scn, n_conf, seed)
         finally:
             executor.close()
         wall = time.perf_counter() - t0
@@ -219,7 +229,11 @@ def main(args) -> int:
                  f"target {target.text}{budget_text}",
                  f"Method: greedy marginal analysis on common random numbers (seed {seed}): "
                  f"{len(cands)} candidate increments per step, {reps} replication(s) per evaluation; "
-                 f"a schedule that meets the target is confirmed on {confirm_reps} replications.",
+                 + (f"a schedule that meets the target is confirmed on {confirm_reps} replications."
+                    if settle_max is None else
+                    f"a schedule that meets the target is confirmed sequentially on {confirm_reps}, "
+                    f"then twice as many, ... up to {settle_max} replications, until its interval "
+                    "(Bonferroni over the looks, 95% overall) shows the target met or missed."),
                  search_note(result),
                  f"Result: {result.status} - {result.message}",
                  f"Ceiling: with {result.ceiling_lines} extra lines in every candidate block "
@@ -235,10 +249,10 @@ def main(args) -> int:
             lines.append("  (none)")
         lines += [f"  total: {total_hours:,.0f} extra staffed hours, EUR {total_cost:,.0f}", "",
                   f"{LABELS.get(kpi, kpi)} with the chosen schedule: {m_opt:.4g} "
-                  f"[95% CI {lo_opt:.4g}, {hi_opt:.4g}] on {confirm_reps} replications"
+                  f"[95% CI {lo_opt:.4g}, {hi_opt:.4g}] on {n_conf} replications"
                   + (f": {_verdict(target, m_opt, lo_opt, hi_opt)}" if target.value is not None else ""),
                   "",
-                  f"Achieved KPIs ({confirm_reps} replications, 95% CIs; differences paired with "
+                  f"Achieved KPIs ({n_conf} replications, 95% CIs; differences paired with "
                   "the base):",
                   compare_table(table_shown), "", cost_table(ce), "",
                   "Search trace (KPI on the search replications; cost: extra over the horizon, EUR):",
@@ -269,7 +283,8 @@ def main(args) -> int:
                          overrides=args.set, target=target.text, target_kpi=kpi,
                          target_value=target.value, budget=args.budget, status=result.status,
                          message=result.message, seed=seed, search_replications=reps,
-                         confirm_replications=confirm_reps, ceiling=result.ceiling,
+                         confirm_replications=n_conf, settle_max=settle_max,
+                         ceiling=result.ceiling,
                          ceiling_lines=result.ceiling_lines, candidates=[c.label for c in cands],
                          steps=int(len(result.trace) - 1), extra_cost=total_cost,
                          extra_line_hours=total_hours, kpi_confirmed=m_opt,

@@ -120,6 +120,13 @@ class Target:
             return False
         return low >= self.value if self.op == ">=" else high <= self.value
 
+    def missed(self, low: float, high: float) -> bool:
+        """True if the confidence interval ``[low, high]`` lies wholly on the bad side of
+        the threshold (``high < value`` for ``>=``, ``low > value`` for ``<=``)."""
+        if self.value is None or low != low or high != high:
+            return False
+        return high < self.value if self.op == ">=" else low > self.value
+
     def gain(self, new: float, old: float) -> float:
         """Improvement from ``old`` to ``new`` in the target's direction."""
         return self.sign * (new - old)
@@ -643,6 +650,7 @@ def optimise(
     ceiling_lines: int = 20,
     cache: Evaluations | None = None,
     reuse: bool | None = None,
+    settle_max: int | None = None,
 ) -> OptimiseResult:
     """Greedy marginal analysis (see the module docstring). ``budget`` in euro over the
     horizon; ``reps`` replications per candidate evaluation, ``confirm_reps`` for the
@@ -669,7 +677,17 @@ def optimise(
     reused, are simulated. With decoupled provinces and a separable target KPI this
     gives the search of ``reuse=False`` (the same choices, trace and confirmations; the
     reused gains equal the re-simulated ones up to floating-point rounding). ``False``
-    simulates every candidate at every step; ``True`` on a coupled scenario is an error."""
+    simulates every candidate at every step; ``True`` on a coupled scenario is an error.
+
+    ``settle_max`` (default None: every confirmation on ``confirm_reps``): a confirmation
+    is *sequential*: ``confirm_reps`` replications, then twice as many, and so on up to
+    ``settle_max`` (:func:`confirmation_looks`), stopping at the first look whose
+    interval settles the question: all of it on the target's good side (target shown)
+    or all of it on the bad side (target missed). With L looks each interval is taken
+    at level 1 - 0.05 / L (Bonferroni), so the verdict holds at 95% overall although
+    the count was chosen on the data. A look that settles nothing at ``settle_max``
+    leaves the verdict as with a fixed count. The final comparison then runs on the
+    replications of the last confirmation."""
     if target.value is None and budget is None:
         raise ScenarioError("--target", target.text, "give a threshold (KPI>=VALUE) or a --budget")
     log = log or (lambda _msg: None)
@@ -704,18 +722,29 @@ def optimise(
     final: np.ndarray | None = None  # confirmed values of the target KPI, then the full run
     status, message = "", ""
 
+    if settle_max is not None and target.value is None:
+        raise ScenarioError("--settle-max", str(settle_max),
+                            "a sequential confirmation needs a threshold to settle (KPI>=VALUE)")
+    looks = confirmation_looks(confirm_reps, settle_max)
+    level = 0.95 if settle_max is None else 1.0 - 0.05 / len(looks)
+
     def confirm(sched: Schedule) -> tuple[bool, np.ndarray]:
         # Decided on the search's kind of replication (the target KPI is the same as a
         # full run's, value for value, and the search replications of the schedule are
         # reused); only the schedule finally chosen is simulated in full, below.
-        values = evaluate([with_schedule(scn, sched)], confirm_reps, seed, executor, cache=cache,
-                          channels=search)[0][kpi].to_numpy()
-        m, lo, hi = t_interval(values, proportion=is_proportion(kpi))
+        for n in looks:  # one look with a fixed count; growing ones with settle_max
+            values = evaluate([with_schedule(scn, sched)], n, seed, executor, cache=cache,
+                              channels=search)[0][kpi].to_numpy()
+            m, lo, hi = t_interval(values, level=level, proportion=is_proportion(kpi))
+            if target.shown(lo, hi) or target.missed(lo, hi):
+                break
         ok = target.met(m)
-        confirmations.append({"step": len(trace) - 1, "replications": confirm_reps, "kpi": m,
-                              "ci_low": lo, "ci_high": hi, "met": ok,
-                              "shown": target.shown(lo, hi)})
-        log(f"  confirmation on {confirm_reps} replications: {kpi} {m:.4g} [{lo:.4g}, {hi:.4g}] "
+        row = {"step": len(trace) - 1, "replications": n, "kpi": m, "ci_low": lo, "ci_high": hi,
+               "met": ok, "shown": target.shown(lo, hi)}
+        if settle_max is not None:
+            row.update(level=level, settled=target.shown(lo, hi) or target.missed(lo, hi))
+        confirmations.append(row)
+        log(f"  confirmation on {n} replications: {kpi} {m:.4g} [{lo:.4g}, {hi:.4g}] "
             f"-> {'met' if ok else 'not met'}"
             + (f" ({'' if target.shown(lo, hi) else 'not '}shown at 95%)" if ok else ""))
         return ok, values
@@ -798,16 +827,18 @@ def optimise(
         if target.met(_mean(cur, kpi)):
             ok, final = confirm(schedule)
             if ok:
-                status, message = "target reached", f"confirmed on {confirm_reps} replications"
+                status, message = "target reached", \
+                    f"confirmed on {confirmations[-1]['replications']} replications"
     if final is None or confirmations and confirmations[-1]["step"] != len(trace) - 1:
         _, final = confirm(schedule)
-    final = cache.run(with_schedule(scn, schedule, name=f"{scn.name}_optimised"), confirm_reps,
-                      seed, channels=CHANNELS)  # every channel, the full tables
+    final = cache.run(with_schedule(scn, schedule, name=f"{scn.name}_optimised"),
+                      confirmations[-1]["replications"], seed,
+                      channels=CHANNELS)  # every channel, the full tables
     if target.value is None:
         message += f"; best {kpi} for the budget {confirmations[-1]['kpi']:.4g}"
     if status == "target reached" and not confirmations[-1]["shown"]:
         status, message = NOT_SHOWN, not_shown_message(target, final.values(kpi),
-                                                       confirmations[-1])
+                                                       confirmations[-1], settle_max)
     elif target.value is not None and status != "target reached":
         message = (f"target {target.text} not reached: {message}; confirmed {kpi} "
                    f"{confirmations[-1]['kpi']:.4g}")
@@ -861,15 +892,30 @@ def replications_to_settle(values, threshold: float, level: float = 0.95,
     return None
 
 
-def not_shown_message(target: Target, values, confirmation: dict) -> str:
-    """The verdict when the confirmed mean meets the target but its 95% CI includes it."""
+def not_shown_message(target: Target, values, confirmation: dict,
+                      settle_max: int | None = None) -> str:
+    """The verdict when the confirmed mean meets the target but its CI includes it."""
     n = replications_to_settle(values, target.value)
     more = (f"about {n} confirmation replications (--confirm-reps {n}) would settle it, if the "
             "mean and spread stay as they are" if n is not None else
             "more replications will not settle it: the mean sits on the target")
+    level = confirmation.get("level", 0.95)
+    if settle_max is not None:
+        more = f"not settled within --settle-max {settle_max} replications; " + more
     return (f"{target.kpi} {confirmation['kpi']:.4g} meets {target.text} on average, but its "
-            f"95% CI [{confirmation['ci_low']:.4g}, {confirmation['ci_high']:.4g}] on "
+            f"{level:.4g} CI [{confirmation['ci_low']:.4g}, {confirmation['ci_high']:.4g}] on "
             f"{confirmation['replications']} replications includes the target; {more}")
+
+
+def confirmation_looks(first: int, most: int | None) -> list[int]:
+    """Replication counts at which a sequential confirmation looks: ``first``, then
+    doubled until ``most`` (the last look is ``most`` itself). ``most`` None: one look."""
+    if most is None or most <= first:
+        return [first]
+    looks = [first]
+    while looks[-1] * 2 < most:
+        looks.append(looks[-1] * 2)
+    return looks + [most]
 
 
 def increments_table(steps: list[tuple[Increment, float, float]]) -> pd.DataFrame:
