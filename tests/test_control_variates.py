@@ -8,7 +8,12 @@ import pytest
 from scipy import stats
 
 from sim.config import load_scenario
-from sim.model.arrival_counts import drawn_new_contacts, expected_new_contacts
+from sim.model.arrival_counts import (
+    drawn_controls,
+    drawn_new_contacts,
+    expected_controls,
+    expected_new_contacts,
+)
 from sim.model.streams import Streams
 from sim.results.control_variates import controlled_mean, controlled_summary
 
@@ -25,42 +30,44 @@ def everything():
     return load_scenario("scenarios/fitted_2020.yaml", EVERYTHING)
 
 
-def _model_counts(scn, seed, r):
-    """New contacts per channel as the model itself draws them (its own functions)."""
+def _model_draws(scn, seed, r):
+    """New contacts per channel and their offered work (hours) as the model itself draws
+    them (its own functions)."""
     from sim.model.callers import draw_phone_callers
     from sim.model.chats import draw_chat_visitors
     from sim.model.emails import draw_emails
 
     s, start, days = Streams(seed, r), scn.horizon.start, scn.horizon.days
-    return {"phone": len(draw_phone_callers(scn, s)),
-            "chat": len(draw_chat_visitors(scn.demand.chat, scn.chat, start, days, s).arrival_at),
-            "email": len(draw_emails(scn.demand.email, scn.email, start, days, s).arrival_at)}
+    phone = draw_phone_callers(scn, s)
+    chat = draw_chat_visitors(scn.demand.chat, scn.chat, start, days, s)
+    email = draw_emails(scn.demand.email, scn.email, start, days, s)
+    return {"phone": len(phone), "chat": len(chat.arrival_at), "email": len(email.arrival_at),
+            "phone_work_h": (phone.talk_s + phone.wrap_s).sum() / 3600,
+            "chat_work_h": chat.duration_s.sum() / 3600, "email_work_h": email.handling_s.sum() / 3600}
 
 
-def test_drawn_counts_are_the_models_own(everything):
-    """The redrawn counts (used as controls) equal the number of contacts the model's
-    arrival draws produce, replication by replication, with every rate feature on."""
-    drawn = drawn_new_contacts(everything, 7, range(3))
+def test_drawn_controls_are_the_models_own(everything):
+    """The redrawn counts and offered work (used as controls) equal what the model's
+    own draws produce, replication by replication, with every rate feature on."""
+    drawn = drawn_controls(everything, 7, range(3))
     for r in range(3):
-        model = _model_counts(everything, 7, r)
-        for ch, n in model.items():
-            assert drawn[ch][r] == n, f"replication {r}, {ch}: redrawn {drawn[ch][r]} vs model {n}"
+        for name, v in _model_draws(everything, 7, r).items():
+            assert drawn[name][r] == pytest.approx(v, rel=1e-12), (
+                f"replication {r}, {name}: redrawn {drawn[name][r]} vs model {v}")
 
 
-def test_mean_count_over_replications_matches_the_exact_expectation(everything):
-    """Mean number of new contacts the model draws over 150 replications (its own
-    draw functions) against the exact expectation: inside the 99.9% Student-t interval
-    of the replications. Busyness on: the expectation is still the rate integral."""
-    exp = expected_new_contacts(everything)
-    counts = {ch: [] for ch in exp}
-    for r in range(150):
-        for ch, n in _model_counts(everything, 11, r).items():
-            counts[ch].append(n)
-    for ch, x in counts.items():
-        x = np.asarray(x, float)
+def test_mean_over_replications_matches_the_exact_expectation(everything):
+    """Mean number of new contacts, and of their offered work, that the model draws over
+    150 replications (its own draw functions) against the exact expectations: inside
+    the 99.9% Student-t interval of the replications. Busyness on: the expectation is
+    still the rate integral."""
+    exp = expected_controls(everything)
+    rows = [_model_draws(everything, 11, r) for r in range(150)]
+    for name, e in exp.items():
+        x = np.array([row[name] for row in rows], float)
         hw = stats.t.ppf(0.9995, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
-        assert abs(x.mean() - exp[ch]) <= hw, (
-            f"{ch}: mean drawn {x.mean():.1f} +/- {hw:.1f} (99.9%) vs exact expectation {exp[ch]:.1f}")
+        assert abs(x.mean() - e) <= hw, (
+            f"{name}: mean drawn {x.mean():.1f} +/- {hw:.1f} (99.9%) vs exact expectation {e:.1f}")
 
 
 def test_expectation_carries_the_busyness_free_rate_and_events(everything):
@@ -162,3 +169,30 @@ def test_controlled_summary_reads_the_tidy_table():
     direct = controlled_mean(per_rep.query("by == 'all'")["value"], c, [500.0])
     assert out["mean"].iloc[0] == direct.mean and out["n"].iloc[0] == 6
     assert out["variance_ratio"].iloc[0] < 0.1, "a strong control reduces the variance"
+
+
+def test_run_writes_summary_cv_beside_an_unchanged_summary(tmp_path, small):
+    """``run`` writes summary_cv.csv: its plain means are summary.csv's means, and its
+    controlled means are :func:`controlled_mean` of kpis_per_rep.csv with the counts
+    redrawn from the replications' streams (the ``callers`` column itself here)."""
+    import pandas as pd
+
+    from sim.cli import main
+    from sim.results.control_variates import RUN_KPIS
+
+    out = tmp_path / "run"
+    assert main(["run", "tests/scenarios/small.yaml", "--reps", "5", "--seed", "4", "--jobs", "1",
+                 "--out", str(out), "--quiet", "--no-figures", "--no-report"]) == 0
+    cv = pd.read_csv(out / "summary_cv.csv")
+    summary = pd.read_csv(out / "summary.csv", dtype={"key": str}).query("by == 'all'").set_index("kpi")
+    per = pd.read_csv(out / "kpis_per_rep.csv", dtype={"key": str}).query("by == 'all'")
+    wide = per.pivot_table(index="replication", columns="kpi", values="value")
+    assert list(cv["kpi"]) == list(RUN_KPIS), "one row per KPI of RUN_KPIS"
+    exp = expected_new_contacts(small)
+    for row in cv.itertuples():
+        assert row.plain_mean == pytest.approx(summary.loc[row.kpi, "mean"], rel=1e-12), row.kpi
+        channel = RUN_KPIS[row.kpi][0]
+        control = wide[{"phone": "callers", "chat": "chat_visitors", "email": "email_received"}[channel]]
+        r = controlled_mean(wide[row.kpi], control, [exp[channel]])
+        assert row.mean == pytest.approx(r.mean, rel=1e-9) and row.n == 5 and row.df == 3, row.kpi
+        assert row.ci_low < row.mean < row.ci_high, f"{row.kpi}: the interval holds the mean"

@@ -8,6 +8,14 @@ visitor switching to the phone) or again later (repeat contacts, later retries) 
 new contacts: they are consequences of the model, not its input, and their mean is not
 known. So the drawn count is read from the arrival streams themselves, not from the KPIs
 (``callers`` equals it only while repeat contacts and channel switching are off).
+
+The offered work of the new contacts is known in mean too: each new contact's handling
+time is drawn when it is created, from its own stream (``talk.phone`` and
+``wrapup.phone``; ``duration.chat``; ``handling.email``), independently of how many
+contacts there are, so E[sum of N handling times] = E[N] x mean handling time (Wald's
+identity; the distributions' means are exact, ``mean_min``). It is work *offered*, drawn
+for every new contact whether or not it is answered; a repeat episode's or a switched
+contact's own draws are not in it.
 """
 
 from __future__ import annotations
@@ -15,11 +23,22 @@ from __future__ import annotations
 import numpy as np
 
 from sim.config import Scenario
+from sim.config.distributions import sampler
 from sim.model.arrivals import drawn_count, expected_count, expected_rate
 from sim.model.calendar import closed_days, open_intervals
 from sim.model.streams import Streams
 
 CHANNELS = ("phone", "chat", "email")
+
+
+def _work(scn: Scenario, channel: str):
+    """(stream name, duration spec) of the handling-time draws of a new contact, as the
+    model draws them (sim.model.callers, chats, emails)."""
+    if channel == "phone":
+        return [("talk.phone", scn.phone.talk_min), ("wrapup.phone", scn.phone.wrap_up_min)]
+    if channel == "chat":
+        return [("duration.chat", scn.chat.duration_min)]
+    return [("handling.email", scn.email.handling_min)]
 
 
 def _opening(scn: Scenario, channel: str):
@@ -54,4 +73,30 @@ def drawn_new_contacts(scn: Scenario, seed: int, replications) -> dict[str, np.n
         rate = expected_rate(demand, start, days, _opening(scn, ch))
         out[ch] = np.array([drawn_count(rate, demand, days, Streams(seed, r), ch) for r in reps],
                            dtype=np.int64)
+    return out
+
+
+def expected_controls(scn: Scenario) -> dict[str, float]:
+    """Exact means of the controls of :func:`drawn_controls`: per channel the expected
+    new contacts (``phone``, ``chat``, ``email``) and their expected offered work in
+    hours (``phone_work_h``, ...: expected count x mean handling time)."""
+    counts = expected_new_contacts(scn)
+    out = dict(counts)
+    for ch in CHANNELS:
+        out[f"{ch}_work_h"] = counts[ch] * sum(spec.mean_min for _, spec in _work(scn, ch)) / 60.0
+    return out
+
+
+def drawn_controls(scn: Scenario, seed: int, replications) -> dict[str, np.ndarray]:
+    """Per replication (in the order of ``replications``): the new contacts per channel
+    (:func:`drawn_new_contacts`) and their offered work in hours (``<channel>_work_h``:
+    the handling times the model drew for them, from the same streams, summed)."""
+    reps = [int(r) for r in replications]
+    counts = drawn_new_contacts(scn, seed, reps)
+    out = dict(counts)
+    for ch in CHANNELS:
+        draws = [(name, sampler(spec)) for name, spec in _work(scn, ch)]
+        out[f"{ch}_work_h"] = np.array([
+            sum(float(draw(Streams(seed, r)(name), int(n)).sum()) for name, draw in draws) / 3600.0
+            for r, n in zip(reps, counts[ch], strict=True)])
     return out

@@ -29,8 +29,15 @@ instead of an interval (with ``q + 2`` there is one degree of freedom left and t
 quantile is 12.7).
 
 The variance ratio is the controlled variance over the plain one (``sd(Y)^2 / n``): the
-plain mean needs ``1 / ratio`` times the replications for the same variance. Pure
-numpy; no SimPy, no file writing.
+plain mean needs ``1 / ratio`` times the replications for the same variance.
+:func:`controlled_mean` and :func:`controlled_summary` are pure numpy/pandas;
+:func:`run_controls` redraws the controls of a run (no SimPy, no file writing).
+
+Where it is used: ``run`` writes ``summary_cv.csv`` (:data:`RUN_KPIS`), beside the plain
+``summary.csv``, which it leaves as it was. Not in compare, optimise or sensitivity: their
+paired differences on common random numbers already cancel the arrival noise, since every
+option sees the same arrivals (the same ``arrivals.*`` streams), so the drawn count is
+the same in both members of a pair and explains nothing of their difference.
 """
 
 from __future__ import annotations
@@ -39,6 +46,25 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+# The overall KPIs ``run`` reports with controls, and their controls (sim.model.arrival_counts):
+# one control each, the new contacts of the KPI's own channel drawn in the replication.
+# The other channels' arrivals are independent of a KPI, and the offered work (handling
+# times drawn) is 0.87 correlated with the count and explained no more of any phone KPI
+# on fitted_2020 (bench/README.md, section 13): more controls would only cost degrees of
+# freedom. The first three are the headline KPIs (the control does not pay for them on
+# fitted_2020: their variance comes from congestion, not from how many callers came);
+# the next three are driven by demand and gain.
+RUN_KPIS = {
+    "callers_answered": ["phone"],
+    "answered": ["phone"],
+    "answer_rate_caller": ["phone"],
+    "attempts": ["phone"],
+    "busy_tones": ["phone"],
+    "callers_gave_up": ["phone"],
+    "chat_answered": ["chat"],
+    "email_answered": ["email"],
+}
 
 COLUMNS = ["by", "key", "kpi", "controls", "n", "df", "mean", "half_width", "ci_low", "ci_high",
            "plain_mean", "plain_half_width", "variance_ratio", "reps_factor", "beta",
@@ -156,3 +182,44 @@ def controlled_summary(per_rep: pd.DataFrame, controls: pd.DataFrame, expected: 
             "beta": fmt(r.beta), "control_mean": fmt(np.nanmean(c, axis=0)) if len(c) else "",
             "control_expected": fmt(expected[k] for k in names), "note": r.note})
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def run_controls(per_rep: pd.DataFrame, scn, seed: int, spec: dict[str, list[str]] | None = None,
+                 level: float = 0.95) -> pd.DataFrame:
+    """:func:`controlled_summary` of a run's per-replication KPIs (``spec``, default
+    :data:`RUN_KPIS`), with the new contacts each replication drew (redrawn from the
+    replication's arrival streams, ``Streams(seed, r)``, as the simulation drew them) and
+    their exact expectations as controls."""
+    from sim.model.arrival_counts import drawn_controls, expected_controls
+
+    reps = sorted(int(r) for r in per_rep["replication"].unique())
+    controls = pd.DataFrame({"replication": reps, **drawn_controls(scn, seed, reps)})
+    return controlled_summary(per_rep, controls, expected_controls(scn),
+                              RUN_KPIS if spec is None else spec, level)
+
+
+def cv_table(cv: pd.DataFrame, level: float = 0.95) -> str:
+    """The controlled means of :func:`run_controls` as an aligned text table: plain and
+    controlled mean with their intervals, the variance ratio and how many times the
+    replications the plain mean would need for the same variance (``1 / ratio``)."""
+    from sim.results.folders import HEADLINE, _fmt
+
+    labels = {kpi: (label.strip(), fmt) for by, key, kpi, label, fmt in HEADLINE if by == "all"}
+    pct = f"{int(level * 100)}%"
+    head = [("KPI", f"plain mean [{pct} CI]", f"controlled [{pct} CI]", "var. ratio", "reps x")]
+    for r in cv.itertuples():
+        label, fmt = labels.get(r.kpi, (r.kpi, "{:.4g}"))
+        plain = (f"{_fmt(fmt, r.plain_mean)} [{_fmt(fmt, r.plain_mean - r.plain_half_width)}, "
+                 f"{_fmt(fmt, r.plain_mean + r.plain_half_width)}]")
+        ctrl = (f"{_fmt(fmt, r.mean)} [{_fmt(fmt, r.ci_low)}, {_fmt(fmt, r.ci_high)}]"
+                if r.mean == r.mean else f"n/a ({r.note})")
+        head.append((label, plain, ctrl, _fmt("{:.3f}", r.variance_ratio), _fmt("{:.1f}", r.reps_factor)))
+    widths = [max(len(row[i]) for row in head) for i in range(5)]
+    lines = ["Control variates (summary_cv.csv): each mean corrected by its channel's new contacts drawn "
+             "vs their exact expectation",
+             "(Student-t on n-1-q df; var. ratio = controlled / plain variance of the mean; reps x = 1 / ratio, "
+             "below 1: keep the plain mean)"]
+    for row in head:
+        lines.append("  ".join([row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:],
+                                                                                    strict=True)]))
+    return "\n".join(lines)
