@@ -63,6 +63,7 @@ def _run(args, scn, reps, seed, out, which, checkpoint, partial) -> int:
     from sim.cli.common import fail
     from sim.experiments.executors import executor_from_args
     from sim.experiments.replications import run, run_to_precision, summarise
+    from sim.results.control_variates import cv_table, run_controls
     from sim.results.folders import remove_partial, summary_table, write_run
 
     partial_root = partial
@@ -91,7 +92,9 @@ def _run(args, scn, reps, seed, out, which, checkpoint, partial) -> int:
     finally:
         executor.close()
     wall = time.perf_counter() - t0
-    summary = summarise(result.kpis())
+    per_rep = result.kpis()
+    summary = summarise(per_rep)
+    summary_cv = run_controls(per_rep, scn, seed)  # beside summary.csv, which it leaves alone
     meta = base_meta("run", scenario=scn.name, scenario_file=str(args.scenario),
                      overrides=args.set, seed=seed,
                      replications=reps if args.rep is None else [args.rep],
@@ -102,7 +105,7 @@ def _run(args, scn, reps, seed, out, which, checkpoint, partial) -> int:
 
         run_figures(summary, folder)
 
-    out = write_run(out, result, summary, meta, None if args.no_figures else figures)
+    out = write_run(out, result, summary, meta, None if args.no_figures else figures, summary_cv=summary_cv)
     if args.rep is None:
         remove_partial(partial_root)
     else:
@@ -112,6 +115,8 @@ def _run(args, scn, reps, seed, out, which, checkpoint, partial) -> int:
     if not args.quiet:
         print(f"\nScenario {scn.name!r}: {reps} replications, seed {seed}\n")
         print(summary_table(summary))
+        print()
+        print(cv_table(summary_cv))
         print()
     idx = summary.set_index(["by", "key", "kpi"])["mean"]
     print(

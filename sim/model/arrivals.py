@@ -158,9 +158,40 @@ def channel_arrivals(demand: ChannelDemand, start: dt.date, n_days: int, streams
     the daily factors, drawn only when ``busyness_cv`` > 0 (so switching it on changes
     no other random number). ``opening`` (an ``OpenIntervals``) is needed only when
     ``demand.out_of_hours_share`` is set (:func:`rescale_out_of_hours`)."""
-    rate = expected_rate(demand, start, n_days, opening)
+    rate = with_busyness(expected_rate(demand, start, n_days, opening), demand, n_days, streams,
+                         channel)
+    return sample_arrivals(rate, streams(f"arrivals.{channel}"),
+                           HOUR_S / intervals_per_hour(demand))
+
+
+def with_busyness(rate: np.ndarray, demand: ChannelDemand, n_days: int, streams,
+                  channel: str) -> np.ndarray:
+    """``rate`` (expected contacts per interval, :func:`expected_rate`) times each day's
+    busyness factor (stream ``busyness.<channel>``); ``rate`` itself when
+    ``busyness_cv`` is 0 (no draw then)."""
     if demand.busyness_cv > 0:
         factor = daily_busyness(streams(f"busyness.{channel}"), n_days, demand.busyness_cv)
         rate = (rate.reshape(n_days, -1) * factor[:, None]).ravel()
-    return sample_arrivals(rate, streams(f"arrivals.{channel}"),
-                           HOUR_S / intervals_per_hour(demand))
+    return rate
+
+
+def drawn_count(rate: np.ndarray, demand: ChannelDemand, n_days: int, streams,
+                channel: str) -> int:
+    """The number of new contacts :func:`channel_arrivals` draws for this ``streams``
+    (its replication), from the same ``rate`` (:func:`expected_rate`) without drawing
+    their times: the same busyness factors and the same Poisson counts per interval
+    (the first draw of :func:`sample_arrivals` on stream ``arrivals.<channel>``), so it
+    equals ``len(channel_arrivals(...))`` exactly. Used as a control variate."""
+    busy = with_busyness(rate, demand, n_days, streams, channel)
+    return int(streams(f"arrivals.{channel}").poisson(busy).sum())
+
+
+def expected_count(demand: ChannelDemand, start: dt.date, n_days: int, opening=None) -> float:
+    """Exact expectation of the number of new contacts :func:`channel_arrivals` draws
+    over ``n_days`` days from ``start``: the sum of :func:`expected_rate` (levels, month,
+    weekday and hour factors, trend, campaigns and lockdowns averaged per interval, the
+    out-of-hours share). The daily busyness factor does not change it: the factor is
+    gamma with shape ``1/cv^2`` and scale ``cv^2``, mean exactly 1, and a Poisson count
+    given the factors has mean ``rate x factor``, so E[count] = sum(rate) x E[factor] =
+    sum(rate) (only the variance grows, :func:`daily_busyness`)."""
+    return float(expected_rate(demand, start, n_days, opening).sum())

@@ -7,6 +7,8 @@ A results folder describes itself (habit 10)::
     kpis_per_rep.csv     replication, by, key, kpi, value
     summary.csv          by, key, kpi, mean, sd, n, half_width, ci_low, ci_high
     summary.txt          the table printed at the end of the run
+    summary_cv.csv       ``run`` only: controlled means of overall KPIs, with the new
+                         contacts drawn as control variates (sim.results.control_variates)
     interval_table.csv   ``run`` only: province, weekday, hour -> attempts, busy-tone share,
                          answered, occupancy, staffed lines per day of that weekday, mean
                          of the replications (sim.results.intervals)
@@ -322,8 +324,10 @@ def output_lock(out_dir: Path):
         os.close(fd)
 
 
-def write_run(out_dir: Path, result, summary: pd.DataFrame, meta: dict, figures=None) -> Path:
-    """Write a run's results folder (see module docstring). ``figures(dir)`` draws plots."""
+def write_run(out_dir: Path, result, summary: pd.DataFrame, meta: dict, figures=None,
+              summary_cv: pd.DataFrame | None = None) -> Path:
+    """Write a run's results folder (see module docstring). ``figures(dir)`` draws plots;
+    ``summary_cv`` (:func:`sim.results.control_variates.run_controls`) is written when given."""
 
     def fill(tmp: Path) -> None:
         (tmp / "scenario.yaml").write_text(result.scenario.to_yaml(), encoding="utf-8")
@@ -334,6 +338,8 @@ def write_run(out_dir: Path, result, summary: pd.DataFrame, meta: dict, figures=
         if intervals is not None:  # sim.results.intervals: per province x weekday x hour
             intervals.to_csv(tmp / "interval_table.csv", index=False)
         (tmp / "summary.txt").write_text(summary_table(summary) + "\n", encoding="utf-8")
+        if summary_cv is not None:
+            summary_cv.to_csv(tmp / "summary_cv.csv", index=False)
         kept = [r for r in result.replications if r.attempts is not None]
         if kept:
             (tmp / "events").mkdir()
