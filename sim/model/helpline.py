@@ -103,7 +103,8 @@ class Helpline:
     """
 
     # Stop once the calendar's tail can change nothing more (sim.model.tail); False runs
-    # the whole tail as before (for tests and benchmarks that compare the two).
+    # the whole tail as before (for tests and benchmarks that compare the two, and for a
+    # caller who adds processes of its own to ``env``: the stop knows only the model's).
     _stop_tail = True
 
     def __init__(self, scn: Scenario, streams: Streams, log: EventLog | None = None,
