@@ -44,6 +44,7 @@ import simpy
 from sim.config.capacity import Availability
 from sim.config.distributions import Exponential, sampler
 from sim.model.calendar import DAY_S, StepFunction
+from sim.model.tail import delay_to as _delay_to
 
 _ALL = 10**6  # "every staffed line" in a block count (capped by lines(t))
 _TOP, _LEAVE, _BACK = 0, 1, 2  # a slot at the top of its loop, leaving, coming back
@@ -101,6 +102,11 @@ class Counsellors:
         self._pending: deque[tuple[float, int, bool]] = deque()
         self._pending_from = math.inf
         self._last_s = 0.0  # the slots' last event (set when the trajectory ends)
+        # For an early end of the run (``finish_early``): the trajectory being walked, the
+        # staffed change the process waits for, and the block changes recorded so far.
+        self._traj = None
+        self._next: tuple[float, int, bool] | None = None
+        self._block_i = 0
         slots = int(lines.values.max()) if len(lines.values) else 0
         if slots:
             env.process(self._changes(slots))
@@ -211,13 +217,16 @@ class Counsellors:
     def _changes(self, slots: int):
         """Wake for the changes while a line is staffed; keep the others pending."""
         env, group, lines, pending = self.env, self.group_lines, self.lines, self._pending
-        for at, bit, away in self._trajectory(slots):
+        self._traj = traj = self._trajectory(slots)
+        for at, bit, away in traj:
             if lines(at) == 0:  # no line staffed: nobody is told
                 if not pending:
                     self._pending_from = at
                 pending.append((at, bit, away))
                 continue
+            self._next = (at, bit, away)
             yield env.timeout(_delay_to(env.now, at))
+            self._next = None
             if pending:  # every pending change comes before this one
                 self._apply_pending(math.inf)
             if away:
@@ -234,12 +243,49 @@ class Counsellors:
             yield env.timeout(_delay_to(env.now, self._last_s))
         self._apply_pending(math.inf)
 
+    def finish_early(self) -> float:
+        """The run stops before the calendar's end (sim.model.tail): record every change
+        the processes would still have recorded, and return the instant at which they
+        would have ended (-inf: none runs).
+
+        Each province's records are the ones the full run makes, in the same order: the
+        slots' changes in time order, each block change after the changes before it
+        (``_apply_pending`` records a change as the process would, with its own time and
+        the mask after it). Only valid when nothing is in flight: then no line group
+        has work or a queue, so a change tells nobody anything and records nothing more.
+        """
+        end = -math.inf
+        pending = self._pending
+        if self._traj is not None:
+            if self._next is not None:  # drawn already; every pending change is earlier
+                pending.append(self._next)
+                self._next = None
+            pending.extend(self._traj)  # the rest of the trajectory (sets _last_s)
+            self._pending_from = pending[0][0] if pending else math.inf
+            end = self._last_s
+        if self._has_blocks:
+            times = self.blocks.times.tolist()
+            clock, reached = 0.0, []
+            for t in times:  # the instants the block process reaches (sim.model.tail)
+                if t > clock:
+                    clock = clock + (t - clock)
+                reached.append(clock)
+            for at in reached[self._block_i:]:
+                self._apply_pending(at)
+                self.log.away_change(self.index, at, self.blocks(at), self.mask)
+            self._block_i = len(times)
+            if reached:
+                end = max(end, reached[-1])
+        self._apply_pending(math.inf)
+        return end
+
     def _block_changes(self):
         env, before = self.env, 0
         for t, v in zip(self.blocks.times.tolist(), self.blocks.values.tolist(), strict=True):
             if t > env.now:
                 yield env.timeout(t - env.now)
             self._record()
+            self._block_i += 1
             if v < before:  # counsellors back from a block: waiting work may start
                 self.group_lines.counsellor_returned()
             else:
@@ -258,14 +304,3 @@ def _standard_exponentials(rng: np.random.Generator, batch: int = 1024):
     """
     while True:
         yield from rng.standard_exponential(batch).tolist()
-
-
-def _delay_to(now: float, t: float) -> float:
-    """The delay that SimPy adds to ``now`` to land exactly on ``t >= now``: ``t - now``
-    rounded may miss by an ulp, and the event's time must be the slot's own."""
-    d = t - now
-    while now + d < t:
-        d = math.nextafter(d, math.inf)
-    while now + d > t:
-        d = math.nextafter(d, -math.inf)
-    return d

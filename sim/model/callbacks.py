@@ -31,6 +31,7 @@ from sim.config import PROVINCES, Callbacks, Scenario
 from sim.model.calendar import TAIL_DAYS, StepFunction, closed_days, lines_over_time
 from sim.model.fastpath import timeout_or
 from sim.model.lines import LineGroup
+from sim.model.tail import staffed_until
 
 NO_NUMBER = "no_number"
 CALLBACK = "callback"
@@ -159,6 +160,11 @@ class CallbackDesk:
             g.listen(self._line_changed)
         for b in range(n_boxes):
             env.process(self._desk(b))
+        # For the end of the run's tail (sim.model.tail): who is told when a message is
+        # resolved or a callback try ends (``on_change()``; None: nobody), and per mailbox
+        # the instant from which none of the lines that return its messages is staffed.
+        self.on_change = None
+        self._serving_until: list[float] | None = None
 
     # --- caller side --------------------------------------------------------------------
 
@@ -225,6 +231,36 @@ class CallbackDesk:
         msg.state = state
         self.log.message(msg.id, msg.caller, msg.group, msg.left_at, state, self.env.now, msg.tries)
         msg.done.succeed(state)
+        if self.on_change is not None:
+            self.on_change()
+
+    def settles_from(self) -> float:
+        """The instant from which no open message can change any more before
+        :meth:`finish` (it would only be marked ``pending`` there): no callback try is
+        holding a line for it, it cannot expire, its spacing after a failed try has run
+        out and no line that returns its mailbox's messages is staffed from then on.
+        inf while a try is going on, a message may still expire or its spacing still
+        runs (their end tells ``on_change``); -inf when no message is open
+        (sim.model.tail). Every finite value is a staffing change's instant."""
+        if self._serving_until is None:
+            until = []
+            for b in range(len(self.boxes)):
+                live = (self.groups if self.central else [self.groups[b]]) if self._live else []
+                ded = self.dedicated_groups if self.central else self.dedicated_groups[b:b + 1]
+                until.append(max([staffed_until(g.lines) for g in (*live, *ded)], default=-math.inf))
+            self._serving_until = until
+        latest = -math.inf
+        for b, box in enumerate(self.boxes):
+            if not box:
+                continue
+            latest = max(latest, self._serving_until[b])
+            now = self.env.now
+            for msg in box.values():
+                # (Spacing still running: the desk's timer tells on_change when it ends.)
+                if (msg.in_progress or msg.state is not None or msg.expires_at != math.inf
+                        or msg.eligible_at > now):
+                    return math.inf
+        return latest
 
     def _kick(self, box: int) -> None:
         if not self._wake[box].triggered:
@@ -283,10 +319,13 @@ class CallbackDesk:
             self._wake[box] = env.event()
             now = env.now
             # Messages whose spacing has run out become eligible (stale entries dropped).
-            while later and later[0][0] <= now:
-                msg = heappop(later)[2]
-                if msg.queued:
-                    heappush(ready, (msg.left_at, msg.id, msg))
+            if later and later[0][0] <= now:
+                while later and later[0][0] <= now:
+                    msg = heappop(later)[2]
+                    if msg.queued:
+                        heappush(ready, (msg.left_at, msg.id, msg))
+                if self.on_change is not None:  # (a message may have become settled)
+                    self.on_change()
             while ready and not ready[0][2].queued:
                 heappop(ready)
             timers = []
@@ -360,3 +399,5 @@ class CallbackDesk:
             msg.eligible_at = self.env.now + float(self.callers.spacing_s[msg.caller, msg.tries - 1])
             heapq.heappush(self._later[msg.mailbox], (msg.eligible_at, msg.id, msg))
         self._kick(msg.mailbox)
+        if self.on_change is not None:
+            self.on_change()

@@ -184,12 +184,18 @@ class ChatChannel:
         # (``on_unanswered(i, outcome)``; None: nobody, as before switching existed).
         self.extra: list[tuple[float, float]] = []
         self.on_unanswered = None
+        # For the end of the run's tail (sim.model.tail): visitors whose journey is going
+        # on, whether every new visitor has arrived, and who is told when a journey ends
+        # (``on_end()``; None: nobody).
+        self.active = 0
+        self.arrived = False
+        self.on_end = None
 
     def add(self, duration_s: float, patience_s: float) -> int:
         """A visitor switched in from another channel, arriving now; returns its index."""
         i = len(self.visitors) + len(self.extra)
         self.extra.append((float(duration_s), float(patience_s)))
-        self.env.process(self.visitor(i))
+        self.env.process(self._journey(i))
         return i
 
     def _attributes(self, i: int) -> tuple[float, float]:
@@ -213,7 +219,18 @@ class ChatChannel:
     def _arrivals(self):
         env = self.env
         # Python floats: SimPy's clock; without a process each (sim.model.fastpath).
-        yield from arrivals(env, self.visitors.arrival_at.tolist(), self.visitor)
+        yield from arrivals(env, self.visitors.arrival_at.tolist(), self._journey)
+        self.arrived = True
+        if self.on_end is not None:
+            self.on_end()
+
+    def _journey(self, i: int):
+        """:meth:`visitor`, counted in ``active`` while it goes on."""
+        self.active += 1
+        yield from self.visitor(i)
+        self.active -= 1
+        if self.on_end is not None:
+            self.on_end()
 
     def visitor(self, i: int):
         """One chat visitor's journey, from opening the chat window to its end."""

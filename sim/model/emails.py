@@ -48,6 +48,7 @@ metric time from ``arrival_at`` and ``done_at`` (see :mod:`sim.results.channel_m
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ from sim.model.arrivals import channel_arrivals
 from sim.model.calendar import TAIL_DAYS, StepFunction, closed_days, lines_over_time
 from sim.model.fastpath import arrivals
 from sim.model.streams import Streams
+from sim.model.tail import staffed_until
 
 # Final state of one e-mail (exactly one each).
 ANSWERED = "answered"
@@ -219,6 +221,12 @@ class EmailChannel:
         self._wake: simpy.Event | None = None
         self.extra: list[float] = []  # handling (s) of e-mails switched in (issue 15)
         self._dispatching = False
+        # For the end of the run's tail (sim.model.tail): e-mails answered, whether every
+        # new e-mail has arrived, and who is told when one is answered (``on_end()``).
+        self.answered = 0
+        self.arrived = False
+        self.on_end = None
+        self._takers_until: float | None = None  # see settles_from
 
     def add(self, handling_s: float) -> int:
         """An e-mail written now by someone switched in from another channel; its index."""
@@ -258,11 +266,30 @@ class EmailChannel:
         log.start(i, env.now, handler, g)
         yield env.timeout(hold)
         log.finish(i, env.now)
+        self.answered += 1
         if handler == STAFF:
             self.staff_busy -= 1
             self._kick()
         else:
             self.groups[g].release()  # notifies the listeners, including this channel
+        if self.on_end is not None:
+            self.on_end()
+
+    def in_handling(self) -> int:
+        """E-mails received and not answered that are not waiting in the backlog (being
+        handled, or handed out a moment ago)."""
+        return self._received - self.answered - len(self.backlog)
+
+    def settles_from(self) -> float:
+        """The instant from which no e-mail of the backlog can be started any more (no
+        handler on duty nor, with blending, a phone line staffed from then on); -inf
+        when the backlog is empty (sim.model.tail)."""
+        if not self.backlog:
+            return -math.inf
+        if self._takers_until is None:
+            self._takers_until = max([staffed_until(self.handlers)]
+                                     + [staffed_until(g.lines) for g in self.groups])
+        return self._takers_until
 
     # --- handing out work ---------------------------------------------------------------
 
@@ -316,6 +343,9 @@ class EmailChannel:
         env = self.env
         # Python floats: SimPy's clock; without a process each (sim.model.fastpath).
         yield from arrivals(env, self.emails.arrival_at.tolist(), self.email)
+        self.arrived = True
+        if self.on_end is not None:
+            self.on_end()
 
     def _shifts(self):
         """Handlers coming on duty take e-mails from the backlog."""

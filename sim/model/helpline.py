@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import simpy
+from simpy.core import StopSimulation
 
 from sim.config import PROVINCES, WEEKDAYS, Scenario, parse_interval
 from sim.config.distributions import sampler
@@ -58,6 +59,7 @@ from sim.model.fastpath import arrivals, timeout_or
 from sim.model.lines import LineGroup
 from sim.model.pooling import RecentOccupancy
 from sim.model.streams import Streams
+from sim.model.tail import delay_to, jump, latest_scheduled, process_end
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,11 @@ class Helpline:
     with the phone (e-mail blending aside), so the phone's events are the same with or
     without it, record for record; ``self.channels`` tells which ran.
     """
+
+    # Stop once the calendar's tail can change nothing more (sim.model.tail); False runs
+    # the whole tail as before (for tests and benchmarks that compare the two, and for a
+    # caller who adds processes of its own to ``env``: the stop knows only the model's).
+    _stop_tail = True
 
     def __init__(self, scn: Scenario, streams: Streams, log: EventLog | None = None,
                  channels=None):
@@ -197,29 +204,112 @@ class Helpline:
                                 streams, self.log.chats)
         self.email = EmailChannel(self.env, scn.horizon, scn.calendar, scn.email, scn.demand.email,
                                   streams, self.log.emails, phone_groups=self.groups)
+        # The end of the tail (sim.model.tail): phone journeys going on, those of them
+        # waiting only for their message's outcome (caller -> message), switch and repeat
+        # contacts still to start, whether every new caller has arrived, and the checks.
+        self._busy = 0
+        self._waiting: dict[int, object] = {}
+        self._starting = 0
+        self._arrived = False
+        self._watching = False  # (set by run)
+        self._check_due = False
+        self._timed_check = math.inf
+        self.stopped_at: float | None = None  # the instant the run stopped early, if it did
 
     def run(self) -> EventLog:
-        self.env.process(self._arrivals())
+        env = self.env
+        env.process(self._arrivals())
         if self.scn.phone.callers.chat_switch.enabled and "chat" in self.channels:
             self.chat.on_unanswered = self._chat_gave_up
         if "chat" in self.channels:
             self.chat.start()
+        else:
+            self.chat.arrived = True
         if "email" in self.channels:
             self.email.start()
+        else:
+            self.email.arrived = True
+        self._watching = self._stop_tail
+        if self._stop_tail:
+            self.chat.on_end = self.email.on_end = self._maybe_stop
+            if self.desk is not None:
+                self.desk.on_change = self._maybe_stop
         # Run until every journey has ended: callers who arrived before the horizon end
-        # may redial after it; the calendar's tail keeps lines open for them.
-        self.env.run()
+        # may redial after it; the calendar's tail keeps lines open for them. The run
+        # stops early once the tail can change nothing more (sim.model.tail).
+        env.run()
+        self._watching = False
+        if self.stopped_at is not None:
+            self._end_of_tail()
         if self.desk is not None:
             self.desk.finish()  # messages still open; their callers' journeys end now
-            self.env.run()
+            env.run()
         for g in self.groups:  # break the group -> listener -> desk/channel cycles
             g.clear_listeners()
         return self.log
+
+    # --- the end of the tail (sim.model.tail) --------------------------------------------
+
+    def _maybe_stop(self) -> None:
+        """Something ended: once every arrival has happened and no journey is going on,
+        check (in an event of its own, after whatever this instant still holds) whether
+        anything can still change."""
+        if (self._check_due or not self._watching or self._busy > len(self._waiting)
+                or self._starting or not self._arrived or not self.chat.arrived
+                or not self.email.arrived or self.chat.active or self.email.in_handling()):
+            return
+        self._check_due = True
+        self.env.timeout(0).callbacks.append(self._check)
+
+    def _check(self, event) -> None:
+        if event.value is None:  # (the immediate check; a timed one carries its instant)
+            self._check_due = False
+        elif event.value == self._timed_check:
+            self._timed_check = math.inf
+        if (not self._watching or self._busy > len(self._waiting) or self._starting
+                or self.chat.active or self.email.in_handling()):
+            return
+        if any(msg.state is not None for msg in self._waiting.values()):
+            return  # a caller is about to hear the outcome of their message
+        settles = max(self.desk.settles_from() if self.desk is not None else -math.inf,
+                      self.email.settles_from())
+        now = self.env.now
+        if settles > now:
+            # Open messages or waiting e-mails that staff could still take: look again
+            # once no line can (anything that ends before then looks again itself).
+            if settles < self._timed_check:
+                self._timed_check = settles
+                self.env.timeout(delay_to(now, settles), value=settles).callbacks.append(self._check)
+            return
+        self.stopped_at = now
+        raise StopSimulation(None)
+
+    def _end_of_tail(self) -> None:
+        """After the early stop: record the absences the rest of the run would have
+        recorded and set the clock to the instant at which it would have ended (the last
+        event scheduled, the staffing and shift processes' last changes, the absence
+        processes' end), where ``CallbackDesk.finish`` resolves what is still open."""
+        env = self.env
+        end = latest_scheduled(env)
+        groups = list(self.groups)
+        if self.desk is not None:
+            groups += self.desk.dedicated_groups
+        if self.chat.group is not None:
+            groups.append(self.chat.group)
+        for g in groups:
+            end = max(end, process_end(g.lines._t))
+            if g.counsellors is not None:
+                end = max(end, g.counsellors.finish_early())
+        if "email" in self.channels:
+            end = max(end, process_end(self.email.handlers._t))
+        jump(env, end)
 
     def _arrivals(self):
         env = self.env
         # New callers only; without a process each (sim.model.fastpath; issue 16).
         yield from arrivals(env, self._arrival[:len(self.callers)], self.caller)
+        self._arrived = True
+        self._maybe_stop()
 
     # --- one caller ---------------------------------------------------------------------
 
@@ -235,6 +325,7 @@ class Helpline:
         cap, redial_p, closed_p = redial.cap, redial.probability, phone.closed.retry_probability
         later_on = self._later_on  # (off: p_after is 0, and no draw u is below 0)
         every_tone = am.decision == "every_busy_tone"
+        self._busy += 1
         attempt = 1
         msg = None  # the caller's message on the answering machine, if any
         end = None
@@ -265,7 +356,9 @@ class Helpline:
                 again = False
             if not again:
                 if waiting:
+                    self._waiting[i] = msg  # only the message's outcome can end this now
                     state = yield msg.done
+                    del self._waiting[i]
                     end = END_CALLBACK if state == CALLBACK else END_GAVE_UP
                     break
                 # Split "would have tried but hit the cap" from "chose to stop".
@@ -300,6 +393,8 @@ class Helpline:
             self._after_episode(i, end)
         if end in (END_GAVE_UP, END_MAX_ATTEMPTS) and phone.callers.switch.enabled:
             self._phone_gave_up(i)
+        self._busy -= 1
+        self._maybe_stop()
 
     # --- switching channel (sim.config.callers.PhoneSwitch, ChatSwitch) ------------------
 
@@ -319,8 +414,10 @@ class Helpline:
         handling = float(sampler(email.handling_min)(rng, 1)[0])
         to = switch_to(u, sw.chat_probability, sw.email_probability)
         if to == 1 and "chat" in self.channels:
+            self._starting += 1
             self.env.process(self._switched(delay, "phone", i, "chat", (duration, patience)))
         elif to == 2 and "email" in self.channels:
+            self._starting += 1
             self.env.process(self._switched(delay, "phone", i, "email", (handling,)))
 
     def _chat_gave_up(self, v: int, outcome: str):
@@ -337,12 +434,17 @@ class Helpline:
         option0 = bool(rng.random() < self.scn.phone.option0.probability)
         to = switch_to(u, sw.email_probability, sw.phone_probability)
         if to == 1 and "email" in self.channels:
+            self._starting += 1
             self.env.process(self._switched(delay, "chat", v, "email", (handling,)))
         elif to == 2:
+            self._starting += 1
             self.env.process(self._switched(delay, "chat", v, "phone", (min(home, len(PROVINCES) - 1), option0)))
 
     def _switched(self, delay: float, src: str, src_id: int, dst: str, attrs: tuple):
         yield self.env.timeout(delay)
+        # (The new contact's journey starts now: an e-mail's or a chat's in a process
+        # started now, which runs before any check of the tail's end at this instant.)
+        self._starting -= 1
         if dst == "chat":
             j = self.chat.add(*attrs)
             self._chat_from_phone.add(j)
@@ -379,10 +481,12 @@ class Helpline:
                 delay = at - self.env.now
         # Only contacts that start inside the horizon (later ones belong to the next).
         if u < p and at < self._horizon_s:
+            self._starting += 1
             self.env.process(self._repeat_contact(number, r + 1, delay))
 
     def _repeat_contact(self, number: int, r: int, delay: float):
         yield self.env.timeout(delay)
+        self._starting -= 1
         yield from self.caller(self._new_episode(number, r))
 
     def _new_episode(self, number: int, r: int) -> int:
