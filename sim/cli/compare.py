@@ -196,7 +196,7 @@ def main(args) -> int:
     finally:
         lock.__exit__(None, None, None)
     report_after(args, out)
-    if not args.quiet and select is not None:
+    if not args.quiet and not args.verbose and select is not None:  # verbose: in the full text
         print("\n" + sel_text)
     if not args.quiet:
         print(f"\n{len(scns)} scenarios, {reps} replications each, seed {seed}; "
