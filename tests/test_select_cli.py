@@ -71,3 +71,33 @@ def test_bad_selection_settings_give_one_line(tmp_path, capsys, flags, flag, wor
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and flag in err[0] and words in err[0], err
     assert not out.exists()
+
+
+def test_resume_reuses_the_selections_replications(tmp_path, capsys, monkeypatch):
+    """Interrupted after the selection (while the table's replications run), ``--resume``
+    loads the selection's saved replications instead of simulating them, and selects the
+    same way with the same counts as an uninterrupted run."""
+    import sim.experiments.replications as replications
+
+    flags = [*options(tmp_path), "--select", "answer_rate_caller", "--n0", "3", "--max-reps", "8",
+             "--delta", "0.01", "--jobs", "1", "--quiet", "--no-report", "--no-figures"]
+    ref = tmp_path / "ref"
+    assert main(["compare", SMALL, *flags, "--out", str(ref)]) == 0
+    out = tmp_path / "cut"
+    real = replications.run
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(replications, "run", interrupted)
+    assert main(["compare", SMALL, *flags, "--out", str(out)]) == 130  # Ctrl-C: work kept
+    assert not out.exists()
+    monkeypatch.setattr(replications, "run", real)
+    capsys.readouterr()
+    assert main(["compare", SMALL, *flags, "--out", str(out), "--resume"]) == 0
+    runs = json.loads((ref / "meta.json").read_text())["selection"]["model_runs"]
+    got = json.loads((out / "meta.json").read_text())["selection"]
+    assert (got["model_runs"], got["resumed"]) == (0, runs), (
+        f"resumed run: {got['model_runs']} simulated, {got['resumed']} loaded; the uninterrupted "
+        f"run simulated {runs}")
+    pd.testing.assert_frame_equal(pd.read_csv(out / "selection.csv"), pd.read_csv(ref / "selection.csv"))

@@ -219,8 +219,9 @@ def main(args) -> int:
 
 def _select(args, select: dict, scns: list, seed: int, executor, partial: Path):
     """Run KN (:func:`sim.planning.select_best.run_selection`) on replications saved in the
-    partial folder (``--resume`` reuses them). Returns ``((state, simulated, model_runs),
-    common)``: ``model_runs`` the simulations done (not resumed, not shared), ``common`` the
+    partial folder (``--resume`` reuses them). Returns ``((state, simulated, model_runs,
+    resumed), common)``: ``model_runs`` the simulations done (not resumed, not shared),
+    ``resumed`` those loaded from the partial folder, ``common`` the
     replication count every scenario took part in, for the table."""
     import sys
 
@@ -237,16 +238,20 @@ def _select(args, select: dict, scns: list, seed: int, executor, partial: Path):
             print(f"selection: replication {state.stage}, {len(state.survivors)} remain: "
                   f"{', '.join(state.survivors)}", file=sys.stderr, flush=True)
 
-    cache = Evaluations(executor, channels=(select["channel"],), saved=SavedResults(partial / ".selection"))
+    saved = SavedResults(partial / ".selection")
+    cache = Evaluations(executor, channels=(select["channel"],), saved=saved)
     state, simulated = run_selection(scns, select["kpi"], seed, cache, delta=select["delta"],
                                      alpha=select["alpha"], n0=select["n0"], max_reps=select["max_reps"],
                                      workers=args.jobs, report=report)
-    return (state, simulated, cache.simulated), min(state.used.values())
+    line = saved.summary("replications of the selection")
+    if line is not None and (not args.quiet or saved.unused):
+        print(line, file=sys.stderr)
+    return (state, simulated, cache.simulated, cache.resumed), min(state.used.values())
 
 
 def _selection_meta(select: dict, selection, table, fixed: int, common: int) -> dict:
     """What meta.json records of the selection: settings, outcome and counts."""
-    state, simulated, runs = selection
+    state, simulated, runs, resumed = selection
     return {"method": "Kim-Nelson KN (2001), common random numbers", "kpi": select["kpi"],
             "higher_better": select["higher_better"], "delta": select["delta"], "alpha": select["alpha"],
             "n0": select["n0"], "max_reps": select["max_reps"], "eta": state.eta, "h2": state.h2,
@@ -254,6 +259,7 @@ def _selection_meta(select: dict, selection, table, fixed: int, common: int) -> 
             "survivors": list(state.survivors), "stage": state.stage,
             "replications_used": dict(state.used), "replications_run": dict(simulated),
             "replications_total": int(table["replications_run"].sum()), "model_runs": runs,
+            "resumed": resumed,
             "channels_simulated": sorted({"phone", select["channel"]}),
             "fixed_count_reps": fixed, "fixed_count_total": fixed * len(state.names),
             "table_replications": common, "guarantee": state.guarantee()}
