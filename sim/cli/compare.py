@@ -149,7 +149,14 @@ def main(args) -> int:
         executor = executor_from_args(args)
         try:
             if select is not None:
-                selection, reps = _select(args, select, scns, seed, executor, partial)
+                from sim.experiments.executors import Processes
+
+                if isinstance(executor, Processes):
+                    executor.keep = True  # many small batches: fork the workers once (closed below)
+                first = [run(s, select["n0"], seed, jobs=args.jobs, progress=progress(args),
+                             checkpoint=partial / safe_name(s.name), executor=executor) for s in scns]
+                selection, reps = _select(args, select, scns, seed, executor, partial,
+                                          {s.name: r.values(select["kpi"]) for s, r in zip(scns, first, strict=True)})
             results = [run(s, reps, seed, jobs=args.jobs, progress=progress(args),
                            checkpoint=partial / safe_name(s.name), executor=executor) for s in scns]
         finally:
@@ -217,21 +224,18 @@ def main(args) -> int:
     return 0
 
 
-def _select(args, select: dict, scns: list, seed: int, executor, partial: Path):
-    """Run KN (:func:`sim.planning.select_best.run_selection`) on replications saved in the
-    partial folder (``--resume`` reuses them). Returns ``((state, simulated, model_runs,
+def _select(args, select: dict, scns: list, seed: int, executor, partial: Path, first: dict):
+    """Run KN (:func:`sim.planning.select_best.run_selection`) from ``first`` (the KPI of
+    the first stage, simulated in full for the table), later stages on replications of
+    the KPI's channels saved in the partial folder (``--resume`` reuses them). Returns ``((state, simulated, model_runs,
     resumed), common)``: ``model_runs`` the simulations done (not resumed, not shared),
     ``resumed`` those loaded from the partial folder, ``common`` the
     replication count every scenario took part in, for the table."""
     import sys
 
-    from sim.experiments.executors import Processes
     from sim.experiments.saved import SavedResults
     from sim.planning.optimise import Evaluations
     from sim.planning.select_best import run_selection
-
-    if isinstance(executor, Processes):
-        executor.keep = True  # many small batches: fork the workers once (closed by the caller)
 
     def report(state) -> None:
         if args.verbose:
@@ -242,7 +246,7 @@ def _select(args, select: dict, scns: list, seed: int, executor, partial: Path):
     cache = Evaluations(executor, channels=(select["channel"],), saved=saved)
     state, simulated = run_selection(scns, select["kpi"], seed, cache, delta=select["delta"],
                                      alpha=select["alpha"], n0=select["n0"], max_reps=select["max_reps"],
-                                     workers=args.jobs, report=report)
+                                     workers=args.jobs, first_stage=first, report=report)
     line = saved.summary("replications of the selection")
     if line is not None and (not args.quiet or saved.unused):
         print(line, file=sys.stderr)

@@ -9,7 +9,9 @@ survivors, at least 1). The replications come from an
 simulated once, and the command's partial folder keeps them for ``--resume``. A phone
 KPI is selected on phone-only, overall-only replications (its value is bit-identical to
 a full run's; scenarios differing only in chat or e-mail share one simulation); a chat
-KPI simulates phone and chat.
+KPI simulates phone and chat. ``compare`` runs the first stage (``n0`` replications of
+every scenario) in full instead, as its comparison table needs them anyway, and passes
+their KPI in (``first_stage``).
 
 Which KPIs can be selected on, and whether higher is better, is
 :data:`sim.planning.optimise.TARGET_KPIS` (the overall phone and chat KPIs that
@@ -19,7 +21,7 @@ staffing moves).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 
@@ -54,15 +56,28 @@ def default_delta(kpi: str) -> float | None:
 
 def run_selection(scenarios: Sequence[Scenario], kpi: str, seed: int, cache: Evaluations, *,
                   delta: float, alpha: float, n0: int, max_reps: int, workers: int,
+                  first_stage: Mapping[str, Sequence[float]] | None = None,
                   report: Callable[[Selection], None] | None = None) -> tuple[Selection, dict[str, int]]:
     """KN over ``scenarios`` on ``kpi`` (overall, ``by="all"``), replications simulated
-    through ``cache`` (its executor and channels). ``report`` is called after each batch
-    with the state. Returns the final state and the replications simulated per scenario
-    (at least those used: a batch may run past an elimination)."""
+    through ``cache`` (its executor and channels). ``first_stage``: the KPI of
+    replications ``0..n0-1`` of every scenario when already simulated (``compare`` runs
+    them in full, as its table needs them anyway). ``report`` is called after each batch
+    with the state. Returns the final state and the replications run per scenario (at
+    least those used: a batch may run past an elimination)."""
     kpi, _, higher = selection_kpi(kpi)
     by_name = {s.name: s for s in scenarios}
     kn = KN(list(by_name), delta, alpha, n0, max_reps, higher)
     simulated = dict.fromkeys(by_name, 0)
+    if first_stage is not None:
+        for name in by_name:
+            values = [float(v) for v in first_stage[name]]
+            if len(values) != n0 or not all(math.isfinite(v) for v in values):
+                raise ScenarioError("--select", "", f"{kpi} is not defined in every one of the first "
+                                    f"{n0} replications of {name}: choose another KPI")
+            simulated[name] = n0
+        kn.add({name: first_stage[name] for name in by_name})
+        if report is not None:
+            report(kn.state())
     while not kn.done:
         first = kn.observed
         alive = [by_name[n] for n in kn.survivors]
@@ -110,8 +125,11 @@ def selection_table(sel: Selection, simulated: dict[str, int]) -> pd.DataFrame:
 
 def selection_text(sel: Selection, kpi: str, table: pd.DataFrame, fixed_reps: int, common: int,
                    model_runs: int, channels: str, fmt: str = "{:.4g}") -> str:
-    """The selection section of ``compare.txt``: settings, verdict, guarantee, counts
-    (``model_runs``: simulations the selection did, ``channels`` simulated in them)."""
+    """The selection section of ``compare.txt``: settings, verdict, guarantee, counts.
+
+    Counts as ``compare`` runs them: the first stage (``n0`` of every scenario) in full,
+    later stages on ``channels`` only (``model_runs`` simulations), and the table on
+    ``common`` replications in full (the first stage, plus any beyond it)."""
     better = "higher" if sel.higher_better else "lower"
     n_max = "none" if sel.max_reps is None else str(sel.max_reps)
     lines = [f"Selection of the best on {kpi} ({better} is better): Kim-Nelson KN, indifference zone "
@@ -130,10 +148,14 @@ def selection_text(sel: Selection, kpi: str, table: pd.DataFrame, fixed_reps: in
         out = "" if pd.isna(r["eliminated_at"]) else f", out at replication {int(r['eliminated_at'])}"
         lines.append(f"  {r['scenario']:<{width}}  {fmt.format(r['mean'])} over {r['replications_used']} "
                      f"replications ({r['replications_run']} run{out}): {r['status']}")
-    k = len(table)
-    lines.append(f"replications: {int(table['replications_run'].sum())} for the selection ({model_runs} "
-                 f"model runs, {channels} only), then {k} x {common} = {k * common} in full for the table "
-                 f"below; a fixed-count comparison: {k} x {fixed_reps} = {k * fixed_reps} in full")
+    k, n0 = len(table), sel.n0
+    later = int(table["replications_run"].sum()) - k * n0
+    full = k * max(common, n0)
+    lines.append(f"replications: {k} x {n0} = {k * n0} in full (the first stage, used by the table "
+                 f"below too), {later} more of the survivors ({model_runs} model runs, {channels} only)"
+                 + (f", {k * (common - n0)} more in full for the table" if common > n0 else "")
+                 + f"; in all {full} in full + {model_runs} {channels}-only, against {k * fixed_reps} in "
+                 f"full for a fixed-count comparison ({k} x {fixed_reps})")
     lines.append(f"the comparison below uses replications 0..{common - 1} ({common}: the count every "
                  "scenario took part in; the selection's means above use each scenario's own count)")
     return "\n".join(lines)
