@@ -386,6 +386,9 @@ def test_sensitivity_screen_morris_end_to_end(tmp_path, capsys):
     for p in set(PARAMETER_NAMES) - set(kept):
         assert p in summary.split("Screened out:")[1].split("\n")[0], f"{p} named as screened out"
     assert "screening runs" in capsys.readouterr().out
+    assert main(["report", str(out)]) == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Screening (Morris)" in html and "NOT simulated" in html, "the report shows the screening"
 
 
 @pytest.mark.parametrize("flags, problem", [
