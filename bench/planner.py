@@ -12,7 +12,10 @@ Workloads, each a fresh ``python run_sim.py ...`` child process (imports include
   "answer_rate_per_caller>=0.8" --set horizon.start=2020-09-01 --set
   horizon.end=2020-12-31 --quick`` (1 search and 3 confirmation replications);
 * ``sensitivity``: ``run_sim.py sensitivity scenarios/fitted_2020.yaml --quick`` with the
-  same September-December horizon (2 replications of 13 settings x 7 scenarios).
+  same September-December horizon (2 replications of 13 settings x 7 scenarios);
+* ``sensitivity_morris``: the same with ``--screen morris`` (a Morris screening of 2
+  trajectories x 7 points on the scenario alone, then the tornado and ranking of the 3
+  kept parameters: 7 settings x 7 scenarios). Not in the default set (``--only``).
 
 Each is timed as CPU seconds of the child and of every process it waited for (its
 worker processes: ``resource.getrusage(RUSAGE_CHILDREN)``) and as wall seconds. Both
@@ -53,6 +56,8 @@ def workloads(jobs: int, scenario: str = FITTED) -> dict[str, list[str]]:
         "optimise": ["optimise", FITTED, "--target", "answer_rate_per_caller>=0.8", *SEP_DEC,
                      "--quick", "--quiet", *j],
         "sensitivity": ["sensitivity", FITTED, "--quick", *SEP_DEC, "--quiet", *j],
+        "sensitivity_morris": ["sensitivity", FITTED, "--quick", "--screen", "morris", *SEP_DEC,
+                               "--quiet", *j],
     }
 
 
@@ -87,8 +92,9 @@ def unit_runs(s: dict, n: int, best: dict[str, float]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", nargs="+", choices=["run", "optimise", "sensitivity"],
-                    help="workloads to time (default: all three)")
+    ap.add_argument("--only", nargs="+",
+                    choices=["run", "optimise", "sensitivity", "sensitivity_morris"],
+                    help="workloads to time (default: run, optimise, sensitivity)")
     ap.add_argument("--jobs", type=int, default=2, help="--jobs of every command (default 2)")
     ap.add_argument("--keep", type=Path, metavar="DIR",
                     help="write the results folders to DIR/<workload> (a new folder) and keep them")
@@ -104,7 +110,8 @@ def main() -> None:
     s = system(load_scenario(SCENARIO))
     unit = {"cpu": float("inf"), "wall": float("inf"), "callers": 0}
     unit_runs(s, (args.unit_repeat + 1) // 2, unit)
-    chosen = {k: v for k, v in workloads(args.jobs, args.scenario).items() if not args.only or k in args.only}
+    chosen = {k: v for k, v in workloads(args.jobs, args.scenario).items()
+              if (k in args.only if args.only else k != "sensitivity_morris")}
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=False)
     tmp = args.keep or Path(tempfile.mkdtemp(prefix="bench_planner_"))
@@ -113,16 +120,16 @@ def main() -> None:
         for name, cmd in chosen.items():
             cpu, wall, last = time_command(cmd, tmp / name)
             rows[name] = (cpu, wall)
-            print(f"   {name:<12s} {cpu:8.1f} s CPU {wall:8.1f} s wall   {last}", flush=True)
+            print(f"   {name:<18s} {cpu:8.1f} s CPU {wall:8.1f} s wall   {last}", flush=True)
     finally:
         if args.keep is None:
             shutil.rmtree(tmp)  # our own temporary folder
     unit_runs(s, args.unit_repeat // 2, unit)
     print(f"-- unit: bare SimPy Erlang A, {unit['callers']:,d} callers: best "
           f"{unit['cpu']:.2f} s CPU, {unit['wall']:.2f} s wall")
-    print(f"   {'workload':<12s} {'CPU s':>8s} {'wall s':>8s} {'CPU units':>10s} {'wall units':>10s}")
+    print(f"   {'workload':<18s} {'CPU s':>8s} {'wall s':>8s} {'CPU units':>10s} {'wall units':>10s}")
     for name, (cpu, wall) in rows.items():
-        print(f"   {name:<12s} {cpu:8.1f} {wall:8.1f} {cpu / unit['cpu']:10.1f} "
+        print(f"   {name:<18s} {cpu:8.1f} {wall:8.1f} {cpu / unit['cpu']:10.1f} "
               f"{wall / unit['wall']:10.1f}")
 
 

@@ -100,6 +100,20 @@ def test_sensitivity_resumes_bit_identical(monkeypatch, capsys, tmp_path):
     assert (meta["model_runs"], meta["model_runs_resumed"]) == (n_full, 5)
 
 
+
+def test_sensitivity_screen_resumes_bit_identical(monkeypatch, capsys, tmp_path):
+    """--screen morris: 14 screening points x 2 replications, then 3 settings x 2; cut
+    after 30, in the second stage: the screening comes back from the saved replications."""
+    args = ["sensitivity", SMALL, *WEEK, "--quick", "--screen", "morris", "--keep", "1", *COMMON]
+    n_full, n_resumed, full, res = interrupted_then_resumed(
+        monkeypatch, capsys, tmp_path, optimise_mod, "_replication", args, stop_after=30)
+    assert n_resumed == n_full - 30, (f"the resumed run simulates only the {n_full - 30} missing "
+                                      f"replications, simulated {n_resumed}")
+    assert same_files(full, res) == [], "resumed and uninterrupted results differ"
+    meta = json.loads((res / "meta.json").read_text())
+    assert (meta["model_runs"], meta["model_runs_resumed"]) == (n_full, 30)
+
+
 def test_sensitivity_under_readings_resumes_bit_identical(monkeypatch, capsys, tmp_path):
     # Interrupted in the second reading: the first reading's replications are reused too.
     option = tmp_path / "option.yaml"

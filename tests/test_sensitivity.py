@@ -10,8 +10,17 @@ from scipy import stats
 
 from sim.cli import main
 from sim.cli.sensitivity import default_options
-from sim.config import load_scenario
+from sim.config import Scenario, load_scenario
 from sim.config.distributions import Empirical, Exponential, Fixed, Gamma, LogNormal, sampler
+from sim.planning.screening import (
+    apply_point,
+    factor_values,
+    keep_factors,
+    mixed_profile,
+    morris_design,
+    morris_table,
+    not_separated,
+)
 from sim.planning.sensitivity import (
     PARAMETER_NAMES,
     apply_setting,
@@ -249,3 +258,150 @@ def test_sensitivity_quick_end_to_end(tmp_path, capsys):
     meta = json.loads((out / "meta.json").read_text())
     assert meta["options"] == ["monday_line", "overflow"] and meta["replications"] == 2
     assert "widest swing" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------- Morris screening
+
+
+def _dump(scn):
+    return scn.model_dump(by_alias=True)
+
+
+@pytest.mark.parametrize("param", PARAMETER_NAMES)
+def test_factor_end_points_are_the_low_and_high_settings(param):
+    """x = 0 / 1 of one factor (the others at 0.5, where every factor leaves the scenario
+    as it is) gives exactly the scenario of that parameter's low / high setting."""
+    base = load_scenario(SCENARIOS / "baseline_2020.yaml")
+    by = {(s.parameter, s.level): s for s in settings()}
+    i = PARAMETER_NAMES.index(param)
+    for level, v in [("low", 0.0), ("high", 1.0)]:
+        x = [0.5] * len(PARAMETER_NAMES)
+        x[i] = v
+        assert _dump(apply_point(base, x)) == _dump(apply_setting(base, by[(param, level)])), \
+            f"{param} at x={v} vs its {level} setting: dumped scenarios differ"
+
+
+def test_mid_point_leaves_the_scenario_unchanged():
+    base = load_scenario(SCENARIOS / "baseline_2020.yaml")
+    mid = apply_point(base, [0.5] * len(PARAMETER_NAMES))
+    assert _dump(mid) == _dump(base), "every factor at 0.5: the scenario's own values"
+    assert mid.demand.phone.hour_profile == base.demand.phone.hour_profile
+
+
+def test_factor_values_between_the_ends():
+    v = factor_values([0.25, 0.75, 0.75, 0.25, 0.0, 1.0])
+    assert v["handling_time"] == pytest.approx(0.9), "linear 0.8..1.2"
+    assert v["redial_probability"] == pytest.approx(0.05), "linear -0.10..+0.10"
+    assert v["redial_delay"] == pytest.approx(2 ** 0.5), "log scale 0.5..2: x=0.75 is sqrt 2"
+    assert (v["option0_share"], v["message_share"]) == (0.5, 2.0)
+    with pytest.raises(ValueError, match="outside"):
+        factor_values([0.5, 0.5, 0.5, 0.5, 0.5, 1.5])
+    with pytest.raises(ValueError, match="six|6"):
+        factor_values([0.5] * 5)
+
+
+def test_hour_profile_mix_runs_flat_own_morning(small):
+    p, hours = list(small.demand.phone.hour_profile), small.phone.opening_hours
+    flat = np.asarray(profile_alternative(p, hours, "flat"))
+    morning = np.asarray(profile_alternative(p, hours, "morning_heavy"))
+    assert mixed_profile(p, hours, 0.0) == list(flat)
+    assert mixed_profile(p, hours, 0.5) == p, "mid point: the scenario's own profile, exactly"
+    assert mixed_profile(p, hours, 1.0) == list(morning)
+    np.testing.assert_allclose(mixed_profile(p, hours, 0.25), 0.5 * flat + 0.5 * np.asarray(p),
+                               err_msg="a quarter: half flat, half own")
+    np.testing.assert_allclose(mixed_profile(p, hours, 0.75), 0.5 * morning + 0.5 * np.asarray(p),
+                               err_msg="three quarters: half own, half morning_heavy")
+    mask = open_hours_mask(hours)
+    assert np.sum(np.asarray(mixed_profile(p, hours, 0.8))[mask]) == pytest.approx(
+        np.sum(np.asarray(p)[mask])), "every mix keeps the open hours' weight"
+
+
+def test_every_design_point_is_a_valid_scenario_and_the_design_is_seeded():
+    base = load_scenario(SCENARIOS / "baseline_2020.yaml")
+    design = morris_design(2, seed=5)
+    assert design.shape == (2 * (len(PARAMETER_NAMES) + 1), len(PARAMETER_NAMES))
+    np.testing.assert_array_equal(design, morris_design(2, seed=5), err_msg="same seed, same design")
+    assert set(np.round(design.ravel() * 3, 9)) <= {0.0, 1.0, 2.0, 3.0}, "the 4-level grid"
+    for x in design:
+        s = apply_point(base, x)
+        assert isinstance(s, Scenario) and Scenario.model_validate(_dump(s)) == s
+    with pytest.raises(ValueError, match="2 trajectories"):
+        morris_design(1, seed=5)
+
+
+def test_morris_table_finds_the_factors_of_a_known_function():
+    """y = 3 x0 - x2 + 0.01 x5 (linear, no interaction): mu* is |coefficient| exactly and
+    sigma 0; the two large ones are kept, the small one is separated from them."""
+    design = morris_design(6, seed=3)
+    y = 3 * design[:, 0] - design[:, 2] + 0.01 * design[:, 5]
+    t = morris_table(design, y, seed=3).set_index("parameter")
+    expected = dict.fromkeys(PARAMETER_NAMES, 0.0) | {
+        "handling_time": 3.0, "redial_delay": 1.0, "message_share": 0.01}
+    for p, coef in expected.items():
+        assert t.loc[p, "mu_star"] == pytest.approx(coef, abs=1e-9), f"mu* of {p} vs |coef| {coef}"
+        assert t.loc[p, "sigma"] == pytest.approx(0.0, abs=1e-9), f"{p}: linear, no spread"
+    assert t.loc["redial_delay", "mu"] == pytest.approx(-1.0), "mu keeps the sign"
+    kept = keep_factors(t.reset_index(), 2)
+    assert kept == ["handling_time", "redial_delay"]
+    assert not_separated(t.reset_index(), kept) == []
+    assert keep_factors(t.reset_index(), 6) == PARAMETER_NAMES
+    with pytest.raises(ValueError, match="at least 1"):
+        keep_factors(t.reset_index(), 0)
+
+
+def test_a_screened_out_factor_whose_interval_reaches_a_kept_one_is_named():
+    t = pd.DataFrame({"parameter": ["a", "b", "c"], "mu_star": [0.05, 0.02, 0.015],
+                      "mu_star_conf": [0.01, 0.01, 0.004]})
+    assert not_separated(t, ["a", "b"]) == [], "0.015 + 0.004 < 0.02"
+    assert not_separated(t.assign(mu_star_conf=[0.01, 0.01, 0.006]), ["a", "b"]) == ["c"]
+
+
+def test_sensitivity_screen_morris_end_to_end(tmp_path, capsys):
+    week = tmp_path / "week.yaml"
+    week.write_text(f"base: {SMALL}\nname: week\nhorizon: {{start: 2020-02-10, end: 2020-02-16}}\n")
+    opt = tmp_path / "overflow.yaml"
+    opt.write_text(f"base: {week}\nname: overflow\nphone: {{overflow: {{policy: any_free}}}}\n")
+    out = tmp_path / "screen"
+    assert main(["sensitivity", str(week), "--options", str(opt), "--screen", "morris", "--quick",
+                 "--keep", "2", "--jobs", "1", "--out", str(out), "--quiet", "--no-report"]) == 0
+    for name in ["morris.csv", "morris_points.csv", "tornado.csv", "ranking.csv",
+                 "figures/morris.png", "figures/morris.svg", "figures/tornado.png"]:
+        assert (out / name).exists(), f"{name} missing from the results folder"
+    morris = pd.read_csv(out / "morris.csv")
+    assert list(morris.columns) == ["parameter", "mu", "mu_star", "sigma", "mu_star_conf", "kept"]
+    assert sorted(morris["parameter"]) == sorted(PARAMETER_NAMES) and morris["kept"].sum() == 2
+    kept = sorted(morris.loc[morris["kept"], "parameter"])
+    top2 = sorted(morris.nlargest(2, "mu_star")["parameter"])
+    assert kept == top2, f"kept {kept} vs the two largest mu* {top2}"
+    assert len(pd.read_csv(out / "morris_points.csv")) == 2 * 7, "--quick: 2 trajectories x 7"
+    tornado = pd.read_csv(out / "tornado.csv")
+    assert sorted(tornado["parameter"]) == kept, "the tornado holds the kept parameters only"
+    per_rep = pd.read_csv(out / "per_rep.csv")
+    assert len(per_rep) == 5 * 2 * 2, f"5 settings x 2 scenarios x 2 reps, got {len(per_rep)}"
+    meta = json.loads((out / "meta.json").read_text())
+    assert (meta["design"], meta["trajectories"], meta["points"]) == ("morris", 2, 14)
+    assert sorted(meta["kept"]) == kept
+    summary = (out / "summary.txt").read_text()
+    assert "Screening" in summary and "NOT simulated" in summary
+    for p in set(PARAMETER_NAMES) - set(kept):
+        assert p in summary.split("Screened out:")[1].split("\n")[0], f"{p} named as screened out"
+    assert "screening runs" in capsys.readouterr().out
+    assert main(["report", str(out)]) == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Screening (Morris)" in html and "NOT simulated" in html, "the report shows the screening"
+
+
+@pytest.mark.parametrize("flags, problem", [
+    (["--screen", "morris", "--trajectories", "1"], "--trajectories: must be at least 2"),
+    (["--screen", "morris", "--keep", "0"], "--keep: must be from 1 to 6"),
+    (["--screen", "morris", "--keep", "7"], "--keep: must be from 1 to 6"),
+    (["--screen", "morris", "--params", "handling_time"], "--screen: the screening chooses"),
+    (["--keep", "2"], "--keep: needs --screen morris"),
+    (["--trajectories", "3"], "--trajectories: needs --screen morris"),
+])
+def test_bad_screening_flags_are_one_line_exit_2(tmp_path, capsys, flags, problem):
+    rc = main(["sensitivity", str(SMALL), *flags, "--out", str(tmp_path / "x"), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1, f"exit {rc}, stderr {err!r}"
+    assert problem in err, f"{problem!r} not in {err!r}"
+    assert not (tmp_path / "x").exists(), "nothing written for bad flags"

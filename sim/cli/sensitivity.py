@@ -19,6 +19,14 @@ Results folder (written atomically)::
     ranking.csv        per criterion and setting: ranking, Kendall tau, top option the same?
     meta.json
     figures/tornado.(png|svg), figures/ranking.(png|svg)
+
+With ``--screen morris`` (:mod:`sim.planning.screening`) a Morris screening on the scenario
+alone comes first; the tables above then hold the kept parameters only, and also::
+
+    morris.csv         per parameter: mu, mu*, sigma, mu*'s 95% half-width, kept
+    morris_points.csv  every design point: trajectory, factors on [0, 1], their values, the
+                       answer rate per caller (mean over the replications)
+    figures/morris.(png|svg)
 """
 
 from __future__ import annotations
@@ -60,6 +68,8 @@ from sim.results.folders import fresh_out, safe_name, write_atomic
 
 DEFAULT_OPTIONS = ["extra_line_peak_days", "option0_overflow", "faster_callbacks",
                    "interprovince_overflow", "chat_three_lines", "all_measures"]
+TRAJECTORIES, TRAJECTORIES_QUICK = 4, 2  # --screen morris: default trajectories
+KEEP = 3  # --screen morris: parameters kept for the tornado (an assumption: half of six)
 KPIS = ["answer_rate_caller", "answer_rate_attempt", "callers_answered", "answered",
         "mean_attempts", "cost_total", "staffed_hours_total"]
 
@@ -71,6 +81,14 @@ def add_arguments(p) -> None:
                         + ",".join(DEFAULT_OPTIONS) + "}.yaml with the scenario's horizon)")
     p.add_argument("--params", nargs="+", choices=PARAMETER_NAMES,
                    help="parameters to vary (default: all)")
+    p.add_argument("--screen", choices=["morris"],
+                   help="screen the parameters first (Morris elementary effects on the scenario "
+                        "alone), then the tornado and the ranking for the kept ones only")
+    p.add_argument("--trajectories", type=int, metavar="R",
+                   help=f"--screen: Morris trajectories of {len(PARAMETER_NAMES) + 1} points each "
+                        f"(default {TRAJECTORIES}, {TRAJECTORIES_QUICK} with --quick)")
+    p.add_argument("--keep", type=int, metavar="K",
+                   help=f"--screen: keep the K parameters with the largest mu* (default {KEEP})")
     p.add_argument("--reps", type=int, default=4,
                    help="replications per setting and scenario (default 4)")
     p.add_argument("--seed", type=int, help="seed (default: the scenario's experiment.seed)")
@@ -141,6 +159,60 @@ def unclear_options(gains: pd.DataFrame) -> list[str]:
     return sorted(gains.loc[touches, "option"].unique())
 
 
+def screen_plan(args) -> tuple[int, int] | None:
+    """(trajectories, keep) of ``--screen morris``, None without it; bad values and flags
+    that need ``--screen`` (or clash with it) raise a one-line ScenarioError."""
+    if not getattr(args, "screen", None):
+        for flag, value in [("--trajectories", getattr(args, "trajectories", None)),
+                            ("--keep", getattr(args, "keep", None))]:
+            if value is not None:
+                raise ScenarioError(flag, "", "needs --screen morris")
+        return None
+    if args.params:
+        raise ScenarioError("--screen", "", "the screening chooses the parameters itself: "
+                                            "give --screen or --params, not both")
+    trajectories = args.trajectories if args.trajectories is not None else (
+        TRAJECTORIES_QUICK if args.quick else TRAJECTORIES)
+    if trajectories < 2:
+        raise ScenarioError("--trajectories", "", f"must be at least 2 (got {trajectories}): "
+                                                  "mu* and sigma need two effects per parameter")
+    keep = KEEP if args.keep is None else args.keep
+    if not 1 <= keep <= len(PARAMETER_NAMES):
+        raise ScenarioError("--keep", "", f"must be from 1 to {len(PARAMETER_NAMES)} (got {keep})")
+    return trajectories, keep
+
+
+def screening_lines(scn_name: str, morris: pd.DataFrame, plan: tuple[int, int], points: int,
+                    reps: int, seed: int) -> list[str]:
+    """The "Screening" section of summary.txt."""
+    from sim.planning.screening import LEVELS, not_separated
+
+    trajectories, keep = plan
+    kept = list(morris.loc[morris["kept"], "parameter"])
+    out = list(morris.loc[~morris["kept"], "parameter"])
+    lines = ["", f"Screening (Morris elementary effects, SALib): {trajectories} trajectories x "
+                 f"{len(morris) + 1} = {points} points on a {LEVELS}-level grid (seed {seed}), each "
+                 f"simulated on {scn_name} only (phone, {reps} replications, the same seed: common "
+                 "random numbers); the response is the answer rate per caller, mean over the "
+                 "replications; effects are per the parameter's whole low..high range:",
+             _fmt_table(morris.sort_values("mu_star", ascending=False, kind="stable"),
+                        {"parameter": "{}", "mu": "{:+.2%}", "mu_star": "{:.2%}",
+                         "mu_star_conf": "{:.2%}", "sigma": "{:.2%}", "kept": "{}"}),
+             f"Kept for the tornado and the ranking (the {keep} largest mu*; --keep, an "
+             f"assumption): {', '.join(kept)}."]
+    if out:
+        largest = morris.loc[~morris["kept"], "mu_star"].max()
+        lines.append(f"Screened out: {', '.join(out)} (mu* at most {largest:.2%}). The options' "
+                     "ranking was NOT simulated under these parameters: only their effect on the "
+                     f"answer rate per caller of {scn_name} was screened.")
+        close = not_separated(morris, kept)
+        if close:
+            lines.append(f"Caution: the screening does not separate {', '.join(close)} from the kept "
+                         "parameters (mu* + its 95% half-width reaches the smallest kept mu*); more "
+                         "--trajectories or a larger --keep would settle it.")
+    return lines
+
+
 def main(args) -> int:
     import matplotlib
 
@@ -162,6 +234,7 @@ def main(args) -> int:
     if reps < 2:
         raise ScenarioError("--reps", str(reps),
                             "need at least 2 replications for confidence intervals")
+    plan = screen_plan(args)
     skipped: list[str] = []
     if args.options:
         options = [load_scenario(p, overrides) for p in args.options]
@@ -175,13 +248,26 @@ def main(args) -> int:
     names = [scn.name] + [o.name for o in options]
     if len(set(names)) != len(names):
         raise ScenarioError("--options", ", ".join(names), "scenario names must differ")
-    sets = settings(args.params)
-    runs = [(s, x, apply_setting(x, s)) for s in sets for x in [scn, *options]]
+    if plan is None:
+        sets = settings(args.params)
+        runs = [(s, x, apply_setting(x, s)) for s in sets for x in [scn, *options]]
+    else:
+        from sim.planning.screening import apply_point, factor_values, morris_design
+
+        design = morris_design(plan[0], seed)
+        points = [apply_point(scn, x) for x in design]
     out = args.out or Path("results") / f"sensitivity_{safe_name(scn.name)}"
     fresh_out(out, announce=False)  # refuse a place that is not ours before searching
-    if not args.quiet:
+    if not args.quiet and plan is None:
         print(f"sensitivity {scn.name}: {len(sets)} settings x {len(names)} scenarios x {reps} "
               f"replications = {len(runs) * reps} runs (seed {seed})"
+              + (f"; default options skipped (other horizon): {', '.join(skipped)}"
+                 if skipped else ""),
+              flush=True)
+    elif not args.quiet:
+        print(f"sensitivity {scn.name}: Morris screening, {len(points)} points x {reps} replications "
+              f"on {scn.name}, then the tornado of the {plan[1]} kept parameters: {1 + 2 * plan[1]} "
+              f"settings x {len(names)} scenarios x {reps} replications (seed {seed})"
               + (f"; default options skipped (other horizon): {', '.join(skipped)}"
                  if skipped else ""),
               flush=True)
@@ -194,12 +280,40 @@ def main(args) -> int:
         # e-mail are not simulated, and a setting that leaves a scenario unchanged reuses
         # its replications. The phone KPIs are bit-identical to a full run's.
         cache = Evaluations(executor, channels=("phone",), saved=saved)
-        bar = tqdm(total=len(runs) * reps, unit="rep", disable=tqdm_disable(progress(args)), leave=False)
         try:
-            frames = evaluate([r[2] for r in runs], reps, seed, executor, progress=bar.update,
-                              cache=cache)
+            if plan is not None:
+                # Stage 1: every design point on the scenario alone, on common random
+                # numbers (the same seed and replications for every point).
+                from sim.planning.screening import keep_factors, morris_table
+
+                bar = tqdm(total=len(points) * reps, unit="rep", disable=tqdm_disable(progress(args)),
+                           leave=False)
+                try:
+                    pframes = evaluate(points, reps, seed, executor, progress=bar.update, cache=cache)
+                finally:
+                    bar.close()
+                y = [float(f["answer_rate_caller"].mean()) for f in pframes]
+                morris = morris_table(design, y, seed)
+                kept = keep_factors(morris, plan[1])
+                morris["kept"] = morris["parameter"].isin(kept)
+                point_rows = pd.DataFrame(
+                    [{"point": i, "trajectory": i // (len(PARAMETER_NAMES) + 1),
+                      **{f"x_{k}": float(v) for k, v in zip(PARAMETER_NAMES, x, strict=True)},
+                      **{f"value_{k}": v for k, v in factor_values(x).items()},
+                      "answer_rate_caller": yi}
+                     for i, (x, yi) in enumerate(zip(design, y, strict=True))])
+                screened_runs = cache.simulated + cache.resumed
+                # Stage 2: the one-at-a-time tornado and ranking for the kept parameters.
+                sets = settings(kept)
+                runs = [(s, x, apply_setting(x, s)) for s in sets for x in [scn, *options]]
+            bar = tqdm(total=len(runs) * reps, unit="rep", disable=tqdm_disable(progress(args)),
+                       leave=False)
+            try:
+                frames = evaluate([r[2] for r in runs], reps, seed, executor, progress=bar.update,
+                                  cache=cache)
+            finally:
+                bar.close()
         finally:
-            bar.close()
             executor.close()
         wall = time.perf_counter() - t0
 
@@ -223,8 +337,10 @@ def main(args) -> int:
         lines = [f"Sensitivity of {scn.name} ({scn.horizon.start} to {scn.horizon.end}), one parameter "
                  f"at a time, {reps} replications per setting and scenario, seed {seed} (common random "
                  "numbers)", "Options: " + (", ".join(o.name for o in options) or "(none)")
-                 + (f"; skipped (other horizon): {', '.join(skipped)}" if skipped else ""), "",
-                 "Settings (low / high; the base is the scenario's own values):"]
+                 + (f"; skipped (other horizon): {', '.join(skipped)}" if skipped else "")]
+        if plan is not None:
+            lines += screening_lines(scn.name, morris, plan, len(points), reps, seed)
+        lines += ["", "Settings (low / high; the base is the scenario's own values):"]
         for param in dict.fromkeys(setting_rows["parameter"]):
             if param == "base":
                 continue
@@ -272,6 +388,13 @@ def main(args) -> int:
                          replications_shared=cache.restaffed,
                          channels_simulated=["phone"], wall_time_s=round(wall, 2), jobs=args.jobs,
                          finding=finding, robustness=verdicts)
+        if plan is not None:
+            from sim.planning.screening import LEVELS
+
+            meta.update(design="morris", trajectories=plan[0], points=len(points),
+                        levels=LEVELS, keep=plan[1], kept=kept,
+                        screened_out=[p for p in PARAMETER_NAMES if p not in kept],
+                        model_runs_screening=screened_runs)
 
         def fill(tmp: Path) -> None:
             setting_rows.to_csv(tmp / "settings.csv", index=False)
@@ -281,6 +404,10 @@ def main(args) -> int:
             if options:
                 gains.to_csv(tmp / "gains.csv", index=False)
                 ranking.to_csv(tmp / "ranking.csv", index=False)
+            if plan is not None:
+                morris[["parameter", "mu", "mu_star", "sigma", "mu_star_conf", "kept"]].to_csv(
+                    tmp / "morris.csv", index=False)
+                point_rows.to_csv(tmp / "morris_points.csv", index=False)
             (tmp / "summary.txt").write_text(text + "\n", encoding="utf-8")
             (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
             if args.no_figures:
@@ -296,6 +423,12 @@ def main(args) -> int:
                 plot_ranking(ranks_long(gains, "cost"), axes[1],
                              "Rank by cost per extra caller answered")
                 save_figure(fig, tmp / "figures", "ranking")
+            if plan is not None:
+                from sim.planning.screening import plot_morris
+
+                fig, ax = plt.subplots(figsize=(8, 6))
+                plot_morris(morris, ax)
+                save_figure(fig, tmp / "figures", "morris")
 
         out = write_atomic(out, fill)  # a fresh name if earlier results are there
     report_after(args, out)
@@ -303,5 +436,8 @@ def main(args) -> int:
         print()
         print(text)
         print()
-    print(f"sensitivity {scn.name}: {finding}; {len(runs) * reps} runs in {wall:.0f} s -> {out}")
+    screened = "" if plan is None else (f"{len(points) * reps} screening runs ({', '.join(kept)} "
+                                        "kept), then ")
+    print(f"sensitivity {scn.name}: {finding}; {screened}{len(runs) * reps} runs in {wall:.0f} s "
+          f"-> {out}")
     return 0

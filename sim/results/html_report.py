@@ -257,6 +257,8 @@ FIGURE_CAPTIONS = {
                               "both paired with the base (95% CI).",
     "tornado": "Answer rate per caller with each uncertain parameter set low and high.",
     "ranking": "Rank of each option under every setting of the uncertain parameters.",
+    "morris": "Morris screening: mean absolute effect (mu*, with its 95% interval) against the "
+              "spread of the effects (sigma) per parameter; filled: kept for the tornado.",
     "validation": "Simulated / exact value per measure with the simulation's interval; 1 is "
                   "exact agreement.",
     "optimise_path": "Greedy search path: KPI against extra cost, step by step.",
@@ -844,6 +846,19 @@ def _sensitivity(folder: Path, meta: dict, hours_per_fte: float = HOURS_PER_FTE_
                         "calls and attempts per caller of the base scenario under each setting.",
                         ["parameter", "setting", "what it means", "answer rate per caller",
                          "answered calls", "attempts per caller"], rows, _rounded(values)))
+    morris = _read_csv(folder, "morris.csv")  # sensitivity --screen morris
+    screened = []
+    if morris is not None:
+        tables.append(_frame_table("morris", "Screening (Morris)",
+                                   "Elementary effects on the base scenario's answer rate per "
+                                   "caller, per parameter's whole range; only the kept parameters "
+                                   "get the tornado and the ranking.", morris,
+                                   {"parameter": "text", "mu": "pct", "mu_star": "pct",
+                                    "mu_star_conf": "pct", "sigma": "pct", "kept": "text"}))
+        out = [p for p, k in zip(morris["parameter"], morris["kept"], strict=True) if not k]
+        if out:
+            screened = [f"Screened out: {', '.join(out)}; the options' ranking was NOT simulated "
+                        "under these (only their effect on the base's answer rate was screened)."]
     ranking = _read_csv(folder, "ranking.csv")
     if ranking is not None:
         tables.append(_frame_table("ranking", "Ranking of the options",
@@ -861,7 +876,7 @@ def _sensitivity(folder: Path, meta: dict, hours_per_fte: float = HOURS_PER_FTE_
     return Report("sensitivity", f"Sensitivity of {meta.get('scenario')}",
                   "How much do the answer rate and the ranking of the options "
                   f"({', '.join(meta.get('options', [])) or 'none'}) depend on the uncertain "
-                  "parameters?", [meta.get("finding", "")] + list(meta.get("robustness", [])),
+                  "parameters?", [meta.get("finding", "")] + list(meta.get("robustness", [])) + screened,
                   tables, [], [], _figures(folder, "sensitivity"), assumptions, _sources(),
                   _reproduce(meta, folder))
 
