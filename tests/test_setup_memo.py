@@ -119,3 +119,28 @@ def test_memo_is_bounded_least_recently_used_first():
     big = m.get("big", lambda: np.zeros(200))  # 1,600 bytes: over the cap, not kept
     assert not big.flags.writeable and len(m) == 2
     assert m.get("big", lambda: "made again") == "made again"
+
+
+def test_staffed_hours_of_a_channel_not_run_equal_those_of_its_full_kpis(scenarios):
+    """A phone-only run reports of chat and e-mail only the staffed hours, now computed
+    from the staffing alone: the same rows (overall and by month), value for value, as
+    the full KPI functions give on the channel's (empty) log."""
+    from sim.model.chats import ChatLog
+    from sim.model.emails import EmailLog
+    from sim.results.channel_metrics import chat_kpis, email_kpis, staffed_hours_kpis
+
+    small = scenarios[0]
+    model = Helpline(small, Streams(1, 0), channels=("phone",))
+    start, days = small.horizon.start, small.horizon.days
+    full = {
+        "chat_staffed_hours": (chat_kpis(ChatLog().table(), model.chat.lines, start, days),
+                               model.chat.lines),
+        "email_staff_staffed_hours": (email_kpis(EmailLog().table(), start, days,
+                                                 handlers=model.email.handlers), model.email.handlers),
+    }
+    for kpi, (table, lines) in full.items():
+        want = table[table["kpi"] == kpi].reset_index(drop=True)
+        got = staffed_hours_kpis(lines, start, days, kpi)
+        assert len(want) > 1 and want["value"].iloc[0] > 0
+        pd.testing.assert_frame_equal(got, want, check_exact=True,
+                                      obj=f"{kpi} from the staffing vs from the full KPIs")
