@@ -23,8 +23,9 @@ import cProfile
 import pickle
 import pstats
 import time
+from pathlib import Path
 
-from _common import ROOT, header
+from _common import header
 
 from sim.config import load_scenario
 from sim.model.helpline import Helpline
@@ -87,9 +88,13 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=2, help="replications profiled (default 2)")
     a = ap.parse_args()
     header("bench/profile_setup.py: set-up versus event loop of a search replication")
+    import sim
+
+    root = Path(sim.__file__).resolve().parent.parent  # scenarios of the tree measured
+    print(f"   sim imported from {root} (PYTHONPATH picks the tree)")
     for path in a.scenario:
         t0 = time.process_time()
-        scn = load_scenario(ROOT / path)
+        scn = load_scenario(root / path)
         t_load = time.process_time() - t0
         inc = candidate_increments(scn)[0]
         t0 = time.process_time()
