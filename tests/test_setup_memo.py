@@ -144,3 +144,17 @@ def test_staffed_hours_of_a_channel_not_run_equal_those_of_its_full_kpis(scenari
         assert len(want) > 1 and want["value"].iloc[0] > 0
         pd.testing.assert_frame_equal(got, want, check_exact=True,
                                       obj=f"{kpi} from the staffing vs from the full KPIs")
+
+
+def test_callers_key_holds_what_the_draws_read_and_no_more(scenarios, memo):
+    """The callback tries' count is drawn for (not shared); how fast a message's reach
+    fades, and the staffing, are not (shared)."""
+    small = scenarios[0]
+    path = TEST_SCENARIOS / "small.yaml"
+    tries = small.phone.answering_machine.callbacks.max_tries
+    more_tries = load_scenario(path, {"phone.answering_machine.callbacks.max_tries": tries + 1})
+    fading = load_scenario(path, {"phone.answering_machine.callbacks.reach_half_life_h": 24})
+    a = phone_callers(small, Streams(1, 0))
+    b = phone_callers(more_tries, Streams(1, 0))
+    assert b is not a and b.reach_u.shape[1] == a.reach_u.shape[1] + 1
+    assert phone_callers(fading, Streams(1, 0)) is a

@@ -50,11 +50,13 @@ class PhoneCallers:
 
 
 # The phone settings :func:`draw_phone_callers` reads (whole sections, and of the queue its
-# patience only): not the staffing, overflow, pooling, availability or queue capacity,
-# so scenarios that differ only in capacity share their callers (:func:`phone_callers`).
+# patience only, of the answering machine the callback tries' count and durations): not the
+# staffing, overflow, pooling, availability, queue capacity or dedicated callback lines, so
+# scenarios that differ only in capacity share their callers (:func:`phone_callers`).
 CALLER_INPUTS = {"opening_hours": True, "province_shares": True, "option0": True,
                  "queue": {"patience_min"}, "talk_min": True, "wrap_up_min": True, "redial": True,
-                 "closed": True, "answering_machine": True, "callers": True}
+                 "closed": True, "callers": True,
+                 "answering_machine": {"callbacks": {"max_tries", "failed_min", "retry_spacing_min"}}}
 
 
 def phone_callers(scn: Scenario, streams: Streams) -> PhoneCallers:
