@@ -182,7 +182,7 @@ def main(args) -> int:
     partial = getattr(args, "partial", None)  # --readings: the reading's own folder
     with resumable(out, args.resume, partial, args.quiet) as saved:
         t0 = time.perf_counter()
-        executor = executor_from_args(args)
+        executor = executor_from_args(args, keep=True)  # (memo kept: issue 16)
         # No replication is simulated twice, nor again after an interruption (--resume).
         cache = Evaluations(executor, saved=saved)
         try:

@@ -275,7 +275,7 @@ def main(args) -> int:
     partial = getattr(args, "partial", None)  # --readings: the reading's own folder
     with resumable(out, args.resume, partial, args.quiet) as saved:
         t0 = time.perf_counter()
-        executor = executor_from_args(args)
+        executor = executor_from_args(args, keep=True)  # (memo kept: issue 16)
         # KPIS are phone KPIs and costs (staffed hours, which need no simulation): chat and
         # e-mail are not simulated, and a setting that leaves a scenario unchanged reuses
         # its replications. The phone KPIs are bit-identical to a full run's.

@@ -263,13 +263,14 @@ class DaskExecutor:
             self._cluster.close()
 
 
-def make_executor(kind: str, jobs: int, scheduler: str | None = None):
-    """``kind``: "processes" (default) or "dask" (``scheduler`` address or a local cluster)."""
+def make_executor(kind: str, jobs: int, scheduler: str | None = None, keep: bool = False):
+    """``kind``: "processes" (default) or "dask" (``scheduler`` address or a local cluster).
+    ``keep``: processes kept for every batch until ``close()`` (:class:`Processes`)."""
     if kind == "dask":
         return DaskExecutor(scheduler, n_workers=jobs)
     if kind == "serial" or jobs <= 1:
         return Serial()
-    return Processes(jobs)
+    return Processes(jobs, keep=keep)
 
 
 def add_executor_arguments(p) -> None:
@@ -280,5 +281,9 @@ def add_executor_arguments(p) -> None:
                    help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")
 
 
-def executor_from_args(args):
-    return make_executor(args.executor, args.jobs, args.scheduler)
+def executor_from_args(args, keep: bool = False):
+    """The executor the CLI options ask for. ``keep=True`` for a command that maps many
+    batches and closes its executor (``optimise``, ``sensitivity``): the pool's workers
+    are forked once and keep their memo of shared set-up (:mod:`sim.model.memo`) from
+    batch to batch."""
+    return make_executor(args.executor, args.jobs, args.scheduler, keep=keep)

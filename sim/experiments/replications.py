@@ -26,7 +26,7 @@ from sim.model.helpline import Helpline
 from sim.model.streams import Streams
 from sim.results.callback_metrics import callback_kpis
 from sim.results.capacity import capacity_kpis
-from sim.results.channel_metrics import chat_kpis, email_kpis
+from sim.results.channel_metrics import chat_kpis, email_kpis, staffed_hours_kpis
 from sim.results.intervals import average_intervals, interval_table
 from sim.results.metrics import kpi_rows, kpis, phone_line_use
 from sim.results.numbers import number_kpis, window_s
@@ -109,14 +109,15 @@ def run_replication(scn: Scenario, seed: int, replication: int, keep_events: boo
         attempts, callers = log.attempts_table(), log.callers_table()
         emails = log.emails.table()
         start, days = scn.horizon.start, scn.horizon.days
-        chat = chat_kpis(log.chats.table(), model.chat.lines, start, days,
-                         scn.chat.wait_target_min, scn.chat.wait_target_share)
-        email = email_kpis(emails, start, days, scn.email.response_targets_working_days,
-                           handlers=model.email.handlers)
-        if "chat" not in model.channels:
-            chat = chat[chat["kpi"] == "chat_staffed_hours"]
-        if "email" not in model.channels:
-            email = email[email["kpi"] == "email_staff_staffed_hours"]
+        # A channel not simulated has no contacts: of its KPIs only the staffed hours.
+        chat = (chat_kpis(log.chats.table(), model.chat.lines, start, days,
+                          scn.chat.wait_target_min, scn.chat.wait_target_share)
+                if "chat" in model.channels
+                else staffed_hours_kpis(model.chat.lines, start, days, "chat_staffed_hours"))
+        email = (email_kpis(emails, start, days, scn.email.response_targets_working_days,
+                            handlers=model.email.handlers)
+                 if "email" in model.channels
+                 else staffed_hours_kpis(model.email.handlers, start, days, "email_staff_staffed_hours"))
         messages, callbacks = log.messages_table(), log.callbacks_table()
         # Line use per province and hour, once for the KPIs and the interval table.
         use = phone_line_use(attempts, model.cal.phone_lines, days, callbacks, emails)
@@ -190,19 +191,17 @@ def restaffed(rep: Replication, scn: Scenario, seed: int) -> Replication:
     """
     import simpy
 
-    from sim.model.chats import ChatChannel, ChatLog
-    from sim.model.emails import EmailChannel, EmailLog
+    from sim.model.chats import ChatChannel
+    from sim.model.emails import EmailChannel
 
     env, streams = simpy.Environment(), Streams(seed, rep.replication)
     start, days = scn.horizon.start, scn.horizon.days
     chat = ChatChannel(env, scn.horizon, scn.calendar, scn.chat, scn.demand.chat, streams)
     email = EmailChannel(env, scn.horizon, scn.calendar, scn.email, scn.demand.email, streams)
     hours = {
-        "chat_staffed_hours": chat_kpis(ChatLog().table(), chat.lines, start, days,
-                                        scn.chat.wait_target_min, scn.chat.wait_target_share),
-        "email_staff_staffed_hours": email_kpis(EmailLog().table(), start, days,
-                                                scn.email.response_targets_working_days,
-                                                handlers=email.handlers),
+        "chat_staffed_hours": staffed_hours_kpis(chat.lines, start, days, "chat_staffed_hours"),
+        "email_staff_staffed_hours": staffed_hours_kpis(email.handlers, start, days,
+                                                        "email_staff_staffed_hours"),
     }
     table = rep.kpis[~rep.kpis["kpi"].isin(COST_KPIS)].copy()
     for kpi, t in hours.items():

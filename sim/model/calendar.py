@@ -25,6 +25,7 @@ from sim.config import (
     WeeklyHours,
     parse_interval,
 )
+from sim.model.memo import MEMO, key
 
 DAY_S = 86_400.0
 HOUR_S = 3_600.0
@@ -42,6 +43,14 @@ def closed_days(start: dt.date, n_days: int, cfg: CalendarConfig) -> set[dt.date
     out |= {d for d in cfg.closed_dates if d in days}
     out -= set(cfg.open_dates)
     return out
+
+
+def shared_closed_days(start: dt.date, n_days: int, cfg: CalendarConfig) -> frozenset[dt.date]:
+    """:func:`closed_days`, made once per process for each (start, days, calendar)
+    (:mod:`sim.model.memo`): every channel and replication of a scenario, and every
+    scenario with the same calendar, ask for the same days (the holiday look-up is the
+    slow part)."""
+    return MEMO.get(key("closed_days", start, n_days, cfg), lambda: closed_days(start, n_days, cfg))
 
 
 def per_hour(starts: np.ndarray, ends: np.ndarray, weights: np.ndarray, n_hours: int) -> np.ndarray:

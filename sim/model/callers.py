@@ -10,6 +10,7 @@ from sim.config import PROVINCES, Scenario
 from sim.config.distributions import sampler
 from sim.model.arrivals import channel_arrivals
 from sim.model.calendar import closed_days, open_intervals
+from sim.model.memo import MEMO, drawn_key
 from sim.model.streams import Streams, stream_key
 
 
@@ -46,6 +47,25 @@ class PhoneCallers:
 
     def __len__(self) -> int:
         return len(self.arrival_at)
+
+
+# The phone settings :func:`draw_phone_callers` reads (whole sections, and of the queue its
+# patience only, of the answering machine the callback tries' count and durations): not the
+# staffing, overflow, pooling, availability, queue capacity or dedicated callback lines, so
+# scenarios that differ only in capacity share their callers (:func:`phone_callers`).
+CALLER_INPUTS = {"opening_hours": True, "province_shares": True, "option0": True,
+                 "queue": {"patience_min"}, "talk_min": True, "wrap_up_min": True, "redial": True,
+                 "closed": True, "callers": True,
+                 "answering_machine": {"callbacks": {"max_tries", "failed_min", "retry_spacing_min"}}}
+
+
+def phone_callers(scn: Scenario, streams: Streams) -> PhoneCallers:
+    """:func:`draw_phone_callers`, made once per process for every scenario with the same
+    demand, horizon, calendar, caller settings (:data:`CALLER_INPUTS`), seed and
+    replication (:mod:`sim.model.memo`; its arrays read-only)."""
+    k = drawn_key("phone_callers", streams, scn.horizon, scn.calendar, scn.demand.phone,
+                  scn.phone.model_dump_json(include=CALLER_INPUTS))
+    return MEMO.get(k, lambda: draw_phone_callers(scn, streams))
 
 
 def draw_phone_callers(scn: Scenario, streams: Streams) -> PhoneCallers:

@@ -56,12 +56,13 @@ from sim.model.calendar import (
     TAIL_DAYS,
     OpenIntervals,
     StepFunction,
-    closed_days,
     lines_over_time,
     open_intervals,
+    shared_closed_days,
 )
 from sim.model.fastpath import arrivals, timeout_or
 from sim.model.lines import LineGroup
+from sim.model.memo import MEMO, drawn_key
 from sim.model.streams import Streams
 
 # Outcome of one chat visitor (exactly one each).
@@ -167,7 +168,7 @@ class ChatChannel:
         self.cfg = chat_cfg
         self.log = log if log is not None else ChatLog()
         start, n_days = horizon.start, horizon.days + TAIL_DAYS
-        closed = closed_days(start, n_days, calendar_cfg)
+        closed = shared_closed_days(start, n_days, calendar_cfg)
         self.open: OpenIntervals = open_intervals(start, n_days, chat_cfg.opening_hours, closed)
         self.lines: StepFunction = lines_over_time(
             start,
@@ -177,7 +178,12 @@ class ChatChannel:
             chat_cfg.staffing.lines,
             chat_cfg.staffing.extra,
         )
-        self.visitors = draw_chat_visitors(demand, chat_cfg, start, horizon.days, streams)
+        # The same visitors for every scenario with this demand and these chat durations
+        # and patience (sim.model.memo): not drawn again when only capacity differs.
+        self.visitors = MEMO.get(
+            drawn_key("chat_visitors", streams, demand, chat_cfg.duration_min, chat_cfg.patience_min,
+                      start, horizon.days),
+            lambda: draw_chat_visitors(demand, chat_cfg, start, horizon.days, streams))
         self.group: LineGroup | None = None  # the chat lines; made by start()
         # Visitors switched in from another channel (issue 15): (duration_s, patience_s)
         # of visitor len(visitors) + k; and who is told when a visitor leaves unanswered

@@ -60,8 +60,9 @@ import simpy
 from sim.config import PROVINCES, CalendarConfig, ChannelDemand, Email, Horizon
 from sim.config.distributions import sampler
 from sim.model.arrivals import channel_arrivals
-from sim.model.calendar import TAIL_DAYS, StepFunction, closed_days, lines_over_time
+from sim.model.calendar import TAIL_DAYS, StepFunction, lines_over_time, shared_closed_days
 from sim.model.fastpath import arrivals
+from sim.model.memo import MEMO, drawn_key
 from sim.model.streams import Streams
 from sim.model.tail import staffed_until
 
@@ -207,12 +208,16 @@ class EmailChannel:
         self.cfg = email_cfg
         self.log = log if log is not None else EmailLog()
         start, n_days = horizon.start, horizon.days + TAIL_DAYS
-        closed = closed_days(start, n_days, calendar_cfg)
+        closed = shared_closed_days(start, n_days, calendar_cfg)
         staffing = email_cfg.staffing
         self.handlers: StepFunction = lines_over_time(
             start, n_days, staffing.hours, closed, staffing.handlers
         )
-        self.emails = draw_emails(demand, email_cfg, start, horizon.days, streams)
+        # The same e-mails for every scenario with this demand and handling time
+        # (sim.model.memo): not drawn again when only capacity differs.
+        self.emails = MEMO.get(
+            drawn_key("emails", streams, demand, email_cfg.handling_min, start, horizon.days),
+            lambda: draw_emails(demand, email_cfg, start, horizon.days, streams))
         self.groups = list(phone_groups) if email_cfg.blending else []
         self.staff_busy = 0
         self.backlog: deque[tuple[int, simpy.Event]] = deque()  # (email, started event)

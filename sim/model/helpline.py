@@ -29,6 +29,7 @@ from sim.model.calendar import (
     closed_days,
     open_intervals,
     resolve_peak_shares,
+    shared_closed_days,
     staffed_lines,
 )
 from sim.model.callbacks import CALLBACK, CallbackDesk, dedicated_lines, message_decision
@@ -36,9 +37,9 @@ from sim.model.callers import (
     ArrayDraws,
     Episodes,
     LazyDraws,
-    draw_phone_callers,
     episode_stream,
     needs_lazy_draws,
+    phone_callers,
     switch_to,
 )
 from sim.model.chats import ChatChannel
@@ -57,6 +58,7 @@ from sim.model.eventlog import (
 )
 from sim.model.fastpath import arrivals, timeout_or
 from sim.model.lines import LineGroup
+from sim.model.memo import MEMO, key
 from sim.model.pooling import RecentOccupancy
 from sim.model.streams import Streams
 from sim.model.tail import delay_to, jump, latest_scheduled, process_end
@@ -71,8 +73,12 @@ class Calendar:
 
 
 def build_calendar(scn: Scenario) -> Calendar:
+    """The phone's calendar. Each piece is made once per process for the inputs it reads
+    (:mod:`sim.model.memo`): the open intervals for the horizon, calendar and opening
+    hours (shared by scenarios that differ in staffing), the staffed lines also for the
+    staffing (shared by the replications of a scenario)."""
     start, n_days = scn.horizon.start, scn.horizon.days + TAIL_DAYS
-    closed = closed_days(start, n_days, scn.calendar)
+    closed = shared_closed_days(start, n_days, scn.calendar)
     hours = scn.phone.opening_hours
     staffing = scn.phone.staffing
     if any(x.peak_share is not None for x in staffing.extra):
@@ -82,8 +88,11 @@ def build_calendar(scn: Scenario) -> Calendar:
         staffing = staffing.model_copy(update={"extra": resolve_peak_shares(
             staffing.extra, start, days, hours, closed, daily)})
     return Calendar(
-        phone_open=open_intervals(start, n_days, hours, closed),
-        phone_lines=staffed_lines(start, n_days, hours, closed, staffing),
+        phone_open=MEMO.get(key("phone_open", start, n_days, scn.calendar, hours),
+                            lambda: open_intervals(start, n_days, hours, closed)),
+        # (peak shares resolved: the staffing key holds the resolved dates)
+        phone_lines=MEMO.get(key("phone_lines", start, n_days, scn.calendar, hours, staffing),
+                             lambda: staffed_lines(start, n_days, hours, closed, staffing)),
     )
 
 
@@ -121,7 +130,7 @@ class Helpline:
         self.env = simpy.Environment()
         self.log = log if log is not None else EventLog()
         self.cal = build_calendar(scn)
-        self.callers = draw_phone_callers(scn, streams)
+        self.callers = phone_callers(scn, streams)  # (shared with scenarios differing in capacity)
         phone = scn.phone
         self.streams = streams
         behaviour = phone.callers

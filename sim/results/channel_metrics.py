@@ -269,3 +269,19 @@ def email_kpis(
             m = hour_month == month
             rows += kpi_rows("month", month, utilisation_kpis(*(x[m] for x in use), EMAIL_STAFF_USE))
     return pd.DataFrame.from_records(rows, columns=COLUMNS)
+
+
+def staffed_hours_kpis(lines: StepFunction, start: dt.date, n_days: int, kpi: str) -> pd.DataFrame:
+    """The rows of one staffed-hours KPI (``kpi``: ``chat_staffed_hours`` or
+    ``email_staff_staffed_hours``), overall then by month, as :func:`chat_kpis` and
+    :func:`email_kpis` give them, from the staffing alone (``lines``: ``ChatChannel.lines``
+    or ``EmailChannel.handlers``): for a channel that was not simulated, whose other KPIs
+    nobody reads (issue 16). The same sums of ``lines.per_hour`` as theirs, so the same
+    values bit for bit."""
+    n_hours = n_days * 24
+    staffed = lines.per_hour(n_hours)
+    hour_month = month_of(start, np.arange(n_hours) * HOUR_S)
+    rows: list[tuple] = kpi_rows("all", "all", {kpi: staffed.sum() / HOUR_S})
+    for month in np.unique(hour_month):
+        rows += kpi_rows("month", month, {kpi: staffed[hour_month == month].sum() / HOUR_S})
+    return pd.DataFrame.from_records(rows, columns=COLUMNS)
