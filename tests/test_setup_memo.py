@@ -158,3 +158,34 @@ def test_callers_key_holds_what_the_draws_read_and_no_more(scenarios, memo):
     b = phone_callers(more_tries, Streams(1, 0))
     assert b is not a and b.reach_u.shape[1] == a.reach_u.shape[1] + 1
     assert phone_callers(fading, Streams(1, 0)) is a
+
+
+def test_settings_left_out_of_the_callers_key_do_not_change_the_draws(memo):
+    """CAPACITY_ONLY lists the phone settings the callers' draws do not read. Every
+    subsidy option whose phone differs from the fitted scenario's only there (the key is
+    the same) must draw the same callers when drawn afresh; and the options that change
+    capacity, overflow and option 0's routing must be among them (else nothing is shared;
+    faster_callbacks changes the callback tries' count and spacing, which are drawn)."""
+    from sim.config import PROJECT_ROOT
+    from sim.model.callers import CAPACITY_ONLY
+
+    base = load_scenario(PROJECT_ROOT / "scenarios" / "fitted_2020.yaml")
+    fresh = {}
+    with MEMO.disabled():
+        want = arrays(draw_phone_callers(base, Streams(1, 0)))
+        for f in sorted((PROJECT_ROOT / "scenarios" / "subsidy").glob("*.yaml")):
+            opt = load_scenario(f)
+            if opt.horizon != base.horizon or opt.demand.phone != base.demand.phone \
+                    or opt.calendar != base.calendar:
+                continue
+            if opt.phone.model_dump_json(exclude=CAPACITY_ONLY) \
+                    == base.phone.model_dump_json(exclude=CAPACITY_ONLY):
+                fresh[opt.name] = (opt.phone != base.phone,
+                                   arrays(draw_phone_callers(opt, Streams(1, 0))))
+    changed = sorted(n for n, (diff, _) in fresh.items() if diff)
+    assert {"extra_line_peak_days", "option0_overflow", "interprovince_overflow"} <= set(changed), \
+        f"options that change only capacity-side phone settings: {changed}"
+    for name, (_, got) in fresh.items():
+        for k, a in want.items():
+            assert np.array_equal(a, got[k]), \
+                f"{name}: {k} drawn differently although its phone differs only in CAPACITY_ONLY"

@@ -49,22 +49,28 @@ class PhoneCallers:
         return len(self.arrival_at)
 
 
-# The phone settings :func:`draw_phone_callers` reads (whole sections, and of the queue its
-# patience only, of the answering machine the callback tries' count and durations): not the
-# staffing, overflow, pooling, availability, queue capacity or dedicated callback lines, so
-# scenarios that differ only in capacity share their callers (:func:`phone_callers`).
-CALLER_INPUTS = {"opening_hours": True, "province_shares": True, "option0": True,
-                 "queue": {"patience_min"}, "talk_min": True, "wrap_up_min": True, "redial": True,
-                 "closed": True, "callers": True,
-                 "answering_machine": {"callbacks": {"max_tries", "failed_min", "retry_spacing_min"}}}
+# The phone settings :func:`draw_phone_callers` does NOT read: capacity (staffing,
+# overflow, pooling, availability, the queue's capacity, option 0's routing) and the
+# answering machine except the callback tries' count and durations. Scenarios that differ
+# only there share their callers (:func:`phone_callers`). The key holds every other phone
+# setting, so a setting added later is in it unless it is listed here: forgetting to list
+# one costs sharing, never correctness (a wrong entry here would; tests check the list).
+CAPACITY_ONLY = {"staffing": True, "overflow": True, "pooling": True, "availability": True,
+                 "queue": {"capacity"}, "option0": {"routing"},
+                 "answering_machine": {"enabled": True, "decision": True, "message_probability": True,
+                                       "number_probability": True, "mailbox": True,
+                                       "redial_after_message": True,
+                                       "callbacks": {"policy", "idle_min", "target_delay_min",
+                                                     "reach_probability", "reach_half_life_h",
+                                                     "expire_after_h", "dedicated"}}}
 
 
 def phone_callers(scn: Scenario, streams: Streams) -> PhoneCallers:
     """:func:`draw_phone_callers`, made once per process for every scenario with the same
-    demand, horizon, calendar, caller settings (:data:`CALLER_INPUTS`), seed and
+    demand, horizon, calendar, phone settings but :data:`CAPACITY_ONLY`, seed and
     replication (:mod:`sim.model.memo`; its arrays read-only)."""
     k = drawn_key("phone_callers", streams, scn.horizon, scn.calendar, scn.demand.phone,
-                  scn.phone.model_dump_json(include=CALLER_INPUTS))
+                  scn.phone.model_dump_json(exclude=CAPACITY_ONLY))
     return MEMO.get(k, lambda: draw_phone_callers(scn, streams))
 
 
