@@ -903,7 +903,7 @@ def not_shown_message(target: Target, values, confirmation: dict,
     if settle_max is not None:
         more = f"not settled within --settle-max {settle_max} replications; " + more
     return (f"{target.kpi} {confirmation['kpi']:.4g} meets {target.text} on average, but its "
-            f"{level:.4g} CI [{confirmation['ci_low']:.4g}, {confirmation['ci_high']:.4g}] on "
+            f"{level * 100:.4g}% CI [{confirmation['ci_low']:.4g}, {confirmation['ci_high']:.4g}] on "
             f"{confirmation['replications']} replications includes the target; {more}")
 
 
