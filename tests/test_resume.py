@@ -85,33 +85,27 @@ def interrupted_then_resumed(monkeypatch, capsys, tmp_path, module, worker: str,
     return full.calls, again.calls, tmp_path / "full", out
 
 
-def test_sensitivity_resumes_bit_identical(monkeypatch, capsys, tmp_path):
-    option = tmp_path / "option.yaml"  # an option: ranking, gains and a shared (restaffed) run
-    opt = load_scenario(SMALL, {"name": "small_more_option0", "phone.option0.probability": 0.3})
-    option.write_text(opt.to_yaml(), encoding="utf-8")
-    args = ["sensitivity", SMALL, *WEEK, "--quick", "--params", "handling_time",
-            "--options", str(option), *COMMON]
+@pytest.mark.parametrize("screen", [False, True], ids=["one at a time", "screen morris"])
+def test_sensitivity_resumes_bit_identical(monkeypatch, capsys, tmp_path, screen):
+    """One at a time: an option (ranking, gains and a shared, restaffed run), cut after 5.
+    --screen morris: 14 screening points x 2 replications, then 3 settings x 2, cut after
+    30, in the second stage: the screening comes back from the saved replications."""
+    if screen:
+        args, stop = ["sensitivity", SMALL, *WEEK, "--quick", "--screen", "morris", "--keep", "1",
+                      *COMMON], 30
+    else:
+        option = tmp_path / "option.yaml"
+        opt = load_scenario(SMALL, {"name": "small_more_option0", "phone.option0.probability": 0.3})
+        option.write_text(opt.to_yaml(), encoding="utf-8")
+        args, stop = ["sensitivity", SMALL, *WEEK, "--quick", "--params", "handling_time",
+                      "--options", str(option), *COMMON], 5
     n_full, n_resumed, full, res = interrupted_then_resumed(
-        monkeypatch, capsys, tmp_path, optimise_mod, "_replication", args, stop_after=5)
-    assert n_resumed == n_full - 5, (f"the resumed run simulates only the {n_full - 5} missing "
-                                     f"replications, simulated {n_resumed}")
+        monkeypatch, capsys, tmp_path, optimise_mod, "_replication", args, stop_after=stop)
+    assert n_resumed == n_full - stop, (f"the resumed run simulates only the {n_full - stop} "
+                                        f"missing replications, simulated {n_resumed}")
     assert same_files(full, res) == [], "resumed and uninterrupted results differ"
     meta = json.loads((res / "meta.json").read_text())
-    assert (meta["model_runs"], meta["model_runs_resumed"]) == (n_full, 5)
-
-
-
-def test_sensitivity_screen_resumes_bit_identical(monkeypatch, capsys, tmp_path):
-    """--screen morris: 14 screening points x 2 replications, then 3 settings x 2; cut
-    after 30, in the second stage: the screening comes back from the saved replications."""
-    args = ["sensitivity", SMALL, *WEEK, "--quick", "--screen", "morris", "--keep", "1", *COMMON]
-    n_full, n_resumed, full, res = interrupted_then_resumed(
-        monkeypatch, capsys, tmp_path, optimise_mod, "_replication", args, stop_after=30)
-    assert n_resumed == n_full - 30, (f"the resumed run simulates only the {n_full - 30} missing "
-                                      f"replications, simulated {n_resumed}")
-    assert same_files(full, res) == [], "resumed and uninterrupted results differ"
-    meta = json.loads((res / "meta.json").read_text())
-    assert (meta["model_runs"], meta["model_runs_resumed"]) == (n_full, 30)
+    assert (meta["model_runs"], meta["model_runs_resumed"]) == (n_full, stop)
 
 
 def test_sensitivity_under_readings_resumes_bit_identical(monkeypatch, capsys, tmp_path):
