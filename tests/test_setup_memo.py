@@ -26,7 +26,8 @@ from .conftest import TEST_SCENARIOS
 @pytest.fixture
 def memo():
     MEMO.clear()
-    yield MEMO
+    with MEMO.on():
+        yield MEMO
     MEMO.clear()
 
 
@@ -110,6 +111,10 @@ def test_shared_set_up_leaves_the_kpis_bit_identical(scenarios, memo):
 
 def test_memo_is_bounded_least_recently_used_first():
     m = Memo(max_entries=2, max_bytes=1000)
+    # Off until a command turns it on (run would only hold memory): nothing remembered.
+    assert m.get("a", lambda: "made") == "made" and m.get("a", lambda: "again") == "again"
+    assert len(m) == 0
+    m.enabled = True
     a = m.get("a", lambda: np.zeros(10))  # 80 bytes each
     m.get("b", lambda: np.zeros(10))
     assert m.get("a", lambda: None) is a  # a used last: b goes first

@@ -18,6 +18,12 @@ not change another run), sets are frozensets, and dicts are copied per hand-out.
 The memo is bounded: at most :data:`MAX_ENTRIES` pieces and :data:`MAX_BYTES` of
 arrays per process, the least recently used dropped first. A pool worker has its own
 memo (it fills as the worker runs its tasks; nothing crosses processes).
+
+Off unless a command turns it on (:meth:`Memo.on`): only the commands that simulate
+several scenarios on the same replications gain from it (their worker,
+:func:`sim.planning.optimise._replication`, does), whereas ``run`` simulates each
+replication once and would only hold up to :data:`MAX_BYTES` of callers per process
+for nothing (its peak memory stays that of one replication).
 """
 
 from __future__ import annotations
@@ -87,7 +93,7 @@ class Memo:
 
     def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES):
         self.max_entries, self.max_bytes = max_entries, max_bytes
-        self.enabled = True
+        self.enabled = False  # (see the module docstring: on())
         self._items: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
         self._bytes = 0
         self.hits = self.misses = 0
@@ -123,6 +129,16 @@ class Memo:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    @contextlib.contextmanager
+    def on(self) -> Iterator[None]:
+        """Pieces remembered and handed out inside the block (what is remembered stays
+        for the next block)."""
+        before, self.enabled = self.enabled, True
+        try:
+            yield
+        finally:
+            self.enabled = before
 
     @contextlib.contextmanager
     def disabled(self) -> Iterator[None]:

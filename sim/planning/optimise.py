@@ -58,6 +58,7 @@ from sim.experiments.replications import (
 )
 from sim.model.arrivals import hourly_rate
 from sim.model.calendar import closed_days
+from sim.model.memo import MEMO
 from sim.planning.decoupling import reuse_reasons
 from sim.results.proportions import is_proportion
 from sim.theory.exact import erlang_b
@@ -343,9 +344,12 @@ def overall_kpis(rep: Replication) -> dict[str, float]:
 
 
 def _replication(task: tuple) -> Replication:
-    """One replication with its KPI table: the picklable worker of :class:`Evaluations`."""
+    """One replication with its KPI table: the picklable worker of :class:`Evaluations`,
+    with the process's memo of shared set-up on (:mod:`sim.model.memo`): the scenarios
+    it is asked for share their replications' callers and calendars."""
     scn, seed, rep, channels, overall_only = task
-    return run_replication(scn, seed, rep, channels=channels, overall_only=overall_only)
+    with MEMO.on():
+        return run_replication(scn, seed, rep, channels=channels, overall_only=overall_only)
 
 
 def scenario_key(scn: Scenario) -> str:
