@@ -398,6 +398,8 @@ def test_sensitivity_screen_morris_end_to_end(tmp_path, capsys):
     (["--screen", "morris", "--params", "handling_time"], "--screen: the screening chooses"),
     (["--keep", "2"], "--keep: needs --screen morris"),
     (["--trajectories", "3"], "--trajectories: needs --screen morris"),
+    (["--screen", "morris", "--readings", "per_caller,per_attempt"],
+     "--screen: does not combine with --readings"),
 ])
 def test_bad_screening_flags_are_one_line_exit_2(tmp_path, capsys, flags, problem):
     rc = main(["sensitivity", str(SMALL), *flags, "--out", str(tmp_path / "x"), "--quiet"])

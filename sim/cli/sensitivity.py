@@ -223,6 +223,11 @@ def main(args) -> int:
     from sim.results.figures import save_figure
 
     if getattr(args, "readings", None):
+        if getattr(args, "screen", None):
+            # Each reading would keep its own factors, and the readings' tornadoes would no
+            # longer line up: not built.
+            raise ScenarioError("--screen", "", "does not combine with --readings (each reading "
+                                "would keep its own factors; not implemented)")
         from sim.planning.reading_runs import run_under_readings
 
         files = args.options or [PROJECT_ROOT / "scenarios" / "subsidy" / f"{n}.yaml" for n in DEFAULT_OPTIONS]
