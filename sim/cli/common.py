@@ -47,8 +47,8 @@ def add_run_arguments(p, *, reps: str, seed: str, out: str, set_: str, out_defau
 
 
 def add_figures_argument(p, replot: bool = True) -> None:
-    """``--no-figures``: write tables and text only (a figure costs about 0.4 CPU-s to
-    draw as PNG and SVG; ``replot``: ``run_sim.py plot DIR`` can draw them later)."""
+    """``--no-figures``: write tables and text only (a run's four figures cost 2.2 CPU-s
+    to draw as PNG and SVG, measured when issue 16 was filed; ``replot``: ``run_sim.py plot DIR`` can draw them later)."""
     later = " (run_sim.py plot DIR draws them later)" if replot else ""
     p.add_argument("--no-figures", action="store_true", help=f"skip drawing figures{later}")
 

@@ -120,12 +120,11 @@ def main(args) -> int:
         return fail(f"scenario names must differ as folder names to be compared: {names}", 2)
     reps = args.reps or scns[0].experiment.replications
     seed = scns[0].experiment.seed if args.seed is None else args.seed
-    if select is not None:  # the most the selection may simulate
-        for s, f in zip(scns, args.scenarios, strict=True):
-            check_work(s, f, select["max_reps"], args.allow_large, "--max-reps")
-    else:
-        for s, f in zip(scns, args.scenarios, strict=True):
-            check_work(s, f, reps, args.allow_large, "--reps" if args.reps else "experiment.replications")
+    # With --select, the most the selection may simulate.
+    n, flag = ((select["max_reps"], "--max-reps") if select is not None
+               else (reps, "--reps" if args.reps else "experiment.replications"))
+    for s, f in zip(scns, args.scenarios, strict=True):
+        check_work(s, f, n, args.allow_large, flag)
     # The heavy layers only now: a bad scenario has been reported without loading them.
     from sim.experiments.compare import (
         compare_table,
@@ -146,13 +145,10 @@ def main(args) -> int:
     lock.__enter__()  # held until the folder is written (released on any exit)
     try:
         partial = partial_folder(args.out, args.resume)
-        executor = executor_from_args(args)
+        # --select maps many small batches: its workers are forked once (closed below).
+        executor = executor_from_args(args, keep=select is not None)
         try:
             if select is not None:
-                from sim.experiments.executors import Processes
-
-                if isinstance(executor, Processes):
-                    executor.keep = True  # many small batches: fork the workers once (closed below)
                 first = [run(s, select["n0"], seed, jobs=args.jobs, progress=progress(args),
                              checkpoint=partial / safe_name(s.name), executor=executor) for s in scns]
                 selection, reps = _select(args, select, scns, seed, executor, partial,

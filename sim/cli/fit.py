@@ -115,6 +115,9 @@ def main(args) -> int:
     o.meta = base_meta(
         "fit", reading=s.reading, seed=s.seed, reps=s.reps, cal_reps=s.cal_reps,
         check_reps=s.check_reps, iterations=s.iterations, boot=s.boot, family=s.family,
+        # the report's precision options (issue 16), so a reduced report says so
+        report_reps=s.counterfactual_reps, other_cal_evals=s.other_cal_evals,
+        delay_cal_evals=s.delay_cal_evals,
         quick=s.quick, jobs=s.jobs, base=str(s.base), simulations=o.simulations,
         converged=o.converged, command="python run_sim.py " + " ".join(sys.argv[1:]))
     o.wall_s = time.perf_counter() - t0

@@ -40,6 +40,18 @@ class Serial:
         pass
 
 
+def _in_task_order(pairs: Iterable[tuple[int, object]]) -> Iterator:
+    """The results of ``(index, result)`` pairs in task order, each yielded as soon as
+    every earlier one has arrived."""
+    done: dict[int, object] = {}
+    nxt = 0
+    for i, out in pairs:
+        done[i] = out
+        while nxt in done:
+            yield done.pop(nxt)
+            nxt += 1
+
+
 def as_finished(executor, fn: Callable, tasks: list) -> Iterator[tuple[int, object]]:
     """``(index, result)`` of every task, in the order the tasks finish when the executor
     can tell (``map_unordered``), else in task order (any object with ``map``)."""
@@ -120,33 +132,12 @@ class Processes:
         return pool
 
     def map(self, fn: Callable, tasks: list) -> Iterator:
-        if self.jobs <= 1 or len(tasks) <= 1:
-            yield from map(fn, tasks)
-            return
-        if self.keep:
-            if self._pool is None:
-                self._pool = self._new_pool(self.jobs)
-            try:
-                yield from self._pool.map(fn, tasks)
-            except BaseException:
-                _stop(self._pool)
-                _LIVE.discard(self._pool)
-                self._pool = None
-                raise
-            return
-        pool = self._new_pool(min(self.jobs, len(tasks)))
-        try:
-            yield from pool.map(fn, tasks)
-        except BaseException:
-            _stop(pool)
-            raise
-        finally:
-            _LIVE.discard(pool)
-            pool.shutdown(wait=True)
+        return _in_task_order(self.map_unordered(fn, tasks))
 
     def map_unordered(self, fn: Callable, tasks: list) -> Iterator[tuple[int, object]]:
-        """``(index, result)`` as the tasks finish (the pool, its stop on an interruption
-        and ``keep`` as for :meth:`map`)."""
+        """``(index, result)`` as the tasks finish, on a pool of its own or the kept one;
+        interrupted (Ctrl-C, SIGTERM, an error while collecting, the consumer stopping),
+        the pool's workers are stopped at once."""
         from concurrent.futures import as_completed
 
         if self.jobs <= 1 or len(tasks) <= 1:
@@ -238,14 +229,7 @@ class DaskExecutor:
             self.client = Client(address)
 
     def map(self, fn: Callable, tasks: list) -> Iterable:
-        done: dict[int, object] = {}
-        nxt = 0
-        # Yield in task order as results arrive (progress advances as they complete).
-        for i, out in self.map_unordered(fn, tasks):
-            done[i] = out
-            while nxt in done:
-                yield done.pop(nxt)
-                nxt += 1
+        return _in_task_order(self.map_unordered(fn, tasks))
 
     def map_unordered(self, fn: Callable, tasks: list) -> Iterator[tuple[int, object]]:
         from dask.distributed import as_completed

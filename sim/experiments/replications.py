@@ -8,7 +8,6 @@ scenarios with the same seed share their random numbers replication by replicati
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import sys
 from collections.abc import Callable, Sequence
@@ -21,6 +20,7 @@ import pandas as pd
 from sim.config import Scenario, ScenarioError
 from sim.errors import ReplicationError  # noqa: F401 (re-exported)
 from sim.experiments.executors import Processes, as_finished, default_jobs  # noqa: F401 (re-exported)
+from sim.experiments.saved import write_durable
 from sim.model.calendar import DAY_S
 from sim.model.helpline import Helpline
 from sim.model.streams import Streams
@@ -280,18 +280,7 @@ class Checkpoint:
     def _file(self, r: int) -> Path:
         return self.folder / f"rep{r:05d}.pkl"
 
-    @staticmethod
-    def _write(path: Path, data: bytes) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            with tmp.open("wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+    _write = staticmethod(write_durable)
 
     def load(self, r: int) -> Replication | None:
         f = self._file(r)

@@ -26,10 +26,28 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import pickle
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+
+def write_durable(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves the old file or the new one, never
+    a torn one: a temporary file beside it, flushed and synced, then renamed (also the
+    run's checkpoints, :class:`sim.experiments.replications.Checkpoint`)."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
 
 MAGIC = b"H1712SR1"
 _HEAD = len(MAGIC) + 32  # magic + SHA-256 of the payload
@@ -110,9 +128,7 @@ class SavedResults:
         if self.folder is None:
             return
         payload = pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL)
-        from sim.experiments.replications import Checkpoint  # the same durable write
-
-        Checkpoint._write(self._file(key), MAGIC + hashlib.sha256(payload).digest() + payload)
+        write_durable(self._file(key), MAGIC + hashlib.sha256(payload).digest() + payload)
         self._names.add(key)
         self._used.add(key)
         self.saved += 1

@@ -25,7 +25,7 @@ import numpy as np
 from sim.config import Scenario
 from sim.config.distributions import sampler
 from sim.model.arrivals import drawn_count, expected_count, expected_rate
-from sim.model.calendar import closed_days, open_intervals
+from sim.model.callers import phone_opening
 from sim.model.streams import Streams
 
 CHANNELS = ("phone", "chat", "email")
@@ -46,8 +46,7 @@ def _opening(scn: Scenario, channel: str):
     out-of-hours share), else None, as :func:`sim.model.callers.draw_phone_callers`."""
     if channel != "phone" or scn.demand.phone.out_of_hours_share is None:
         return None
-    start, days = scn.horizon.start, scn.horizon.days
-    return open_intervals(start, days, scn.phone.opening_hours, closed_days(start, days, scn.calendar))
+    return phone_opening(scn)
 
 
 def expected_new_contacts(scn: Scenario) -> dict[str, float]:

@@ -28,7 +28,12 @@ import numpy as np
 import simpy
 
 from sim.config import PROVINCES, Callbacks, Scenario
-from sim.model.calendar import TAIL_DAYS, StepFunction, closed_days, lines_over_time
+from sim.model.calendar import (
+    TAIL_DAYS,
+    StepFunction,
+    lines_over_time,
+    shared_closed_days,
+)
 from sim.model.fastpath import timeout_or
 from sim.model.lines import LineGroup
 from sim.model.tail import staffed_until
@@ -101,7 +106,7 @@ def dedicated_lines(scn: Scenario) -> dict[str, StepFunction] | None:
     if ded is None:
         return None
     start, n_days = scn.horizon.start, scn.horizon.days + TAIL_DAYS
-    closed = closed_days(start, n_days, scn.calendar)
+    closed = shared_closed_days(start, n_days, scn.calendar)
     return {p: lines_over_time(start, n_days, ded.hours, closed, ded.lines if ded.serves(p) else 0)
             for p in PROVINCES}
 

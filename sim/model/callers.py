@@ -74,13 +74,17 @@ def phone_callers(scn: Scenario, streams: Streams) -> PhoneCallers:
     return MEMO.get(k, lambda: draw_phone_callers(scn, streams))
 
 
+def phone_opening(scn: Scenario):
+    """The phone's open intervals over the horizon (without the tail): what its
+    out-of-hours share and a repeat contact's day profile are spread against."""
+    start, days = scn.horizon.start, scn.horizon.days
+    return open_intervals(start, days, scn.phone.opening_hours, closed_days(start, days, scn.calendar))
+
+
 def draw_phone_callers(scn: Scenario, streams: Streams) -> PhoneCallers:
     """New phone callers of the horizon and all their attributes."""
     phone = scn.phone
-    opening = None
-    if scn.demand.phone.out_of_hours_share is not None:  # the phone's own calendar
-        start, days = scn.horizon.start, scn.horizon.days
-        opening = open_intervals(start, days, phone.opening_hours, closed_days(start, days, scn.calendar))
+    opening = phone_opening(scn) if scn.demand.phone.out_of_hours_share is not None else None
     arrival_at = channel_arrivals(scn.demand.phone, scn.horizon.start, scn.horizon.days, streams,
                                   "phone", opening)
     n = len(arrival_at)

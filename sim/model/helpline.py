@@ -26,7 +26,6 @@ from sim.model.calendar import (
     TAIL_DAYS,
     OpenIntervals,
     StepFunction,
-    closed_days,
     open_intervals,
     resolve_peak_shares,
     shared_closed_days,
@@ -40,6 +39,7 @@ from sim.model.callers import (
     episode_stream,
     needs_lazy_draws,
     phone_callers,
+    phone_opening,
     switch_to,
 )
 from sim.model.chats import ChatChannel
@@ -150,10 +150,8 @@ class Helpline:
         self._repeat_delay = sampler(behaviour.repeat.delay_days)
         if behaviour.repeat.enabled:  # expected phone demand per interval of each day
             start, days = scn.horizon.start, scn.horizon.days
-            self._day_rate = expected_rate(
-                scn.demand.phone, start, days,
-                open_intervals(start, days, phone.opening_hours, closed_days(start, days, scn.calendar)),
-            ).reshape(days, -1)
+            self._day_rate = expected_rate(scn.demand.phone, start, days,
+                                           phone_opening(scn)).reshape(days, -1)
         self._switch_delay = sampler(behaviour.switch.delay_min)
         self._later_on = behaviour.later.enabled  # (a property that loops: read once)
         self._shares = np.array([phone.province_shares[p] for p in PROVINCES], dtype=float)
@@ -263,20 +261,26 @@ class Helpline:
         """Something ended: once every arrival has happened and no journey is going on,
         check (in an event of its own, after whatever this instant still holds) whether
         anything can still change."""
-        if (self._check_due or not self._watching or self._busy > len(self._waiting)
-                or self._starting or not self._arrived or not self.chat.arrived
-                or not self.email.arrived or self.chat.active or self.email.in_handling()):
+        # (not self._arrived first: it holds for the whole horizon, at every journey's end)
+        if (not self._arrived or self._check_due or not self.chat.arrived
+                or not self.email.arrived or self._in_flight()):
             return
         self._check_due = True
         self.env.timeout(0).callbacks.append(self._check)
+
+    def _in_flight(self) -> bool:
+        """Whether the run may not stop now: not watching, a phone journey going on (not
+        only waiting for its message's outcome), a switch or repeat contact still to
+        start, a chat going on or an e-mail in handling."""
+        return (not self._watching or self._busy > len(self._waiting) or bool(self._starting)
+                or bool(self.chat.active) or self.email.in_handling() > 0)
 
     def _check(self, event) -> None:
         if event.value is None:  # (the immediate check; a timed one carries its instant)
             self._check_due = False
         elif event.value == self._timed_check:
             self._timed_check = math.inf
-        if (not self._watching or self._busy > len(self._waiting) or self._starting
-                or self.chat.active or self.email.in_handling()):
+        if self._in_flight():
             return
         if any(msg.state is not None for msg in self._waiting.values()):
             return  # a caller is about to hear the outcome of their message

@@ -15,6 +15,8 @@ generator seeded from (seed, replication, stream name) at each ``streams(name)``
 Pieces handed out are shared between runs, so they are frozen: every numpy array in
 them is read-only (``flags.writeable = False``; a run that tried to write would fail,
 not change another run), sets are frozensets, and dicts are copied per hand-out.
+(The Python lists inside the calendars' step functions and open intervals are not
+frozen, nor counted in the byte bound: nothing writes them after they are built.)
 The memo is bounded: at most :data:`MAX_ENTRIES` pieces and :data:`MAX_BYTES` of
 arrays per process, the least recently used dropped first. A pool worker has its own
 memo (it fills as the worker runs its tasks; nothing crosses processes).

@@ -75,13 +75,13 @@ class CostMeter:
         if row is None:
             row = StepCost(name)
             self.rows.append(row)
-        outer, self._current = self._current, row
+        self._current = row
         self._open = (row, time.perf_counter(), time.process_time())
         try:
             yield row
         finally:
             self._close_open()
-            self._current = outer
+            self._current = None
 
     def _close_open(self) -> None:
         row, w, c = self._open

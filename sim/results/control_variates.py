@@ -47,6 +47,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.results.summary import t_half_width
+
 # The overall KPIs ``run`` reports with controls, and their controls (sim.model.arrival_counts):
 # one control each, the new contacts of the KPI's own channel drawn in the replication.
 # The other channels' arrivals are independent of a KPI, and the offered work (handling
@@ -124,7 +126,7 @@ def controlled_mean(y, controls, expected, level: float = 0.95) -> ControlledMea
     y, c = y[keep], c[keep]
     n = len(y)
     plain = float(y.mean()) if n else float("nan")
-    plain_hw = _t(n - 1, level) * float(y.std(ddof=1)) / np.sqrt(n) if n >= 2 else float("nan")
+    plain_hw = t_half_width(y, level)  # (NaN for fewer than 2)
     nan_beta = (float("nan"),) * q
 
     def refuse(note: str) -> ControlledMean:
